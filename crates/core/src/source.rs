@@ -1,0 +1,97 @@
+//! Line-by-line access to a radiance cube, independent of where the data live.
+//!
+//! The I/O crate implements [`LineSource`] for memory-mapped ENVI files and for GDAL
+//! datasets; tests and the simulator use [`VecCube`]. Algorithms pull lines through this
+//! trait so the same code serves whole files, streams and servers.
+
+use crate::{Error, Result};
+
+/// A radiance cube read one down-track line at a time.
+///
+/// # Array order
+/// [`LineSource::read_line`] fills `out` with `samples × bands.len()` values, sample
+/// major and band fastest: `out[s * bands.len() + k]` is sample `s`, band `bands[k]`.
+pub trait LineSource: Sync {
+    /// Number of down-track lines.
+    fn lines(&self) -> usize;
+    /// Number of cross-track samples (detector columns).
+    fn samples(&self) -> usize;
+    /// Number of bands in the cube.
+    fn bands(&self) -> usize;
+    /// Reads line `line` for the band indices `bands` (0-based, any order) into `out`
+    /// as f32, applying any gain/offset the source declares. Values the source marks as
+    /// no data are returned as NaN.
+    fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()>;
+}
+
+/// An in-memory cube, (line, sample, band) order with band fastest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VecCube {
+    /// Down-track lines.
+    pub lines: usize,
+    /// Cross-track samples.
+    pub samples: usize,
+    /// Bands.
+    pub bands: usize,
+    /// `lines × samples × bands` values, band fastest.
+    pub data: Vec<f32>,
+}
+
+impl VecCube {
+    /// Wraps `data` (band fastest) after checking its length.
+    pub fn new(lines: usize, samples: usize, bands: usize, data: Vec<f32>) -> Result<Self> {
+        let expected = lines * samples * bands;
+        if data.len() != expected {
+            return Err(Error::Shape {
+                what: "cube values".into(),
+                expected,
+                got: data.len(),
+            });
+        }
+        Ok(Self {
+            lines,
+            samples,
+            bands,
+            data,
+        })
+    }
+
+    /// Value at (line, sample, band).
+    pub fn get(&self, line: usize, sample: usize, band: usize) -> f32 {
+        self.data[(line * self.samples + sample) * self.bands + band]
+    }
+}
+
+impl LineSource for VecCube {
+    fn lines(&self) -> usize {
+        self.lines
+    }
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn bands(&self) -> usize {
+        self.bands
+    }
+    fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
+        if line >= self.lines {
+            return Err(Error::Invalid(format!(
+                "line {line} is outside 0..{}",
+                self.lines
+            )));
+        }
+        if out.len() != self.samples * bands.len() {
+            return Err(Error::Shape {
+                what: "line buffer".into(),
+                expected: self.samples * bands.len(),
+                got: out.len(),
+            });
+        }
+        let row = &self.data[line * self.samples * self.bands..][..self.samples * self.bands];
+        for (s, px) in row.chunks_exact(self.bands).enumerate() {
+            for (k, &b) in bands.iter().enumerate() {
+                out[s * bands.len() + k] = px[b];
+            }
+        }
+        Ok(())
+    }
+}
