@@ -10,5 +10,7 @@
 
 pub mod atomic;
 pub mod error;
+/// The self-contained HTML report of a scan.
+pub mod report_html;
 
 pub use error::{Error, Result};
