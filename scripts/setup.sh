@@ -2,11 +2,15 @@
 # Installs what plumewatch needs on a fresh Debian machine and builds it (release).
 # - GDAL 3.6 development files from Debian (libgdal-dev) when pkg-config cannot find GDAL.
 # - The Rust workspace, built with the versions pinned in Cargo.lock.
+# - With --test: also Debian's chromium, which a test uses to render the HTML report.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+if [ "${1:-}" = "--test" ]; then
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 pkg-config --exists gdal 2>/dev/null || need_apt+=(libgdal-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ "${#need_apt[@]}" -gt 0 ]; then
