@@ -11,9 +11,27 @@
 //!   index fastest (pixel-interleaved), whatever the interleave on disk.
 
 pub mod bands;
+/// The matched-filter family: mf, albedo-corrected mf, mag1c, ACE.
+pub mod detect;
 pub mod error;
+/// Gas absorption look-up tables.
+pub mod gas;
+/// Pixel ↔ map coordinates through a GDAL-convention geotransform; wind in pixel space.
+pub mod geo;
+/// Saturation, censored-line and no-data masks.
+pub mod mask;
+/// CFAR thresholding of z, plume components, outlines and false-positive rejection.
+pub mod plume;
+/// Plume simulation: puff plumes, Beer–Lambert injection, synthetic scenes.
+pub mod simulate;
 pub mod source;
+/// Background statistics: mean, covariance, Cholesky factor, regularisation.
+pub mod stats;
+/// Unit absorption targets: a gas LUT convolved to a sensor's bands.
+pub mod target;
 
 pub use bands::BandModel;
 pub use error::{Error, Result};
+pub use gas::GasLut;
 pub use source::{LineSource, VecCube};
+pub use target::{convolve_lut, transmittance_ratio, unit_absorption, Target};
