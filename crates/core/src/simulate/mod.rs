@@ -1,0 +1,14 @@
+//! Plume simulation: point-source plumes of known emission rate, Beer–Lambert injection
+//! into radiance, and semi-real synthetic scenes.
+//!
+//! - [`plume`]: Gaussian puffs along a meandering centre line → column enhancement (ppm·m).
+//! - [`rng`]: the deterministic random generator every simulation step draws from.
+
+pub mod plume;
+pub mod rng;
+
+pub use plume::{
+    puff_sigma_m, raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource,
+    Stability, PPM_M_TO_KG_M2,
+};
+pub use rng::SimRng;
