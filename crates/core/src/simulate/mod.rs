@@ -2,11 +2,15 @@
 //! into radiance, and semi-real synthetic scenes.
 //!
 //! - [`plume`]: Gaussian puffs along a meandering centre line → column enhancement (ppm·m).
+//! - [`inject`]: Beer–Lambert transmittance T(c)/T(0) through the gas LUT, per pixel.
 //! - [`rng`]: the deterministic random generator every simulation step draws from.
 
+/// Beer–Lambert injection of an enhancement into radiance.
+pub mod inject;
 pub mod plume;
 pub mod rng;
 
+pub use inject::{GasTransmittance, InjectedCube};
 pub use plume::{
     puff_sigma_m, raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource,
     Stability, PPM_M_TO_KG_M2,
