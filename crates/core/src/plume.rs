@@ -552,27 +552,33 @@ pub fn find_plumes(
 
     // Connected components (8-connectivity).
     let mut labels = vec![0u32; grid.len()];
+    let mut visited = vec![false; grid.len()];
     let mut plumes = Vec::new();
     let mut n_too_small = 0;
     let mut comp = Vec::new();
     let mut next_id = 1u32;
     for start in 0..grid.len() {
-        if !mask[start] || labels[start] != 0 {
+        if !mask[start] || visited[start] {
             continue;
         }
         comp.clear();
+        visited[start] = true;
         labels[start] = u32::MAX;
         stack.push(start);
         while let Some(i) = stack.pop() {
             comp.push(i);
             for j in neighbours8(i, w, h) {
-                if mask[j] && labels[j] == 0 {
+                if mask[j] && !visited[j] {
+                    visited[j] = true;
                     labels[j] = u32::MAX;
                     stack.push(j);
                 }
             }
         }
         fill_holes(&mut comp, w, h, &usable, &labels);
+        for &i in &comp {
+            visited[i] = true;
+        }
         if comp.len() < cfar.min_pixels.max(1) {
             n_too_small += 1;
             for &i in &comp {
