@@ -9,8 +9,29 @@
 //! and back.
 
 pub mod atomic;
+/// Format-independent radiance cubes and `open_cube`.
+pub mod cube;
+/// ENVI header parsing, memory-mapped reading and writing.
+pub mod envi;
 pub mod error;
+/// Gas absorption LUTs: ENVI radiance + JSON sidecar; CH4 built in.
+pub mod gas_lut;
+/// GDAL-backed rasters: GeoTIFF, EMIT NetCDF, HDF5 input and COG output.
+pub mod gdal_raster;
+/// isofit parametric instrument noise tables.
+pub mod noise_model;
+/// ENVI spectral libraries (USGS splib06a `.sli`).
+pub mod spectral_library;
 /// The self-contained HTML report of a scan.
 pub mod report_html;
+/// Sensor band models from CSV, ENVI headers, EMIT NetCDF and built-in presets.
+pub mod sensor;
+/// Target spectrum files: plumewatch CSV and mag1c text.
+pub mod target_file;
+/// `sources.json` input and `truth_sources.json` truth records.
+pub mod truth;
 
+pub use cube::{open_cube, CubeMeta, GeoRef, RadianceCube};
+pub use envi::{parse_header, write_envi, EnviCube, EnviHeader, EnviWriteOptions};
 pub use error::{Error, Result};
+pub use gdal_raster::{read_band_f32, write_cog, GdalCube, OutputBand};

@@ -1,0 +1,530 @@
+//! Memory-mapped ENVI cube reader.
+//!
+//! The data file is mapped, never loaded: a line is decoded straight from the mapping,
+//! so cubes larger than memory stream through the page cache. Values are converted to
+//! f32 (or f64) with the header's `data gain values` / `data offset values` applied and
+//! the `data ignore value` turned into NaN.
+
+use super::header::{parse_header, ByteOrder, DataType, EnviHeader, Interleave};
+use crate::cube::{CubeMeta, GeoRef, RadianceCube};
+use crate::{Error, Result};
+use memmap2::Mmap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Extensions tried, in order, for the data file beside a header `stem.hdr`.
+pub const DATA_EXTENSIONS: [&str; 6] = ["img", "dat", "bil", "bsq", "bip", ""];
+
+/// The data file for header `hdr`: `stem.img`, `.dat`, `.bil`, `.bsq`, `.bip` or the bare
+/// stem (also `name.img` for a header named `name.img.hdr`).
+pub fn find_data_file(hdr: &Path) -> Result<PathBuf> {
+    let stem = hdr.with_extension("");
+    let mut tried = Vec::new();
+    for ext in DATA_EXTENSIONS {
+        let cand = if ext.is_empty() {
+            stem.clone()
+        } else {
+            stem.with_extension(ext)
+        };
+        // `name.img.hdr` → stem `name.img`: with_extension would give `name.dat`; the
+        // bare stem (last) covers it.
+        if cand.is_file() {
+            return Ok(cand);
+        }
+        tried.push(cand.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+    Err(Error::format(
+        hdr,
+        "data file",
+        format!("none found beside the header (expected one of: {})", tried.join(", ")),
+    ))
+}
+
+/// The header for data file `data`: `stem.hdr` or `data.hdr`, if either exists.
+pub fn find_header_file(data: &Path) -> Option<PathBuf> {
+    let with_hdr = PathBuf::from(format!("{}.hdr", data.display()));
+    if with_hdr.is_file() {
+        return Some(with_hdr);
+    }
+    let replaced = data.with_extension("hdr");
+    if replaced != data && replaced.is_file() {
+        return Some(replaced);
+    }
+    None
+}
+
+/// Reads and parses an ENVI header file.
+pub fn read_header(hdr: &Path) -> Result<EnviHeader> {
+    let bytes = read_file_checked(hdr, "cannot read ENVI header")?;
+    let text = String::from_utf8_lossy(&bytes);
+    parse_header(&text, hdr)
+}
+
+fn read_file_checked(path: &Path, action: &str) -> Result<Vec<u8>> {
+    if path.is_dir() {
+        return Err(Error::format(path, "path", "is a directory (expected a file)"));
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, action, e))
+}
+
+/// A memory-mapped ENVI cube.
+///
+/// Implements [`plumewatch_core::LineSource`] and [`RadianceCube`]; also reads single
+/// bands ([`EnviCube::read_band_f64`]) and whole lines as f64.
+#[derive(Debug)]
+pub struct EnviCube {
+    header: EnviHeader,
+    meta: CubeMeta,
+    data_path: PathBuf,
+    file_len: u64,
+    map: Mmap,
+}
+
+/// Maps `file` read-only.
+#[allow(unsafe_code)]
+fn map_file(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: the mapping is read-only and private to this process. The only hazard is
+    // another process truncating or rewriting the file while it is mapped, which
+    // plumewatch never does to its inputs (outputs are written to a temporary name and
+    // renamed); this is the accepted contract of every memory-mapped reader.
+    unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, "cannot memory-map data file", e))
+}
+
+impl EnviCube {
+    /// Opens an ENVI cube from its header (`*.hdr`) or its data file (with the header
+    /// beside it).
+    pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Err(Error::format(path, "path", "is a directory (expected an ENVI header or data file)"));
+        }
+        if !path.exists() {
+            return Err(Error::io(
+                path,
+                "cannot open",
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            ));
+        }
+        let is_hdr = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("hdr"));
+        if is_hdr {
+            let data = find_data_file(path)?;
+            Self::open_with_data(path, &data)
+        } else {
+            let hdr = find_header_file(path).ok_or_else(|| {
+                Error::format(
+                    path,
+                    "header",
+                    "no ENVI header beside the data file (expected NAME.hdr or NAME.EXT.hdr)",
+                )
+            })?;
+            Self::open_with_data(&hdr, path)
+        }
+    }
+
+    /// Opens an ENVI cube with header `hdr` and data file `data` given explicitly.
+    pub fn open_with_data(hdr: &Path, data: &Path) -> Result<Self> {
+        let header = read_header(hdr)?;
+        if data.is_dir() {
+            return Err(Error::format(data, "data file", "is a directory (expected a file)"));
+        }
+        let file = File::open(data).map_err(|e| Error::io(data, "cannot open data file", e))?;
+        let file_len = file
+            .metadata()
+            .map_err(|e| Error::io(data, "cannot read data file metadata", e))?
+            .len();
+        let need = header
+            .data_bytes()
+            .and_then(|n| n.checked_add(header.header_offset))
+            .ok_or_else(|| Error::format(hdr, "samples", "cube size overflows"))?;
+        if file_len < need as u64 {
+            return Err(Error::format(
+                data,
+                "size",
+                format!(
+                    "data file has {file_len} bytes but {} promises {need} (header offset {} + {} lines × {} samples × {} bands × {} bytes of {})",
+                    hdr.display(),
+                    header.header_offset,
+                    header.lines,
+                    header.samples,
+                    header.bands,
+                    header.data_type.size(),
+                    header.data_type.name()
+                ),
+            ));
+        }
+        let map = map_file(&file, data)?;
+        // Reading the first byte surfaces unreadable files (EACCES was caught at open,
+        // but e.g. I/O errors on special files show up only here).
+        let meta = meta_from_header(&header, data);
+        Ok(Self {
+            header,
+            meta,
+            data_path: data.to_path_buf(),
+            file_len,
+            map,
+        })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &EnviHeader {
+        &self.header
+    }
+
+    /// The data file's path.
+    pub fn data_path(&self) -> &Path {
+        &self.data_path
+    }
+
+    /// Size of the data file in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Whether the data file is exactly as long as the header promises (files shorter
+    /// than promised are refused by [`EnviCube::open`]; longer ones are read).
+    pub fn size_matches(&self) -> bool {
+        self.header
+            .data_bytes()
+            .map(|n| (n + self.header.header_offset) as u64 == self.file_len)
+            .unwrap_or(false)
+    }
+
+    /// The raw bytes of the image data (after the header offset).
+    pub fn raw_data(&self) -> &[u8] {
+        let n = self.header.data_bytes().unwrap_or(0);
+        &self.map[self.header.header_offset..self.header.header_offset + n]
+    }
+
+    /// Byte offset (within [`EnviCube::raw_data`]) and element stride of the `samples`
+    /// values of (`line`, `band`) for BSQ/BIL, where they are contiguous.
+    fn row_offset(&self, line: usize, band: usize) -> usize {
+        let h = &self.header;
+        let sz = h.data_type.size();
+        match h.interleave {
+            Interleave::Bsq => ((band * h.lines + line) * h.samples) * sz,
+            Interleave::Bil => ((line * h.bands + band) * h.samples) * sz,
+            Interleave::Bip => ((line * h.samples) * h.bands + band) * sz,
+        }
+    }
+
+    fn check_line_args(&self, line: usize, bands: &[usize], out_len: usize) -> Result<()> {
+        let h = &self.header;
+        if line >= h.lines {
+            return Err(Error::format(
+                &self.data_path,
+                "line",
+                format!("line {line} is outside 0..{}", h.lines),
+            ));
+        }
+        if let Some(&b) = bands.iter().find(|&&b| b >= h.bands) {
+            return Err(Error::format(
+                &self.data_path,
+                "band",
+                format!("band index {b} is outside 0..{}", h.bands),
+            ));
+        }
+        if out_len != h.samples * bands.len() {
+            return Err(Error::format(
+                &self.data_path,
+                "line buffer",
+                format!("has {out_len} values (expected samples × bands = {} × {})", h.samples, bands.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads line `line` for `bands` into `out` (samples × bands, band fastest) as f32.
+    /// Same as [`plumewatch_core::LineSource::read_line`] with the I/O error type.
+    pub fn read_line_f32(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
+        self.check_line_args(line, bands, out.len())?;
+        self.dispatch_line(line, bands, out);
+        Ok(())
+    }
+
+    /// Reads line `line` for `bands` into `out` (samples × bands, band fastest) as f64,
+    /// with gain/offset applied and no-data values as NaN.
+    pub fn read_line_f64(&self, line: usize, bands: &[usize], out: &mut [f64]) -> Result<()> {
+        self.check_line_args(line, bands, out.len())?;
+        self.dispatch_line(line, bands, out);
+        Ok(())
+    }
+
+    /// Reads band `band` (0-based) over the whole cube as f64, `lines × samples`
+    /// row-major (line slowest), gain/offset applied and no-data values as NaN.
+    pub fn read_band_f64(&self, band: usize) -> Result<Vec<f64>> {
+        let h = &self.header;
+        if band >= h.bands {
+            return Err(Error::format(
+                &self.data_path,
+                "band",
+                format!("band index {band} is outside 0..{}", h.bands),
+            ));
+        }
+        let mut out = vec![0.0f64; h.lines * h.samples];
+        for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
+            self.dispatch_line(line, &[band], row);
+        }
+        Ok(out)
+    }
+
+    /// Reads band `band` (0-based) over the whole cube as f32, `lines × samples`
+    /// row-major.
+    pub fn read_band_f32(&self, band: usize) -> Result<Vec<f32>> {
+        let h = &self.header;
+        if band >= h.bands {
+            return Err(Error::format(
+                &self.data_path,
+                "band",
+                format!("band index {band} is outside 0..{}", h.bands),
+            ));
+        }
+        let mut out = vec![0.0f32; h.lines * h.samples];
+        for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
+            self.dispatch_line(line, &[band], row);
+        }
+        Ok(out)
+    }
+
+    /// Decodes one line; arguments are already checked. Matches on data type and byte
+    /// order once, then runs a monomorphised loop.
+    fn dispatch_line<O: OutValue>(&self, line: usize, bands: &[usize], out: &mut [O]) {
+        let big = self.header.byte_order == ByteOrder::Big;
+        macro_rules! go {
+            ($t:ty) => {
+                if big {
+                    self.decode_line::<$t, true, O>(line, bands, out)
+                } else {
+                    self.decode_line::<$t, false, O>(line, bands, out)
+                }
+            };
+        }
+        match self.header.data_type {
+            DataType::U8 => go!(u8),
+            DataType::I16 => go!(i16),
+            DataType::I32 => go!(i32),
+            DataType::F32 => go!(f32),
+            DataType::F64 => go!(f64),
+            DataType::U16 => go!(u16),
+            DataType::U32 => go!(u32),
+            DataType::I64 => go!(i64),
+            DataType::U64 => go!(u64),
+        }
+    }
+
+    fn decode_line<T: RawValue, const BE: bool, O: OutValue>(
+        &self,
+        line: usize,
+        bands: &[usize],
+        out: &mut [O],
+    ) {
+        let h = &self.header;
+        let data = self.raw_data();
+        let nb = bands.len();
+        let ns = h.samples;
+        // The ignore value as it is stored in this data type (so that, e.g., -0.005 in
+        // a float32 file matches its f32 rounding).
+        let ignore = h.data_ignore_value.and_then(T::stored);
+        let gain_offset = |b: usize| -> (f64, f64) {
+            (
+                h.data_gain_values.as_ref().map_or(1.0, |g| g[b]),
+                h.data_offset_values.as_ref().map_or(0.0, |o| o[b]),
+            )
+        };
+        match h.interleave {
+            Interleave::Bsq | Interleave::Bil => {
+                for (k, &b) in bands.iter().enumerate() {
+                    let start = self.row_offset(line, b);
+                    let row = &data[start..start + ns * T::SIZE];
+                    let (g, o) = gain_offset(b);
+                    let dst = out[k..].iter_mut().step_by(nb);
+                    convert_values::<T, BE, O, _>(row.chunks_exact(T::SIZE), dst, ignore, g, o);
+                }
+            }
+            Interleave::Bip => {
+                let start = self.row_offset(line, 0);
+                let row = &data[start..start + ns * h.bands * T::SIZE];
+                let contiguous = bands.windows(2).all(|w| w[1] == w[0] + 1);
+                let uniform = h.data_gain_values.is_none() && h.data_offset_values.is_none();
+                if contiguous && uniform && !bands.is_empty() {
+                    // One contiguous run of bands per pixel: copy pixel spans.
+                    let b0 = bands[0];
+                    for (px, dst) in row.chunks_exact(h.bands * T::SIZE).zip(out.chunks_exact_mut(nb)) {
+                        let span = &px[b0 * T::SIZE..(b0 + nb) * T::SIZE];
+                        convert_values::<T, BE, O, _>(span.chunks_exact(T::SIZE), dst.iter_mut(), ignore, 1.0, 0.0);
+                    }
+                } else {
+                    let go: Vec<(f64, f64)> = bands.iter().map(|&b| gain_offset(b)).collect();
+                    for (px, dst) in row.chunks_exact(h.bands * T::SIZE).zip(out.chunks_exact_mut(nb)) {
+                        for ((d, &b), &(g, o)) in dst.iter_mut().zip(bands).zip(&go) {
+                            let v = T::decode::<BE>(&px[b * T::SIZE..(b + 1) * T::SIZE]);
+                            *d = O::convert(v, ignore, g, o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn convert_values<'a, T: RawValue, const BE: bool, O: OutValue + 'a, I: Iterator<Item = &'a mut O>>(
+    src: std::slice::ChunksExact<'_, u8>,
+    dst: I,
+    ignore: Option<T>,
+    gain: f64,
+    offset: f64,
+) {
+    if gain == 1.0 && offset == 0.0 {
+        match ignore {
+            None => {
+                for (c, d) in src.zip(dst) {
+                    *d = O::from_raw(T::decode::<BE>(c));
+                }
+            }
+            Some(_) => {
+                for (c, d) in src.zip(dst) {
+                    *d = O::convert(T::decode::<BE>(c), ignore, 1.0, 0.0);
+                }
+            }
+        }
+    } else {
+        for (c, d) in src.zip(dst) {
+            *d = O::convert(T::decode::<BE>(c), ignore, gain, offset);
+        }
+    }
+}
+
+/// A raw on-disk sample type.
+pub(crate) trait RawValue: Copy + PartialEq {
+    const SIZE: usize;
+    fn decode<const BE: bool>(b: &[u8]) -> Self;
+    fn to_f64(self) -> f64;
+    fn to_f32(self) -> f32;
+    /// `v` as it would be stored in this type, or `None` when an integer type cannot
+    /// hold it exactly (then no stored value can equal it).
+    fn stored(v: f64) -> Option<Self>;
+}
+
+macro_rules! raw_value {
+    ($t:ty, $n:expr, $exact:expr) => {
+        impl RawValue for $t {
+            const SIZE: usize = $n;
+            #[inline(always)]
+            fn decode<const BE: bool>(b: &[u8]) -> Self {
+                let a: [u8; $n] = b.try_into().unwrap_or([0; $n]);
+                if BE {
+                    <$t>::from_be_bytes(a)
+                } else {
+                    <$t>::from_le_bytes(a)
+                }
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+            fn stored(v: f64) -> Option<Self> {
+                let t = v as $t;
+                if !$exact || t as f64 == v {
+                    Some(t)
+                } else {
+                    None
+                }
+            }
+        }
+    };
+}
+raw_value!(u8, 1, true);
+raw_value!(i16, 2, true);
+raw_value!(i32, 4, true);
+raw_value!(u16, 2, true);
+raw_value!(u32, 4, true);
+raw_value!(i64, 8, true);
+raw_value!(u64, 8, true);
+raw_value!(f32, 4, false);
+raw_value!(f64, 8, false);
+
+/// An output value type (f32 or f64).
+pub(crate) trait OutValue: Copy {
+    fn from_raw<T: RawValue>(v: T) -> Self;
+    fn convert<T: RawValue>(v: T, ignore: Option<T>, gain: f64, offset: f64) -> Self;
+}
+
+impl OutValue for f32 {
+    #[inline(always)]
+    fn from_raw<T: RawValue>(v: T) -> Self {
+        v.to_f32()
+    }
+    #[inline(always)]
+    fn convert<T: RawValue>(v: T, ignore: Option<T>, gain: f64, offset: f64) -> Self {
+        if ignore.is_some_and(|i| i == v) {
+            f32::NAN
+        } else if gain == 1.0 && offset == 0.0 {
+            v.to_f32()
+        } else {
+            (v.to_f64() * gain + offset) as f32
+        }
+    }
+}
+
+impl OutValue for f64 {
+    #[inline(always)]
+    fn from_raw<T: RawValue>(v: T) -> Self {
+        v.to_f64()
+    }
+    #[inline(always)]
+    fn convert<T: RawValue>(v: T, ignore: Option<T>, gain: f64, offset: f64) -> Self {
+        if ignore.is_some_and(|i| i == v) {
+            f64::NAN
+        } else {
+            v.to_f64() * gain + offset
+        }
+    }
+}
+
+/// Builds the format-independent [`CubeMeta`] of an ENVI header.
+pub fn meta_from_header(h: &EnviHeader, data: &Path) -> CubeMeta {
+    let spectral_per_band = !h.is_spectral_library();
+    CubeMeta {
+        path: data.to_path_buf(),
+        format: "ENVI".into(),
+        lines: h.lines,
+        samples: h.samples,
+        bands: h.bands,
+        wavelength_nm: h.wavelength_nm.clone().filter(|_| spectral_per_band),
+        fwhm_nm: h.fwhm_nm.clone().filter(|_| spectral_per_band),
+        bad_bands: h.bbl.clone().filter(|_| spectral_per_band),
+        nodata: h.data_ignore_value,
+        georef: h.map_info.as_ref().map(|m| GeoRef {
+            geo_transform: m.geo_transform(),
+            wkt: h.coordinate_system_string.clone(),
+        }),
+        band_names: h.band_names.clone(),
+        description: h.description.clone(),
+    }
+}
+
+impl plumewatch_core::LineSource for EnviCube {
+    fn lines(&self) -> usize {
+        self.header.lines
+    }
+    fn samples(&self) -> usize {
+        self.header.samples
+    }
+    fn bands(&self) -> usize {
+        self.header.bands
+    }
+    fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> plumewatch_core::Result<()> {
+        Ok(self.read_line_f32(line, bands, out)?)
+    }
+}
+
+impl RadianceCube for EnviCube {
+    fn meta(&self) -> &CubeMeta {
+        &self.meta
+    }
+}

@@ -1,0 +1,440 @@
+//! Rasters through GDAL: a [`RadianceCube`] for every format the native ENVI reader
+//! does not cover (GeoTIFF, EMIT L1B NetCDF, HDF5, ...), Cloud-Optimized GeoTIFF output
+//! and single-band reads.
+//!
+//! EMIT L1B radiance NetCDF is read through GDAL's multidimensional API: the `radiance`
+//! array (downtrack × crosstrack × bands, which is already line × sample × band) and
+//! `wavelengths` / `fwhm` from the `sensor_band_parameters` group. Other files are read
+//! as classic GDAL rasters (x = sample, y = line, raster bands = spectral bands).
+
+use crate::cube::{CubeMeta, GeoRef, RadianceCube};
+use crate::{atomic, Error, Result};
+use gdal::errors::GdalError;
+use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags, Metadata};
+use std::path::Path;
+use std::sync::{Mutex, Once};
+
+/// One output band: `data` is lines × samples, row-major (line slowest).
+#[derive(Debug, Clone, Copy)]
+pub struct OutputBand<'a> {
+    /// `lines × samples` values, line slowest.
+    pub data: &'a [f32],
+    /// What the band holds (`"CH4 enhancement"`); written as the band description.
+    pub description: &'a str,
+    /// The band's unit (`"ppm·m"`); written as band metadata item `UNITS`.
+    pub unit: &'a str,
+}
+
+/// Keeps GDAL from printing its own error messages on stderr: plumewatch reports every
+/// failure once, through its own error type.
+fn quiet_gdal() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| gdal::config::set_error_handler(|_, _, _| {}));
+}
+
+fn gdal_err(path: &Path) -> impl Fn(GdalError) -> Error + '_ {
+    move |e| Error::Gdal {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn check_input_path(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::format(path, "path", "is a directory (expected a raster file)"));
+    }
+    // Surface "not found" / "permission denied" as the OS says it, before GDAL turns
+    // them into "not recognized as a supported file format".
+    std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    Ok(())
+}
+
+/// How the values of a [`GdalCube`] are laid out.
+#[derive(Debug)]
+enum Layout {
+    /// Classic raster: one GDAL band per spectral band; per band (scale, offset, nodata).
+    Classic(Vec<(f64, f64, Option<f64>)>),
+    /// Multidimensional array `name` (line, sample, band) in a NetCDF/HDF5 file.
+    MdArray { name: String, nodata: Option<f64> },
+}
+
+/// A radiance cube read through GDAL.
+///
+/// GDAL datasets are not thread-safe, so reads are serialised by a mutex: fine for
+/// GeoTIFF and NetCDF inputs, whose decoding dominates; ENVI files use the lock-free
+/// native [`crate::envi::EnviCube`].
+pub struct GdalCube {
+    meta: CubeMeta,
+    layout: Layout,
+    dataset: Mutex<Dataset>,
+    scratch: Mutex<Vec<f32>>,
+}
+
+impl std::fmt::Debug for GdalCube {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GdalCube")
+            .field("meta", &self.meta)
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GdalCube {
+    /// Opens `path` with GDAL. NetCDF/HDF5 files with a 3-D `radiance` array (EMIT L1B)
+    /// are read through the multidimensional API; everything else as a classic raster.
+    pub fn open(path: &Path) -> Result<Self> {
+        quiet_gdal();
+        check_input_path(path)?;
+        if let Some(cube) = Self::open_emit(path)? {
+            return Ok(cube);
+        }
+        let ds = Dataset::open(path).map_err(gdal_err(path))?;
+        let (samples, lines) = ds.raster_size();
+        let bands = ds.raster_count();
+        if samples == 0 || lines == 0 || bands == 0 {
+            let subs = ds
+                .metadata_domain("SUBDATASETS")
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.contains("_NAME="))
+                .filter_map(|s| s.split_once('=').map(|(_, v)| v.to_string()))
+                .collect::<Vec<_>>();
+            return Err(Error::format(
+                path,
+                "raster",
+                if subs.is_empty() {
+                    format!("has {samples} × {lines} pixels and {bands} bands (expected a non-empty raster)")
+                } else {
+                    format!("holds subdatasets, not one raster (open one of: {})", subs.join(", "))
+                },
+            ));
+        }
+        let mut per_band = Vec::with_capacity(bands);
+        let mut wavelength = Vec::with_capacity(bands);
+        let mut fwhm = Vec::with_capacity(bands);
+        let mut names = Vec::with_capacity(bands);
+        for b in 1..=bands {
+            let band = ds.rasterband(b).map_err(gdal_err(path))?;
+            per_band.push((
+                band.scale().unwrap_or(1.0),
+                band.offset().unwrap_or(0.0),
+                band.no_data_value(),
+            ));
+            let units = band
+                .metadata_item("wavelength_units", "")
+                .or_else(|| ds.metadata_item("wavelength_units", ""));
+            let scale = match units.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                Some("micrometers" | "micrometer" | "microns" | "um") => 1000.0,
+                _ => 1.0,
+            };
+            let num = |key: &str| {
+                band.metadata_item(key, "")
+                    .or_else(|| band.metadata_item(&key.to_ascii_uppercase(), ""))
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .map(|x| x * scale)
+            };
+            wavelength.push(num("wavelength"));
+            fwhm.push(num("fwhm"));
+            names.push(band.description().unwrap_or_default());
+        }
+        let all = |v: Vec<Option<f64>>| v.into_iter().collect::<Option<Vec<f64>>>();
+        let georef = ds.geo_transform().ok().map(|t| GeoRef {
+            geo_transform: t,
+            wkt: Some(ds.projection()).filter(|w| !w.is_empty()),
+        });
+        let nodata = per_band.first().and_then(|p| p.2);
+        let meta = CubeMeta {
+            path: path.to_path_buf(),
+            format: ds.driver().short_name(),
+            lines,
+            samples,
+            bands,
+            wavelength_nm: all(wavelength),
+            fwhm_nm: all(fwhm),
+            bad_bands: None,
+            nodata,
+            georef,
+            band_names: Some(names).filter(|n| n.iter().any(|s| !s.is_empty())),
+            description: None,
+        };
+        Ok(Self {
+            meta,
+            layout: Layout::Classic(per_band),
+            dataset: Mutex::new(ds),
+            scratch: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// EMIT-style NetCDF/HDF5: a 3-D `radiance` array at the root.
+    fn open_emit(path: &Path) -> Result<Option<Self>> {
+        let opts = DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_MULTIDIM_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        };
+        let Ok(ds) = Dataset::open_ex(path, opts) else {
+            return Ok(None);
+        };
+        let meta = {
+            let Ok(root) = ds.root_group() else {
+                return Ok(None);
+            };
+            let Ok(rad) = root.open_md_array("radiance", Default::default()) else {
+                return Ok(None);
+            };
+            let dims = rad.dimensions().map_err(gdal_err(path))?;
+            if dims.len() != 3 {
+                return Err(Error::format(
+                    path,
+                    "radiance",
+                    format!("has {} dimensions (expected 3: downtrack, crosstrack, bands)", dims.len()),
+                ));
+            }
+            let (lines, samples, bands) = (dims[0].size(), dims[1].size(), dims[2].size());
+            if lines == 0 || samples == 0 || bands == 0 {
+                return Err(Error::format(
+                    path,
+                    "radiance",
+                    format!("has shape {lines} × {samples} × {bands} (expected no zero-sized dimension)"),
+                ));
+            }
+            let nodata = rad.no_data_value_as_double();
+            let table = |name: &str| -> Result<Option<Vec<f64>>> {
+                let Ok(group) = root.open_group("sensor_band_parameters", Default::default()) else {
+                    return Ok(None);
+                };
+                let Ok(arr) = group.open_md_array(name, Default::default()) else {
+                    return Ok(None);
+                };
+                let n = arr.num_elements() as usize;
+                if n != bands {
+                    return Err(Error::format(
+                        path,
+                        format!("sensor_band_parameters/{name}"),
+                        format!("has {n} values (expected one per band: {bands})"),
+                    ));
+                }
+                let v: Vec<f64> = arr.read_as::<f64>(vec![0], vec![n]).map_err(gdal_err(path))?;
+                let unit = arr.unit().to_ascii_lowercase();
+                let scale = if unit.starts_with("micro") || unit == "um" { 1000.0 } else { 1.0 };
+                Ok(Some(v.into_iter().map(|x| x * scale).collect()))
+            };
+            let wavelength_nm = table("wavelengths")?;
+            let fwhm_nm = table("fwhm")?;
+            let bad_bands = table("good_wavelengths")?.map(|g| g.iter().map(|&x| x != 0.0).collect());
+            let description = root
+                .attribute("summary")
+                .ok()
+                .map(|a| a.read_as_string())
+                .filter(|s| !s.is_empty());
+            (
+                CubeMeta {
+                    path: path.to_path_buf(),
+                    format: ds.driver().short_name(),
+                    lines,
+                    samples,
+                    bands,
+                    wavelength_nm,
+                    fwhm_nm,
+                    bad_bands,
+                    nodata,
+                    // EMIT L1B radiance is in raw instrument geometry: its `geotransform`
+                    // attribute describes the GLT output grid, not these pixels.
+                    georef: None,
+                    band_names: None,
+                    description,
+                },
+                nodata,
+            )
+        };
+        let (meta, nodata) = meta;
+        Ok(Some(Self {
+            meta,
+            layout: Layout::MdArray {
+                name: "radiance".into(),
+                nodata,
+            },
+            dataset: Mutex::new(ds),
+            scratch: Mutex::new(Vec::new()),
+        }))
+    }
+
+    fn read_line_io(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
+        let m = &self.meta;
+        let path = m.path.as_path();
+        if line >= m.lines {
+            return Err(Error::format(path, "line", format!("line {line} is outside 0..{}", m.lines)));
+        }
+        if let Some(&b) = bands.iter().find(|&&b| b >= m.bands) {
+            return Err(Error::format(path, "band", format!("band index {b} is outside 0..{}", m.bands)));
+        }
+        let nb = bands.len();
+        if out.len() != m.samples * nb {
+            return Err(Error::format(
+                path,
+                "line buffer",
+                format!("has {} values (expected samples × bands = {} × {nb})", out.len(), m.samples),
+            ));
+        }
+        let ds = self.dataset.lock().unwrap_or_else(|e| e.into_inner());
+        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        match &self.layout {
+            Layout::Classic(per_band) => {
+                scratch.resize(m.samples, 0.0);
+                for (k, &b) in bands.iter().enumerate() {
+                    let band = ds.rasterband(b + 1).map_err(gdal_err(path))?;
+                    band.read_into_slice::<f32>(
+                        (0, line as isize),
+                        (m.samples, 1),
+                        (m.samples, 1),
+                        &mut scratch[..],
+                        None,
+                    )
+                    .map_err(gdal_err(path))?;
+                    let (scale, offset, nodata) = per_band[b];
+                    let nodata = nodata.map(|x| x as f32);
+                    for (d, &v) in out[k..].iter_mut().step_by(nb).zip(scratch.iter()) {
+                        *d = if nodata == Some(v) {
+                            f32::NAN
+                        } else if scale == 1.0 && offset == 0.0 {
+                            v
+                        } else {
+                            (f64::from(v) * scale + offset) as f32
+                        };
+                    }
+                }
+            }
+            Layout::MdArray { name, nodata } => {
+                let root = ds.root_group().map_err(gdal_err(path))?;
+                let arr = root.open_md_array(name, Default::default()).map_err(gdal_err(path))?;
+                scratch.resize(m.samples * m.bands, 0.0);
+                arr.read_into_slice::<f32>(&mut scratch[..], vec![line as u64, 0, 0], vec![1, m.samples, m.bands])
+                    .map_err(gdal_err(path))?;
+                let nodata = nodata.map(|x| x as f32);
+                for (px, dst) in scratch.chunks_exact(m.bands).zip(out.chunks_exact_mut(nb)) {
+                    for (d, &b) in dst.iter_mut().zip(bands) {
+                        let v = px[b];
+                        *d = if nodata == Some(v) { f32::NAN } else { v };
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl plumewatch_core::LineSource for GdalCube {
+    fn lines(&self) -> usize {
+        self.meta.lines
+    }
+    fn samples(&self) -> usize {
+        self.meta.samples
+    }
+    fn bands(&self) -> usize {
+        self.meta.bands
+    }
+    fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> plumewatch_core::Result<()> {
+        Ok(self.read_line_io(line, bands, out)?)
+    }
+}
+
+impl RadianceCube for GdalCube {
+    fn meta(&self) -> &CubeMeta {
+        &self.meta
+    }
+}
+
+/// Writes a float32 Cloud-Optimized GeoTIFF (DEFLATE, floating-point predictor)
+/// atomically, with georeferencing, nodata, band descriptions and band metadata item
+/// `UNITS`.
+pub fn write_cog(
+    path: &Path,
+    lines: usize,
+    samples: usize,
+    bands: &[OutputBand],
+    georef: Option<&GeoRef>,
+    nodata: Option<f64>,
+) -> Result<()> {
+    quiet_gdal();
+    if lines == 0 || samples == 0 || bands.is_empty() {
+        return Err(Error::format(
+            path,
+            "dimensions",
+            format!("{lines} lines × {samples} samples × {} bands (expected all positive)", bands.len()),
+        ));
+    }
+    if let Some((i, b)) = bands.iter().enumerate().find(|(_, b)| b.data.len() != lines * samples) {
+        return Err(Error::format(
+            path,
+            format!("band {}", i + 1),
+            format!("has {} values (expected lines × samples = {})", b.data.len(), lines * samples),
+        ));
+    }
+    let err = gdal_err(path);
+    let mem = DriverManager::get_driver_by_name("MEM").map_err(&err)?;
+    let mut ds = mem
+        .create_with_band_type::<f32, _>("", samples, lines, bands.len())
+        .map_err(&err)?;
+    if let Some(g) = georef {
+        ds.set_geo_transform(&g.geo_transform).map_err(&err)?;
+        if let Some(wkt) = &g.wkt {
+            ds.set_projection(wkt).map_err(&err)?;
+        }
+    }
+    for (i, b) in bands.iter().enumerate() {
+        let mut band = ds.rasterband(i + 1).map_err(&err)?;
+        let mut buf = Buffer::new((samples, lines), b.data.to_vec());
+        band.write((0, 0), (samples, lines), &mut buf).map_err(&err)?;
+        if let Some(v) = nodata {
+            band.set_no_data_value(Some(v)).map_err(&err)?;
+        }
+        band.set_description(b.description).map_err(&err)?;
+        if !b.unit.is_empty() {
+            band.set_metadata_item("UNITS", b.unit, "").map_err(&err)?;
+        }
+    }
+    let cog = DriverManager::get_driver_by_name("COG").map_err(&err)?;
+    let opts = RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "PREDICTOR=YES", "BIGTIFF=IF_SAFER"]);
+    atomic::write_atomically(path, |tmp| {
+        let out = ds.create_copy(&cog, tmp, &opts).map_err(gdal_err(tmp))?;
+        out.close().map_err(gdal_err(tmp))
+    })
+}
+
+/// Reads band `band` (1-based) of any GDAL raster as f32: (lines, samples, values
+/// `lines × samples` row-major). Nodata values are returned as stored (not NaN).
+pub fn read_band_f32(path: &Path, band: usize) -> Result<(usize, usize, Vec<f32>)> {
+    quiet_gdal();
+    check_input_path(path)?;
+    let ds = Dataset::open(path).map_err(gdal_err(path))?;
+    let count = ds.raster_count();
+    if band == 0 || band > count {
+        return Err(Error::format(
+            path,
+            "band",
+            format!("band {band} does not exist (expected 1..={count})"),
+        ));
+    }
+    let b = ds.rasterband(band).map_err(gdal_err(path))?;
+    let (samples, lines) = b.size();
+    let buf = b.read_band_as::<f32>().map_err(gdal_err(path))?;
+    let (_, data) = buf.into_shape_and_vec();
+    Ok((lines, samples, data))
+}
+
+/// Band descriptions and `UNITS` metadata of every band of a raster (for checking
+/// outputs).
+pub fn band_descriptions(path: &Path) -> Result<Vec<(String, String)>> {
+    quiet_gdal();
+    check_input_path(path)?;
+    let ds = Dataset::open(path).map_err(gdal_err(path))?;
+    (1..=ds.raster_count())
+        .map(|i| {
+            let b = ds.rasterband(i).map_err(gdal_err(path))?;
+            Ok((
+                b.description().unwrap_or_default(),
+                b.metadata_item("UNITS", "").unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
