@@ -22,6 +22,10 @@ pub mod geo;
 pub mod mask;
 /// CFAR thresholding of z, plume components, outlines and false-positive rejection.
 pub mod plume;
+/// Source location and emission rates (IME, cross-sectional flux, Monte-Carlo uncertainty).
+pub mod quantify;
+/// Candidate sites merged across flight lines and ranked by evidence.
+pub mod sites;
 /// Plume simulation: puff plumes, Beer–Lambert injection, synthetic scenes.
 pub mod simulate;
 pub mod source;
