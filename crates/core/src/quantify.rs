@@ -173,8 +173,9 @@ pub struct SourceEstimate {
     pub col: f64,
     /// Continuous pixel row (y) of the source.
     pub row: f64,
-    /// Uncertainty radius: enhancement-weighted RMS distance of the refining pixels'
-    /// centres from the estimate, at least half a pixel.
+    /// Uncertainty radius: half a pixel (quantisation) combined in quadrature with the
+    /// enhancement-weighted RMS distance of the refining pixels' centres from the
+    /// estimate.
     ///
     /// # Units
     /// Pixels.
@@ -223,8 +224,10 @@ fn check_pixels(grid: Grid, pixels: &[u32], enhancement: &[f32]) -> Result<()> {
 /// With a downwind unit vector `downwind_px = (dcol, drow)` (see
 /// [`crate::geo::downwind_pixel_unit`]) the search is restricted to the pixels whose
 /// along-wind position is within the upwind end (see [`SourceParams`]); without one
-/// the whole plume is searched. The maximum found is refined to sub-pixel precision by
-/// the enhancement-weighted centroid of the plume pixels in its 3 × 3 neighbourhood.
+/// the whole plume is searched. With wind, the source is the enhancement-weighted
+/// centroid of the upwind front of the strong part of that end (pixels ≥ 30 % of its
+/// maximum within half a pixel, along the wind, of the most upwind one); without wind,
+/// the weighted centroid of the plume pixels in the maximum's 3 × 3 neighbourhood.
 pub fn locate_source(
     grid: Grid,
     pixels: &[u32],
@@ -262,30 +265,62 @@ pub fn locate_source(
             SourceMethod::MaxEnhancement,
         ),
     };
+    let finite = |i: &usize| enhancement[*i].is_finite();
     let best = cands
         .iter()
         .copied()
-        .filter(|&i| enhancement[i].is_finite())
+        .filter(finite)
         .max_by(|&a, &b| enhancement[a].total_cmp(&enhancement[b]))
         .unwrap_or(cands[0]);
-    // Sub-pixel refinement over plume pixels in the 3×3 neighbourhood.
-    let (br, bc) = ((best / w) as isize, (best % w) as isize);
-    let mut nb = Vec::with_capacity(9);
-    for dr in -1..=1 {
-        for dc in -1..=1 {
-            let (r, c) = (br + dr, bc + dc);
-            if r < 0 || c < 0 || r as usize >= grid.lines || c as usize >= w {
-                continue;
-            }
-            let i = r as usize * w + c as usize;
-            if pixels.contains(&(i as u32)) {
-                let e = enhancement[i] as f64;
-                if e.is_finite() && e > 0.0 {
-                    nb.push((centre(i), e));
+    // Refining pixels: with wind, the upwind front of the strong part of the upwind end
+    // (pixels ≥ 30 % of its maximum whose along-wind position is within half a pixel
+    // of the most upwind one: the source lies in the first pixel that holds a good
+    // share of the plume); without wind, the plume pixels in the maximum's 3 × 3.
+    let nb: Vec<((f64, f64), f64)> = match (method, downwind_px) {
+        (SourceMethod::UpwindEnd, Some((dc, dr))) => {
+            let peak = enhancement[best] as f64;
+            let strong: Vec<usize> = cands
+                .iter()
+                .copied()
+                .filter(finite)
+                .filter(|&i| enhancement[i] as f64 >= 0.3 * peak)
+                .collect();
+            let proj = |i: usize| {
+                let (c, r) = centre(i);
+                c * dc + r * dr
+            };
+            let front = strong
+                .iter()
+                .map(|&i| proj(i))
+                .fold(f64::INFINITY, f64::min);
+            strong
+                .iter()
+                .copied()
+                .filter(|&i| proj(i) <= front + 0.5)
+                .map(|i| (centre(i), (enhancement[i] as f64).max(f64::MIN_POSITIVE)))
+                .collect()
+        }
+        _ => {
+            let (br, bc) = ((best / w) as isize, (best % w) as isize);
+            let mut nb = Vec::with_capacity(9);
+            for dr in -1..=1 {
+                for dc in -1..=1 {
+                    let (r, c) = (br + dr, bc + dc);
+                    if r < 0 || c < 0 || r as usize >= grid.lines || c as usize >= w {
+                        continue;
+                    }
+                    let i = r as usize * w + c as usize;
+                    if pixels.contains(&(i as u32)) {
+                        let e = enhancement[i] as f64;
+                        if e.is_finite() && e > 0.0 {
+                            nb.push((centre(i), e));
+                        }
+                    }
                 }
             }
+            nb
         }
-    }
+    };
     let wsum: f64 = nb.iter().map(|p| p.1).sum();
     let (col, row) = if wsum > 0.0 {
         (
@@ -295,19 +330,19 @@ pub fn locate_source(
     } else {
         centre(best)
     };
-    let spread = if wsum > 0.0 {
-        (nb.iter()
+    let spread2 = if wsum > 0.0 {
+        nb.iter()
             .map(|p| ((p.0 .0 - col).powi(2) + (p.0 .1 - row).powi(2)) * p.1)
             .sum::<f64>()
-            / wsum)
-            .sqrt()
+            / wsum
     } else {
         0.0
     };
     Ok(SourceEstimate {
         col,
         row,
-        radius_px: spread.max(0.5),
+        // Half-pixel quantisation combined with the spread of the refining pixels.
+        radius_px: (0.25 + spread2).sqrt(),
         method,
     })
 }
