@@ -647,7 +647,9 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*seed >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
     }
 
@@ -725,8 +727,9 @@ mod tests {
     fn cholesky_solves() {
         let b = 6;
         let px = pixels(100, b);
-        let st = BackgroundStats::estimate(&px, b, None, Normalization::Sample, Regularization::None)
-            .unwrap();
+        let st =
+            BackgroundStats::estimate(&px, b, None, Normalization::Sample, Regularization::None)
+                .unwrap();
         let v: Vec<f64> = (0..b).map(|i| i as f64 - 2.0).collect();
         let x = st.solve(&v);
         for i in 0..b {
@@ -739,9 +742,14 @@ mod tests {
     fn ledoit_wolf_shrinks_toward_scaled_identity() {
         let b = 8;
         let px = pixels(12, b);
-        let st =
-            BackgroundStats::estimate(&px, b, None, Normalization::Population, Regularization::LedoitWolf)
-                .unwrap();
+        let st = BackgroundStats::estimate(
+            &px,
+            b,
+            None,
+            Normalization::Population,
+            Regularization::LedoitWolf,
+        )
+        .unwrap();
         // With 12 pixels in 8 bands the sample covariance is nearly singular; the
         // shrunk one is well conditioned and keeps the trace.
         let raw = BackgroundStats::estimate(

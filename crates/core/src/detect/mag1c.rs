@@ -249,7 +249,10 @@ fn woodbury_solve(c: &Cholesky, t: &[f64], g: &[f64], v: f64, y: &[f64]) -> Resu
     let w2 = [[dot(t, &z1), dot(t, &z2)], [dot(g, &z1), dot(g, &z2)]];
     let k = [[v, -1.0], [-1.0, 0.0]];
     let r = [dot(t, &y0), dot(g, &y0)];
-    let r2 = [k[0][0] * r[0] + k[0][1] * r[1], k[1][0] * r[0] + k[1][1] * r[1]];
+    let r2 = [
+        k[0][0] * r[0] + k[0][1] * r[1],
+        k[1][0] * r[0] + k[1][1] * r[1],
+    ];
     // A = I + K W2
     let a = [
         [

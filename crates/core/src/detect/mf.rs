@@ -6,7 +6,11 @@ use super::{dot, Prepared, RawOutputs, TEMPLATE_SCALING};
 use crate::stats::Real;
 
 /// Runs the (albedo-corrected when `albedo_correction`) matched filter.
-pub(crate) fn run<T: Real>(prep: &Prepared<T>, template: &[f64], albedo_correction: bool) -> RawOutputs {
+pub(crate) fn run<T: Real>(
+    prep: &Prepared<T>,
+    template: &[f64],
+    albedo_correction: bool,
+) -> RawOutputs {
     let mu = &prep.stats.mean;
     let target: Vec<f64> = template.iter().zip(mu).map(|(a, m)| a * m).collect();
     let w = prep.stats.solve(&target);

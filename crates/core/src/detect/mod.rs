@@ -152,7 +152,9 @@ impl DetectParams {
     pub fn validate(&self) -> Result<()> {
         self.regularization.validate()?;
         if let Grouping::Columns(0) = self.grouping {
-            return Err(Error::Invalid("column group size must be at least 1".into()));
+            return Err(Error::Invalid(
+                "column group size must be at least 1".into(),
+            ));
         }
         let s = self.mag1c.covariance_update_scaling;
         if !s.is_finite() {
@@ -236,7 +238,9 @@ impl<T: Real> Prepared<T> {
             }
         };
         if parallel {
-            xc.par_chunks_mut(b).zip(has_output.par_iter()).for_each(center);
+            xc.par_chunks_mut(b)
+                .zip(has_output.par_iter())
+                .for_each(center);
         } else {
             xc.chunks_mut(b).zip(has_output.iter()).for_each(center);
         }
@@ -387,7 +391,9 @@ pub fn detect_pixels<T: Real>(
         .iter()
         .map(|a| a * TEMPLATE_SCALING)
         .collect();
-    let mut out = run_once(pixels, bands, has_output, &in_stats, &template, params, parallel)?;
+    let mut out = run_once(
+        pixels, bands, has_output, &in_stats, &template, params, parallel,
+    )?;
     if let Some(zmax) = params.exclude_z {
         let mut changed = false;
         for (i, flag) in in_stats.iter_mut().enumerate() {
@@ -397,7 +403,9 @@ pub fn detect_pixels<T: Real>(
             }
         }
         if changed && in_stats.iter().filter(|v| **v).count() > bands {
-            out = run_once(pixels, bands, has_output, &in_stats, &template, params, parallel)?;
+            out = run_once(
+                pixels, bands, has_output, &in_stats, &template, params, parallel,
+            )?;
         }
     }
     Ok(out)
