@@ -3,6 +3,8 @@
 //! The binary is thin: it parses flags, runs a subcommand and maps errors to exit codes
 //! (every error is printed on one line with its causes and exits with status 2).
 
+mod detect;
+mod info;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -20,11 +22,19 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Describe a radiance file: dimensions, layout, band table, georeferencing, value census.
+    Info(info::InfoArgs),
+    /// Detect gas: per-pixel enhancement (ppm·m), albedo, sigma and z as a COG or ENVI file.
+    Detect(detect::DetectArgs),
+}
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let _quiet = cli.quiet;
-    match cli.command {}
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Info(args) => info::run(args, quiet),
+        Command::Detect(args) => detect::run(args, quiet),
+    }
 }
 
 fn main() -> ExitCode {

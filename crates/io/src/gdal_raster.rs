@@ -66,6 +66,8 @@ enum Layout {
 /// native [`crate::envi::EnviCube`].
 pub struct GdalCube {
     meta: CubeMeta,
+    data_type: String,
+    interleave: Option<String>,
     layout: Layout,
     dataset: Mutex<Dataset>,
     scratch: Mutex<Vec<f32>>,
@@ -158,8 +160,22 @@ impl GdalCube {
             band_names: Some(names).filter(|n| n.iter().any(|s| !s.is_empty())),
             description: None,
         };
+        let data_type = ds
+            .rasterband(1)
+            .map(|b| gdal_type_name(&b.band_type().name()))
+            .unwrap_or_default();
+        let interleave = ds
+            .metadata_item("INTERLEAVE", "IMAGE_STRUCTURE")
+            .map(|i| match i.to_ascii_uppercase().as_str() {
+                "PIXEL" => "bip".to_string(),
+                "LINE" => "bil".to_string(),
+                "BAND" => "bsq".to_string(),
+                _ => i.to_ascii_lowercase(),
+            });
         Ok(Self {
             meta,
+            data_type,
+            interleave,
             layout: Layout::Classic(per_band),
             dataset: Mutex::new(ds),
             scratch: Mutex::new(Vec::new()),
@@ -199,6 +215,14 @@ impl GdalCube {
                 ));
             }
             let nodata = rad.no_data_value_as_double();
+            let dtype = rad.datatype();
+            let data_type = if dtype.class().is_numeric() {
+                gdal::raster::GdalDataType::try_from(dtype.numeric_datatype())
+                    .map(|t| gdal_type_name(&t.name()))
+                    .unwrap_or_else(|_| dtype.name())
+            } else {
+                dtype.name()
+            };
             let table = |name: &str| -> Result<Option<Vec<f64>>> {
                 let Ok(group) = root.open_group("sensor_band_parameters", Default::default()) else {
                     return Ok(None);
@@ -245,11 +269,15 @@ impl GdalCube {
                     description,
                 },
                 nodata,
+                data_type,
             )
         };
-        let (meta, nodata) = meta;
+        let (meta, nodata, data_type) = meta;
         Ok(Some(Self {
             meta,
+            data_type,
+            // (downtrack, crosstrack, bands) is band-interleaved-by-pixel.
+            interleave: Some("bip".into()),
             layout: Layout::MdArray {
                 name: "radiance".into(),
                 nodata,
@@ -257,6 +285,16 @@ impl GdalCube {
             dataset: Mutex::new(ds),
             scratch: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// The stored data type, lower-case GDAL name (`"float32"`, `"int16"`, ...).
+    pub fn data_type(&self) -> &str {
+        &self.data_type
+    }
+
+    /// The storage interleave as `"bsq"`, `"bil"` or `"bip"`, when GDAL reports it.
+    pub fn interleave(&self) -> Option<&str> {
+        self.interleave.as_deref()
     }
 
     fn read_line_io(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
@@ -437,4 +475,12 @@ pub fn band_descriptions(path: &Path) -> Result<Vec<(String, String)>> {
             ))
         })
         .collect()
+}
+
+/// GDAL's data type name in plumewatch's lower-case spelling (`Byte` → `uint8`).
+fn gdal_type_name(name: &str) -> String {
+    match name {
+        "Byte" => "uint8".into(),
+        other => other.to_ascii_lowercase(),
+    }
 }

@@ -12,10 +12,11 @@ use memmap2::Mmap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Extensions tried, in order, for the data file beside a header `stem.hdr`.
-pub const DATA_EXTENSIONS: [&str; 6] = ["img", "dat", "bil", "bsq", "bip", ""];
+/// Extensions tried, in order, for the data file beside a header `stem.hdr` (`.sli` for
+/// spectral libraries, `.lut` for gas look-up tables).
+pub const DATA_EXTENSIONS: [&str; 9] = ["img", "dat", "bil", "bsq", "bip", "raw", "sli", "lut", ""];
 
-/// The data file for header `hdr`: `stem.img`, `.dat`, `.bil`, `.bsq`, `.bip` or the bare
+/// The data file for header `hdr`: `stem` + one of [`DATA_EXTENSIONS`] or the bare
 /// stem (also `name.img` for a header named `name.img.hdr`).
 pub fn find_data_file(hdr: &Path) -> Result<PathBuf> {
     let stem = hdr.with_extension("");
