@@ -32,7 +32,8 @@ pub struct Wind {
 impl Wind {
     /// Checks that speed is finite and non-negative and the direction finite.
     pub fn validate(&self) -> Result<()> {
-        if !(self.speed_m_s.is_finite() && self.speed_m_s >= 0.0) || !self.from_deg.is_finite() {
+        let ok = self.speed_m_s.is_finite() && self.speed_m_s >= 0.0 && self.from_deg.is_finite();
+        if !ok {
             return Err(Error::Invalid(format!(
                 "wind: expected a finite speed ≥ 0 m/s and a finite direction in degrees, got {} m/s from {}°",
                 self.speed_m_s, self.from_deg

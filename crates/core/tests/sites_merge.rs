@@ -4,6 +4,7 @@ use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::Grid;
 use plumewatch_core::sites::{merge_sites, Detection, PassFootprint, SiteParams};
 
+#[allow(clippy::too_many_arguments)]
 fn det(pass: &str, id: u32, x: f64, y: f64, rate: f64, sd: f64, z: f64, fap: f64) -> Detection {
     Detection {
         pass: pass.into(),
