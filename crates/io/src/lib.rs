@@ -18,8 +18,12 @@ pub mod error;
 pub mod gas_lut;
 /// GDAL-backed rasters: GeoTIFF, EMIT NetCDF, HDF5 input and COG output.
 pub mod gdal_raster;
+/// `sites.geojson` and `plumes.geojson` in WGS84 (reprojected with GDAL OSR).
+pub mod geojson_out;
 /// isofit parametric instrument noise tables.
 pub mod noise_model;
+/// PNG quicklooks and simple line plots.
+pub mod png_plot;
 /// ENVI spectral libraries (USGS splib06a `.sli`).
 pub mod spectral_library;
 /// The self-contained HTML report of a scan.

@@ -1,0 +1,165 @@
+//! The CH4 unit absorption target against the reference implementation (mag1c 1.2.0)
+//! and against the official EMIT CH4 target (independent radiative transfer).
+
+use plumewatch_core::target::select_window;
+use plumewatch_core::{unit_absorption, BandModel};
+use plumewatch_io::{gas_lut, sensor, target_file};
+use std::path::{Path, PathBuf};
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(rel)
+}
+
+/// `wavelength_nm,target` rows of a reference table (target = unit absorption × 1e5).
+fn reference_table(rel: &str) -> (Vec<f64>, Vec<f64>) {
+    let text = std::fs::read_to_string(data(rel)).unwrap();
+    let mut wl = Vec::new();
+    let mut t = Vec::new();
+    for line in text.lines().skip(1) {
+        let (w, v) = line.split_once(',').unwrap();
+        wl.push(w.parse::<f64>().unwrap());
+        t.push(v.parse::<f64>().unwrap() / 1e5);
+    }
+    (wl, t)
+}
+
+/// Compares a preset's target with mag1c's per band: relative error ≤ 1e-6, plus an
+/// absolute floor of 1e-17 per ppm·m. The floor is ~100× the f64 round-off of the
+/// least-squares slope itself (ε·|ln L|·√n / √Σ(c−c̄)² ≈ 8e-20): below it the reference
+/// values are round-off noise of different signs (e.g. ±1e-19 at 1308–1328 nm for
+/// AVIRIS-NG). Bands where mag1c gives exactly 0 (response underflow far outside the
+/// LUT) must be exactly 0 here too.
+fn check_preset_against_mag1c(name: &str) {
+    let lut = gas_lut::builtin("ch4").unwrap();
+    let bands = sensor::preset(name).unwrap();
+    let t0 = std::time::Instant::now();
+    let target = unit_absorption(&lut, &bands).unwrap();
+    let dt = t0.elapsed();
+    let (ref_wl, reference) = reference_table(&format!("reference/targets/{name}.csv"));
+    assert_eq!(reference.len(), target.len());
+    let mut worst_rel: f64 = 0.0;
+    let mut compared = 0;
+    let mut zeros = 0;
+    for (b, (&ours, &theirs)) in target
+        .absorption_per_ppm_m
+        .iter()
+        .zip(&reference)
+        .enumerate()
+    {
+        assert!((ref_wl[b] - bands.center_nm[b]).abs() < 1e-6);
+        if theirs == 0.0 {
+            zeros += 1;
+            assert_eq!(ours, 0.0, "{name} band {}: mag1c 0, ours {ours}", b + 1);
+            continue;
+        }
+        let err = (ours - theirs).abs();
+        assert!(
+            err <= 1e-6 * theirs.abs() + 1e-17,
+            "{name} band {} ({} nm): ours {ours:e}, mag1c {theirs:e}, rel {:e}",
+            b + 1,
+            bands.center_nm[b],
+            err / theirs.abs()
+        );
+        if theirs.abs() > 1e-11 {
+            compared += 1;
+            worst_rel = worst_rel.max(err / theirs.abs());
+        }
+    }
+    println!(
+        "{name}: {} bands, {zeros} exactly 0 as in mag1c, {compared} with |a| > 1e-11: \
+         worst relative error {worst_rel:.2e}; unit_absorption took {dt:?}",
+        target.len()
+    );
+    assert!(compared > 100);
+    assert!(dt.as_secs_f64() < 0.5, "computing the target took {dt:?}");
+}
+
+#[test]
+fn aviris_ng_target_matches_mag1c() {
+    check_preset_against_mag1c("aviris-ng");
+}
+
+#[test]
+fn emit_target_matches_mag1c() {
+    check_preset_against_mag1c("emit");
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn emit_target_correlates_with_the_official_emit_target() {
+    // The official file is mag1c three-column text (×1e5), read through target_file.
+    let official = target_file::read(&data(
+        "reference/emit_official/emit20220815t042838_ch4_target",
+    ))
+    .unwrap();
+    assert_eq!(official.len(), 285);
+    let lut = gas_lut::builtin("ch4").unwrap();
+    let bands = BandModel::new(official.wavelength_nm.clone(), vec![8.5; official.len()]).unwrap();
+    let window = select_window(&lut, &bands, 2122.0, 2488.0).unwrap();
+    let ours = unit_absorption(&lut, &bands.subset(&window)).unwrap();
+    let theirs: Vec<f64> = window
+        .iter()
+        .map(|&i| official.absorption_per_ppm_m[i])
+        .collect();
+    let r = pearson(&ours.absorption_per_ppm_m, &theirs);
+    let ratio = ours.absorption_per_ppm_m.iter().sum::<f64>() / theirs.iter().sum::<f64>();
+    println!(
+        "official EMIT CH4 target, {} bands in 2122–2488 nm: Pearson r = {r:.5}, \
+         sum ratio ours/official = {ratio:.3}",
+        window.len()
+    );
+    assert_eq!(window.len(), 50);
+    assert!(r >= 0.99, "r = {r}");
+    // Same sign convention: radiance falls as CH4 rises.
+    assert!(ours.absorption_per_ppm_m.iter().all(|&a| a < 0.0));
+}
+
+#[test]
+fn builtin_ch4_equals_the_bundled_files() {
+    let builtin = gas_lut::builtin("ch4").unwrap();
+    let loaded = gas_lut::load_sidecar(&data("gas/ch4.json")).unwrap();
+    assert_eq!(builtin, loaded);
+    assert_eq!(builtin.gas, "ch4");
+    assert_eq!(
+        builtin.concentrations_ppm_m,
+        [0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0]
+    );
+    assert_eq!(builtin.wavelength_nm.len(), 31_800);
+    let (lo, hi) = builtin.wavelength_range_nm();
+    assert!(
+        (lo - 1399.58997).abs() < 1e-4 && (hi - 2522.03638).abs() < 1e-4,
+        "{lo} {hi}"
+    );
+    // Physics: more CH4, less radiance, at the 2.3 µm band's strongest fine line.
+    let j = (0..builtin.wavelength_nm.len())
+        .filter(|&j| (2250.0..2400.0).contains(&builtin.wavelength_nm[j]))
+        .min_by(|&a, &b| {
+            let r = |j: usize| builtin.radiance[6][j] / builtin.radiance[0][j];
+            r(a).total_cmp(&r(b))
+        })
+        .unwrap();
+    for k in 1..7 {
+        assert!(builtin.radiance[k][j] < builtin.radiance[k - 1][j]);
+    }
+}
+
+#[test]
+fn shared_lut_equals_the_bundled_copy() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/gas");
+    if !shared.join("ch4_mag1c.hdr").is_file() {
+        println!("skipped: {} is absent", shared.display());
+        return;
+    }
+    let lut = gas_lut::load(&shared.join("ch4_mag1c.hdr"), Some(&data("gas/ch4.json"))).unwrap();
+    assert_eq!(lut, gas_lut::builtin("ch4").unwrap());
+}
