@@ -28,6 +28,8 @@ pub mod quantify;
 pub mod sites;
 /// Plume simulation: puff plumes, Beer–Lambert injection, synthetic scenes.
 pub mod simulate;
+/// One flight line from detection maps to located, quantified plume detections.
+pub mod scan;
 pub mod source;
 /// Background statistics: mean, covariance, Cholesky factor, regularisation.
 pub mod stats;
