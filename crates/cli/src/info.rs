@@ -231,11 +231,8 @@ pub fn report(args: &InfoArgs, quiet: bool) -> anyhow::Result<InfoReport> {
     let path = &args.file;
     let mut report;
     let cube: Box<dyn RadianceCube>;
-    if path.is_dir() || !path.exists() || plumewatch_io::cube::is_envi(path) {
-        // `open_cube` gives the precise error for missing paths and directories.
-        if path.is_dir() || !path.exists() {
-            plumewatch_io::open_cube(path)?;
-        }
+    plumewatch_io::cube::check_input_file(path, "a radiance file")?;
+    if plumewatch_io::cube::is_envi(path) {
         let envi = EnviCube::open(path)?;
         let h = envi.header();
         let meta = envi.meta();

@@ -85,6 +85,21 @@ pub trait RadianceCube: plumewatch_core::LineSource + Send {
     fn meta(&self) -> &CubeMeta;
 }
 
+/// Checks that `path` names an existing file (not a directory): the operating system's
+/// own error when it does not exist or cannot be reached, a format error naming
+/// `expected` for a directory.
+pub fn check_input_file(path: &Path, expected: &str) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(Error::format(
+            path,
+            "path",
+            format!("is a directory (expected {expected})"),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::io(path, "cannot open", e)),
+    }
+}
+
 /// Whether `path` is an ENVI header or a data file with an ENVI header beside it.
 pub fn is_envi(path: &Path) -> bool {
     let is_hdr = path
@@ -96,20 +111,7 @@ pub fn is_envi(path: &Path) -> bool {
 /// Opens a radiance cube: native ENVI when `path` is an ENVI header or a data file with
 /// a header beside it; GDAL otherwise (GeoTIFF, EMIT L1B NetCDF, HDF5, ...).
 pub fn open_cube(path: &Path) -> Result<Box<dyn RadianceCube>> {
-    if path.is_dir() {
-        return Err(Error::format(
-            path,
-            "path",
-            "is a directory (expected a radiance file)",
-        ));
-    }
-    if !path.exists() {
-        return Err(Error::io(
-            path,
-            "cannot open",
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
-        ));
-    }
+    check_input_file(path, "a radiance file")?;
     if is_envi(path) {
         Ok(Box::new(EnviCube::open(path)?))
     } else {

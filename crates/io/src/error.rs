@@ -12,14 +12,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The operating system refused an operation on `path` (missing file, directory
     /// given as a file, no permission, disk full). Check the path and its permissions.
-    #[error("{}: {action}: {source}", path.display())]
+    #[error("{}: {action}: {error}", path.display())]
     Io {
         /// The file concerned.
         path: PathBuf,
         /// What plumewatch was doing ("cannot open", "cannot read", ...).
         action: String,
-        /// The operating-system error.
-        source: std::io::Error,
+        /// The operating-system error. Shown in the message itself and deliberately not
+        /// a `source()`, so that `{:#}` chains print it once.
+        error: std::io::Error,
     },
     /// A file's content is not what its format requires. `field` names the header key,
     /// column or section; `expected` says what would have been valid.
@@ -48,7 +49,7 @@ impl Error {
         Self::Io {
             path: path.to_path_buf(),
             action: action.into(),
-            source,
+            error: source,
         }
     }
 

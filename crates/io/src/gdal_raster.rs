@@ -41,9 +41,7 @@ fn gdal_err(path: &Path) -> impl Fn(GdalError) -> Error + '_ {
 }
 
 fn check_input_path(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        return Err(Error::format(path, "path", "is a directory (expected a raster file)"));
-    }
+    crate::cube::check_input_file(path, "a raster file")?;
     // Surface "not found" / "permission denied" as the OS says it, before GDAL turns
     // them into "not recognized as a supported file format".
     std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;

@@ -29,8 +29,23 @@ pub fn find_data_file(hdr: &Path) -> Result<PathBuf> {
         };
         // `name.img.hdr` → stem `name.img`: with_extension would give `name.dat`; the
         // bare stem (last) covers it.
-        if cand.is_file() {
-            return Ok(cand);
+        match std::fs::metadata(&cand) {
+            Ok(m) if m.is_file() => return Ok(cand),
+            Ok(m) if m.is_dir() && !ext.is_empty() => {
+                return Err(Error::format(
+                    &cand,
+                    "data file",
+                    "is a directory (expected the data file of the header beside it)",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A dangling or looping symlink is there but cannot be followed.
+                if std::fs::symlink_metadata(&cand).is_ok() {
+                    return Err(Error::io(&cand, "cannot open data file", e));
+                }
+            }
+            Err(e) => return Err(Error::io(&cand, "cannot open data file", e)),
         }
         tried.push(cand.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     }
@@ -95,16 +110,7 @@ impl EnviCube {
     /// Opens an ENVI cube from its header (`*.hdr`) or its data file (with the header
     /// beside it).
     pub fn open(path: &Path) -> Result<Self> {
-        if path.is_dir() {
-            return Err(Error::format(path, "path", "is a directory (expected an ENVI header or data file)"));
-        }
-        if !path.exists() {
-            return Err(Error::io(
-                path,
-                "cannot open",
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            ));
-        }
+        crate::cube::check_input_file(path, "an ENVI header or data file")?;
         let is_hdr = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("hdr"));
