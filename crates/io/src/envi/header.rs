@@ -317,7 +317,7 @@ impl EnviHeader {
         let _ = writeln!(t, "lines = {}", self.lines);
         let _ = writeln!(t, "bands = {}", self.bands);
         let _ = writeln!(t, "header offset = {}", self.header_offset);
-        let _ = writeln!(t, "file type = {}", self.file_type);
+        let _ = writeln!(t, "file type = {}", fmt_value(&self.file_type));
         let _ = writeln!(t, "data type = {}", self.data_type.code());
         let _ = writeln!(t, "interleave = {}", self.interleave.name());
         let _ = writeln!(t, "byte order = {}", self.byte_order.code());
@@ -352,13 +352,18 @@ impl EnviHeader {
             let _ = writeln!(t, "bbl = {{{}}}", v.join(", "));
         }
         for (k, v) in &self.other {
-            if v.contains('\n') || v.contains(',') {
-                let _ = writeln!(t, "{k} = {{{v}}}");
-            } else {
-                let _ = writeln!(t, "{k} = {v}");
-            }
+            let _ = writeln!(t, "{k} = {}", fmt_value(v));
         }
         t
+    }
+}
+
+/// A value as header text: in braces when it could otherwise be misread.
+fn fmt_value(v: &str) -> String {
+    if v.contains(['\n', '\r', ',', ';', '{']) || v.trim() != v {
+        format!("{{{}}}", v.replace('}', ""))
+    } else {
+        v.to_string()
     }
 }
 
