@@ -4,8 +4,12 @@
 //! (every error is printed on one line with its causes and exits with status 2).
 
 mod detect;
+mod gas_window;
 mod info;
 mod progress;
+mod scan;
+mod simulate;
+mod target;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,17 +27,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scan flight lines for emission sources: plumes, sources, rates, ranked sites, report.
+    Scan(scan::ScanArgs),
+    /// Simulate plumes of known emission rate: inject into a cube, or build a synthetic scene.
+    Simulate(simulate::SimulateArgs),
     /// Describe a radiance file: dimensions, layout, band table, georeferencing, value census.
     Info(info::InfoArgs),
     /// Detect gas: per-pixel enhancement (ppm·m), albedo, sigma and z as a COG or ENVI file.
     Detect(detect::DetectArgs),
+    /// Unit absorption target of a gas for a sensor's bands (CSV, 1/(ppm·m)).
+    Target(target::TargetArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let quiet = cli.quiet;
     match cli.command {
+        Command::Scan(args) => scan::run(args, quiet),
+        Command::Simulate(args) => simulate::run(args, quiet),
         Command::Info(args) => info::run(args, quiet),
         Command::Detect(args) => detect::run(args, quiet),
+        Command::Target(args) => target::run(args, quiet),
     }
 }
 

@@ -235,6 +235,70 @@ fn overview_svg(out: &mut String, ov: &Overview) {
     out.push_str("</svg>");
 }
 
+/// Encodes an 8-bit RGB image (`width × height × 3`, row-major) as PNG bytes.
+pub fn encode_png(width: usize, height: usize, rgb: Vec<u8>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if let Some(img) = image::RgbImage::from_raw(width as u32, height as u32, rgb) {
+        // Encoding into memory cannot fail for a well-formed RGB buffer.
+        let _ = img.write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        );
+    }
+    bytes
+}
+
+/// The overview quicklook of a flight line: surface brightness (the albedo factor,
+/// stretched between its 2nd and 98th percentiles) in grey, with the accepted plume
+/// pixels coloured by enhancement (yellow at 0 to red at the scene's 99th percentile of
+/// plume enhancement). One image pixel per cube pixel; `-9999`/NaN are black.
+///
+/// `labels` are plume ids per pixel (0 = none) and `accepted[id - 1]` says whether
+/// plume `id` was accepted.
+pub fn quicklook_png(
+    albedo: &[f32],
+    enhancement: &[f32],
+    labels: &[u32],
+    accepted: &[bool],
+    lines: usize,
+    samples: usize,
+) -> Vec<u8> {
+    let valid = |v: f32| v.is_finite() && v != -9999.0;
+    let mut a: Vec<f32> = albedo.iter().copied().filter(|&v| valid(v)).collect();
+    a.sort_by(f32::total_cmp);
+    let pct = |v: &[f32], q: f64| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v[((v.len() - 1) as f64 * q) as usize]
+        }
+    };
+    let (lo, hi) = (pct(&a, 0.02), pct(&a, 0.98));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let is_plume = |i: usize| {
+        let l = labels.get(i).copied().unwrap_or(0) as usize;
+        l > 0 && accepted.get(l - 1).copied().unwrap_or(false)
+    };
+    let mut e: Vec<f32> = (0..lines * samples)
+        .filter(|&i| is_plume(i) && valid(enhancement[i]))
+        .map(|i| enhancement[i])
+        .collect();
+    e.sort_by(f32::total_cmp);
+    let e_hi = pct(&e, 0.99).max(1.0);
+    let mut rgb = vec![0u8; lines * samples * 3];
+    for i in 0..lines * samples {
+        let px = &mut rgb[i * 3..i * 3 + 3];
+        if is_plume(i) && valid(enhancement[i]) {
+            let t = (enhancement[i] / e_hi).clamp(0.0, 1.0);
+            px.copy_from_slice(&[255, (230.0 * (1.0 - t)) as u8, 0]);
+        } else if valid(albedo[i]) {
+            let g = (((albedo[i] - lo) / span).clamp(0.0, 1.0) * 220.0 + 20.0) as u8;
+            px.copy_from_slice(&[g, g, g]);
+        }
+    }
+    encode_png(samples, lines, rgb)
+}
+
 /// Renders the report as one self-contained HTML document.
 pub fn render_html(input: &ReportInput) -> String {
     let mut o = String::with_capacity(64 * 1024);

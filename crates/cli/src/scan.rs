@@ -1,0 +1,734 @@
+//! `plumewatch scan`: one or more flight lines → ranked, geolocated candidate emission
+//! sites with their evidence (GeoJSON, COG rasters, evidence PNGs, HTML report, JSON).
+
+use crate::gas_window::{parse_window, GasWindow};
+use crate::progress;
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use plumewatch_core::detect::{
+    detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, NODATA,
+};
+use plumewatch_core::geo::GeoTransform;
+use plumewatch_core::mask::Saturation;
+use plumewatch_core::plume::Grid;
+use plumewatch_core::quantify::Wind;
+use plumewatch_core::scan::{analyse_pass, PassAnalysis, PassParams};
+use plumewatch_core::sites::{merge_sites, PassFootprint, Site, SiteParams};
+use plumewatch_io::geojson_out::{
+    write_plumes_geojson, write_sites_geojson, PlumeFeature, ToWgs84,
+};
+use plumewatch_io::report_html::{self, Overview, RejectedRow, ReportInput, SiteRow};
+use plumewatch_io::{GeoRef, OutputBand};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Detector used by `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanAlgo {
+    /// Albedo-corrected matched filter, statistics per detector column.
+    Amf,
+    /// Classic matched filter, statistics per detector column.
+    Mf,
+    /// mag1c: sparse, non-negative, albedo-corrected iterative matched filter.
+    Mag1c,
+}
+
+/// Arguments of `plumewatch scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Radiance cubes, one per flight line (ENVI header or any GDAL raster).
+    #[arg(required = true)]
+    pub cubes: Vec<PathBuf>,
+    /// Gas to look for: a built-in name (`ch4`) or a LUT sidecar/header path.
+    #[arg(long, default_value = "ch4")]
+    pub gas: String,
+    /// Wind as SPEED,DIR: speed in m/s at 10 m, direction in degrees the wind blows FROM
+    /// (meteorological; 270 = from the west). Needed for emission rates.
+    #[arg(long, value_parser = parse_wind, conflicts_with = "wind_file")]
+    pub wind: Option<Wind>,
+    /// JSON wind file: `{"speed_m_s": S, "from_deg": D}` for all flight lines, or
+    /// `{"default": {...}, "passes": {"<cube file name>": {...}}}` per flight line.
+    #[arg(long)]
+    pub wind_file: Option<PathBuf>,
+    /// Target false-alarm rate per pixel of the CFAR seed threshold.
+    #[arg(long, default_value_t = 1e-4)]
+    pub far: f64,
+    /// Detector.
+    #[arg(long, value_enum, default_value_t = ScanAlgo::Amf)]
+    pub algo: ScanAlgo,
+    /// Gas window LO,HI in nm.
+    #[arg(long, value_parser = parse_window, default_value = "2122,2488")]
+    pub window: (f64, f64),
+    /// Ground sample distance in m, for cubes without georeferencing.
+    #[arg(long)]
+    pub gsd: Option<f64>,
+    /// Detections closer than this (m) are merged into one site.
+    #[arg(long, default_value_t = 100.0)]
+    pub merge_distance: f64,
+    /// Output directory (created if missing).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+fn parse_wind(s: &str) -> Result<Wind, String> {
+    let bad = || {
+        format!("wind {s:?}: expected SPEED,DIR (m/s at 10 m, degrees the wind blows from), e.g. 3.5,270")
+    };
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let wind = Wind {
+        speed_m_s: a.trim().parse().map_err(|_| bad())?,
+        from_deg: b.trim().parse().map_err(|_| bad())?,
+    };
+    wind.validate().map_err(|e| format!("wind {s:?}: {e}"))?;
+    Ok(wind)
+}
+
+/// Winds per flight line from `--wind` or `--wind-file`.
+fn winds(args: &ScanArgs) -> anyhow::Result<Vec<Option<Wind>>> {
+    let Some(path) = &args.wind_file else {
+        return Ok(vec![args.wind; args.cubes.len()]);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read wind file", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    let one = |v: &serde_json::Value, field: &str| -> anyhow::Result<Wind> {
+        let num = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_f64)
+                .with_context(|| format!("{}: {field}.{k}: expected a number", path.display()))
+        };
+        let w = Wind {
+            speed_m_s: num("speed_m_s")?,
+            from_deg: num("from_deg")?,
+        };
+        w.validate()
+            .with_context(|| format!("{}: {field}", path.display()))?;
+        Ok(w)
+    };
+    let default = if v.get("speed_m_s").is_some() {
+        Some(one(&v, "wind")?)
+    } else {
+        v.get("default").map(|d| one(d, "default")).transpose()?
+    };
+    let passes = v.get("passes").and_then(serde_json::Value::as_object);
+    args.cubes
+        .iter()
+        .map(|c| {
+            let name = c
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match passes.and_then(|p| p.get(&name)) {
+                Some(w) => Ok(Some(one(w, &format!("passes.{name}"))?)),
+                None => Ok(default),
+            }
+        })
+        .collect()
+}
+
+/// Unique pass names from the cube file stems.
+fn pass_names(cubes: &[PathBuf]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(cubes.len());
+    for c in cubes {
+        let stem = c
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "cube".into());
+        let stem = if stem == "radiance" {
+            // scenes often name every cube radiance.hdr: use the folder name too
+            c.parent()
+                .and_then(|p| p.file_name())
+                .map(|p| format!("{}_{stem}", p.to_string_lossy()))
+                .unwrap_or(stem)
+        } else {
+            stem
+        };
+        let mut name = stem.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{stem}_{k}");
+            k += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// One processed flight line.
+struct Pass {
+    name: String,
+    path: PathBuf,
+    bands: usize,
+    georef: Option<GeoRef>,
+    transform: GeoTransform,
+    maps: DetectionMaps,
+    analysis: PassAnalysis,
+    seconds: f64,
+}
+
+fn detect_params(algo: ScanAlgo) -> DetectParams {
+    let algorithm = match algo {
+        ScanAlgo::Amf => Algorithm::AlbedoMatchedFilter,
+        ScanAlgo::Mf => Algorithm::MatchedFilter,
+        ScanAlgo::Mag1c => Algorithm::Mag1c,
+    };
+    DetectParams {
+        algorithm,
+        grouping: Grouping::Columns(1),
+        ..DetectParams::default()
+    }
+}
+
+fn process_pass(
+    args: &ScanArgs,
+    name: &str,
+    path: &Path,
+    wind: Option<Wind>,
+    params: &PassParams,
+    quiet: bool,
+) -> anyhow::Result<Pass> {
+    let start = Instant::now();
+    let cube = plumewatch_io::open_cube(path)?;
+    let meta = cube.meta().clone();
+    let detect = detect_params(args.algo);
+    let saturation = detect.saturation.unwrap_or_else(Saturation::default);
+    let window = GasWindow::for_cube(path, &meta, &args.gas, args.window, None, Some(&saturation))?;
+    let transform = match (&meta.georef, args.gsd) {
+        (Some(g), _) => GeoTransform::new(g.geo_transform)
+            .with_context(|| format!("{}: map info: unusable geotransform", path.display()))?,
+        (None, Some(gsd)) => GeoTransform::north_up(0.0, 0.0, gsd)?,
+        (None, None) => bail!(
+            "{}: map info: the cube has no georeferencing; give its ground sample distance with --gsd M",
+            path.display()
+        ),
+    };
+    let total = if matches!(detect.grouping, Grouping::Global) {
+        meta.lines
+    } else {
+        meta.samples
+    };
+    let pb = progress::bar(total as u64, &format!("detect {name}"), quiet);
+    let input = CubeInput {
+        source: cube.as_ref(),
+        window_bands: &window.bands,
+        unit_absorption: &window.unit_absorption,
+        saturation_bands: &window.saturation_bands,
+        exclude: None,
+    };
+    let maps = detect_cube(&input, &detect, &|n| pb.inc(n))
+        .with_context(|| format!("{}: detection failed", path.display()))?;
+    pb.finish_and_clear();
+    let analysis = analyse_pass(name, &maps, &transform, wind, None, params)
+        .with_context(|| format!("{}: plume analysis failed", path.display()))?;
+    Ok(Pass {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        bands: meta.bands,
+        georef: meta.georef.clone(),
+        transform,
+        maps,
+        analysis,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn write_rasters(out: &Path, pass: &Pass) -> anyhow::Result<Vec<PathBuf>> {
+    let (lines, samples) = (pass.maps.lines, pass.maps.samples);
+    let labels: Vec<f32> = pass
+        .analysis
+        .plumes
+        .labels
+        .iter()
+        .map(|&l| l as f32)
+        .collect();
+    let mask: Vec<f32> = pass
+        .analysis
+        .plumes
+        .labels
+        .iter()
+        .map(|&l| {
+            let accepted = l > 0
+                && pass
+                    .analysis
+                    .plumes
+                    .plumes
+                    .get(l as usize - 1)
+                    .is_some_and(|p| p.rejection.is_none());
+            f32::from(u8::from(accepted))
+        })
+        .collect();
+    let rasters: [(&str, &[f32], &str, &str); 5] = [
+        (
+            "enhancement",
+            &pass.maps.enhancement,
+            "CH4 enhancement",
+            "ppm·m",
+        ),
+        (
+            "sigma",
+            &pass.maps.sigma,
+            "sigma (noise-equivalent enhancement)",
+            "ppm·m",
+        ),
+        ("z", &pass.maps.z, "z-score (enhancement / sigma)", "1"),
+        ("plume_mask", &mask, "accepted plume pixels (1)", "1"),
+        ("plume_id", &labels, "candidate plume id (0 = none)", "1"),
+    ];
+    let mut written = Vec::new();
+    for (suffix, data, description, unit) in rasters {
+        let path = out.join(format!("{}_{suffix}.tif", pass.name));
+        let nodata = matches!(suffix, "enhancement" | "sigma" | "z").then_some(f64::from(NODATA));
+        plumewatch_io::write_cog(
+            &path,
+            lines,
+            samples,
+            &[OutputBand {
+                data,
+                description,
+                unit,
+            }],
+            pass.georef.as_ref(),
+            nodata,
+        )?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn crs_of(passes: &[Pass]) -> anyhow::Result<Option<String>> {
+    let wkts: Vec<Option<&str>> = passes
+        .iter()
+        .map(|p| p.georef.as_ref().and_then(|g| g.wkt.as_deref()))
+        .collect();
+    let first = wkts[0];
+    if let Some((p, _)) = passes.iter().zip(&wkts).find(|(_, w)| **w != first) {
+        // Different CRS strings may still be the same CRS; compare through GDAL.
+        let same = match (first, wkts.iter().find(|w| **w != first).copied().flatten()) {
+            (Some(a), Some(b)) => {
+                let sa = gdal_same_crs(a, b);
+                sa.unwrap_or(false)
+            }
+            _ => false,
+        };
+        if !same {
+            bail!(
+                "{}: coordinate system string: differs from the first flight line's; sites are merged in one map CRS (reproject the lines to one CRS first)",
+                p.path.display()
+            );
+        }
+    }
+    Ok(first.map(str::to_string))
+}
+
+fn gdal_same_crs(a: &str, b: &str) -> Option<bool> {
+    let to_a = ToWgs84::new(a, Path::new("crs")).ok()?;
+    let to_b = ToWgs84::new(b, Path::new("crs")).ok()?;
+    let pa = to_a
+        .points(&[[500_000.0, 4_000_000.0]], Path::new("crs"))
+        .ok()?;
+    let pb = to_b
+        .points(&[[500_000.0, 4_000_000.0]], Path::new("crs"))
+        .ok()?;
+    Some((pa[0][0] - pb[0][0]).abs() < 1e-9 && (pa[0][1] - pb[0][1]).abs() < 1e-9)
+}
+
+/// Runs `plumewatch scan`.
+pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let winds = winds(&args)?;
+    let params = PassParams {
+        cfar: plumewatch_core::plume::CfarParams {
+            far: args.far,
+            ..Default::default()
+        },
+        ..PassParams::default()
+    };
+    params.cfar.seed_threshold().context("--far")?;
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("{}: cannot create output directory", args.output.display()))?;
+    let names = pass_names(&args.cubes);
+    let mut passes = Vec::with_capacity(args.cubes.len());
+    for ((cube, name), wind) in args.cubes.iter().zip(&names).zip(&winds) {
+        passes.push(process_pass(&args, name, cube, *wind, &params, quiet)?);
+    }
+    let crs = crs_of(&passes)?;
+
+    let detections: Vec<_> = passes
+        .iter()
+        .flat_map(|p| p.analysis.detections())
+        .collect();
+    let footprints: Vec<PassFootprint> = passes
+        .iter()
+        .map(|p| PassFootprint {
+            pass: p.name.clone(),
+            grid: Grid::new(p.maps.lines, p.maps.samples),
+            transform: p.transform,
+        })
+        .collect();
+    let site_params = SiteParams {
+        merge_distance: args.merge_distance,
+    };
+    let sites = merge_sites(&detections, &footprints, &site_params)?;
+
+    let mut outputs = Vec::new();
+    for p in &passes {
+        outputs.extend(write_rasters(&args.output, p)?);
+    }
+    let lon_lat: Vec<[f64; 2]> = match &crs {
+        Some(crs) => {
+            let sites_path = args.output.join("sites.geojson");
+            write_sites_geojson(&sites_path, &sites, crs)?;
+            let features: Vec<PlumeFeature<'_>> = passes
+                .iter()
+                .flat_map(|p| {
+                    p.analysis
+                        .plumes
+                        .plumes
+                        .iter()
+                        .zip(&p.analysis.located)
+                        .map(move |(plume, l)| PlumeFeature {
+                            pass: &p.name,
+                            plume,
+                            transform: &p.transform,
+                            source: Some(&l.source),
+                            emission: l.emission.as_ref(),
+                        })
+                })
+                .collect();
+            let plumes_path = args.output.join("plumes.geojson");
+            write_plumes_geojson(&plumes_path, &features, crs)?;
+            outputs.push(sites_path);
+            outputs.push(plumes_path);
+            let to = ToWgs84::new(crs, &args.output)?;
+            to.points(
+                &sites.iter().map(|s| [s.x, s.y]).collect::<Vec<_>>(),
+                &args.output,
+            )?
+        }
+        None => {
+            if !quiet {
+                eprintln!("scan: no coordinate system: GeoJSON outputs skipped, sites in pixel-based map units");
+            }
+            vec![[f64::NAN, f64::NAN]; sites.len()]
+        }
+    };
+
+    let report = report_input(
+        &args,
+        &passes,
+        &sites,
+        &lon_lat,
+        start.elapsed().as_secs_f64(),
+    );
+    let report_path = args.output.join("report.html");
+    report_html::write_html(&report_path, &report)?;
+    outputs.push(report_path);
+
+    let scan_json = scan_json(
+        &args,
+        &passes,
+        &sites,
+        &lon_lat,
+        &params,
+        &site_params,
+        &outputs,
+    );
+    let json_path = args.output.join("scan.json");
+    let text = serde_json::to_string_pretty(&scan_json)?;
+    plumewatch_io::atomic::write_bytes(&json_path, text.as_bytes())?;
+
+    if !quiet {
+        let accepted = detections.len();
+        let rejected: usize = passes
+            .iter()
+            .map(|p| {
+                p.analysis
+                    .plumes
+                    .plumes
+                    .iter()
+                    .filter(|q| q.rejection.is_some())
+                    .count()
+            })
+            .sum();
+        eprintln!(
+            "scan: {} flight line(s), {accepted} plume(s) accepted, {rejected} rejected, {} site(s) in {:.1} s → {}",
+            passes.len(),
+            sites.len(),
+            start.elapsed().as_secs_f64(),
+            args.output.display()
+        );
+        for (s, ll) in sites.iter().zip(&lon_lat) {
+            eprintln!(
+                "  #{:<3} {:>9.5}°N {:>10.5}°E  {:>8.1} ± {:<7.1} kg/h  max {:>7.0} ppm·m  z {:>5.1}  P_FA {:.1e}",
+                s.rank, ll[1], ll[0], s.rate_kg_h, s.rate_sd_kg_h, s.max_enhancement_ppm_m, s.significance, s.false_alarm_probability
+            );
+        }
+    }
+    Ok(())
+}
+
+fn site_id(s: &Site) -> String {
+    format!("S{}", s.rank)
+}
+
+fn report_input(
+    args: &ScanArgs,
+    passes: &[Pass],
+    sites: &[Site],
+    lon_lat: &[[f64; 2]],
+    seconds: f64,
+) -> ReportInput {
+    let overviews = passes
+        .iter()
+        .map(|p| {
+            let (lines, samples) = (p.maps.lines, p.maps.samples);
+            let accepted: Vec<bool> = p
+                .analysis
+                .plumes
+                .plumes
+                .iter()
+                .map(|q| q.rejection.is_none())
+                .collect();
+            let png = report_html::quicklook_png(
+                &p.maps.albedo,
+                &p.maps.enhancement,
+                &p.analysis.plumes.labels,
+                &accepted,
+                lines,
+                samples,
+            );
+            let plume_outlines = p
+                .analysis
+                .plumes
+                .plumes
+                .iter()
+                .filter(|q| q.rejection.is_none())
+                .flat_map(|q| {
+                    q.outline
+                        .iter()
+                        .map(|r| r.iter().map(|v| (v[0], v[1])).collect())
+                })
+                .collect();
+            let markers = sites
+                .iter()
+                .filter_map(|s| {
+                    let (c, r) = p.transform.map_to_pixel(s.x, s.y);
+                    (c >= 0.0 && r >= 0.0 && c < samples as f64 && r < lines as f64)
+                        .then(|| (c, r, site_id(s)))
+                })
+                .collect();
+            Overview {
+                name: p.name.clone(),
+                path: p.path.display().to_string(),
+                lines,
+                samples,
+                bands: p.bands,
+                quicklook_png: png,
+                image_size: (samples as u32, lines as u32),
+                plume_outlines,
+                markers,
+                footprint_lon_lat: Vec::new(),
+            }
+        })
+        .collect();
+    let site_rows = sites
+        .iter()
+        .zip(lon_lat)
+        .map(|(s, ll)| SiteRow {
+            id: site_id(s),
+            rank: s.rank,
+            lon: ll[0],
+            lat: ll[1],
+            rate_kg_h: s.rate_kg_h,
+            rate_sigma_kg_h: s.rate_sd_kg_h,
+            max_enhancement_ppm_m: s.max_enhancement_ppm_m,
+            max_z: s.significance,
+            false_alarm_probability: s.false_alarm_probability,
+            detections: s.n_detections,
+            passes: s.n_passes_detected,
+            evidence_png: None,
+            notes: format!(
+                "seen on {} of {} covering pass(es); plumes: {}",
+                s.n_passes_detected,
+                s.n_passes_covering,
+                s.plumes
+                    .iter()
+                    .map(|r| format!("{}:{}", r.pass, r.plume_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+        .collect();
+    let rejected = passes
+        .iter()
+        .flat_map(|p| {
+            p.analysis.plumes.plumes.iter().filter_map(move |q| {
+                q.rejection.as_ref().map(|r| RejectedRow {
+                    id: format!("{}:{}", p.name, q.id),
+                    flight_line: p.name.clone(),
+                    line: q.peak_pixel[0] as f64,
+                    sample: q.peak_pixel[1] as f64,
+                    reason: r.to_string(),
+                })
+            })
+        })
+        .collect();
+    let mut parameters = vec![
+        ("gas".to_string(), args.gas.clone()),
+        ("detector".to_string(), format!("{:?}", args.algo)),
+        (
+            "window".to_string(),
+            format!("{}–{} nm", args.window.0, args.window.1),
+        ),
+        (
+            "false-alarm rate (per pixel)".to_string(),
+            format!("{:e}", args.far),
+        ),
+        (
+            "site merge distance".to_string(),
+            format!("{} m", args.merge_distance),
+        ),
+        ("run time".to_string(), format!("{seconds:.1} s")),
+    ];
+    for p in passes {
+        let wind = p
+            .analysis
+            .wind
+            .map_or("none (no emission rates)".to_string(), |w| {
+                format!("{} m/s from {}°", w.speed_m_s, w.from_deg)
+            });
+        parameters.push((format!("wind, {}", p.name), wind));
+    }
+    ReportInput {
+        title: "plumewatch scan".into(),
+        generated_utc: utc_now(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        parameters,
+        overviews,
+        sites: site_rows,
+        rejected,
+        detection_limit: None,
+    }
+}
+
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn scan_json(
+    args: &ScanArgs,
+    passes: &[Pass],
+    sites: &[Site],
+    lon_lat: &[[f64; 2]],
+    params: &PassParams,
+    site_params: &SiteParams,
+    outputs: &[PathBuf],
+) -> serde_json::Value {
+    let passes_json: Vec<_> = passes
+        .iter()
+        .map(|p| {
+            let plumes: Vec<_> = p
+                .analysis
+                .plumes
+                .plumes
+                .iter()
+                .zip(&p.analysis.located)
+                .map(|(q, l)| {
+                    json!({
+                        "plume": q,
+                        "source": l.source,
+                        "source_map": [l.source_map.0, l.source_map.1],
+                        "source_radius_m": l.source_radius_m,
+                        "emission": l.emission,
+                        "rejection_text": q.rejection.as_ref().map(ToString::to_string),
+                    })
+                })
+                .collect();
+            json!({
+                "name": p.name,
+                "path": p.path.display().to_string(),
+                "lines": p.maps.lines,
+                "samples": p.maps.samples,
+                "bands": p.bands,
+                "geo_transform": p.transform.gt,
+                "wind": p.analysis.wind,
+                "cfar": {
+                    "seed_threshold": p.analysis.plumes.seed_threshold,
+                    "n_seed_pixels": p.analysis.plumes.n_seed_pixels,
+                    "n_valid_pixels": p.analysis.plumes.n_valid,
+                    "n_too_small": p.analysis.plumes.n_too_small,
+                },
+                "seconds": p.seconds,
+                "plumes": plumes,
+            })
+        })
+        .collect();
+    let sites_json: Vec<_> = sites
+        .iter()
+        .zip(lon_lat)
+        .map(|(s, ll)| {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("id".into(), json!(site_id(s)));
+                o.insert(
+                    "lon".into(),
+                    if ll[0].is_finite() {
+                        json!(ll[0])
+                    } else {
+                        serde_json::Value::Null
+                    },
+                );
+                o.insert(
+                    "lat".into(),
+                    if ll[1].is_finite() {
+                        json!(ll[1])
+                    } else {
+                        serde_json::Value::Null
+                    },
+                );
+            }
+            v
+        })
+        .collect();
+    json!({
+        "plumewatch_version": env!("CARGO_PKG_VERSION"),
+        "generated_utc": utc_now(),
+        "units": {
+            "enhancement": "ppm·m", "rate": "kg/h", "wind": "m/s (10 m), direction the wind blows from, degrees",
+            "map": "scene CRS units (m)", "lon_lat": "WGS84 degrees"
+        },
+        "parameters": {
+            "gas": args.gas,
+            "detector": format!("{:?}", args.algo),
+            "window_nm": [args.window.0, args.window.1],
+            "far": args.far,
+            "pass": params,
+            "sites": site_params,
+        },
+        "passes": passes_json,
+        "sites": sites_json,
+        "outputs": outputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    })
+}
