@@ -432,8 +432,9 @@ pub fn write_cog(
     let cog = DriverManager::get_driver_by_name("COG").map_err(&err)?;
     let opts = RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "PREDICTOR=YES", "BIGTIFF=IF_SAFER"]);
     atomic::write_atomically(path, |tmp| {
-        let out = ds.create_copy(&cog, tmp, &opts).map_err(gdal_err(tmp))?;
-        out.close().map_err(gdal_err(tmp))
+        // Errors name the final path: the temporary name means nothing to the user.
+        let out = ds.create_copy(&cog, tmp, &opts).map_err(gdal_err(path))?;
+        out.close().map_err(gdal_err(path))
     })
 }
 
