@@ -277,6 +277,62 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     atomic::write_bytes(path, text.as_bytes())
 }
 
+/// A detected site read from a `sites.geojson`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteRecord {
+    /// x in the scene CRS (easting), from the `x_scene` property.
+    pub x: f64,
+    /// y in the scene CRS (northing), from the `y_scene` property.
+    pub y: f64,
+    /// Estimated emission rate, kg/h (`rate_kg_h`), when quantified.
+    pub rate_kg_h: Option<f64>,
+}
+
+/// Reads the sites of a `sites.geojson` FeatureCollection written by `plumewatch scan`:
+/// each feature's `x_scene`/`y_scene` (scene CRS) and `rate_kg_h` properties.
+pub fn read_sites(path: &Path) -> Result<Vec<SiteRecord>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    let root: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::format(
+            path,
+            "JSON",
+            format!("{e} (expected a GeoJSON FeatureCollection)"),
+        )
+    })?;
+    let features = root
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::format(path, "features", "missing (expected a FeatureCollection)"))?;
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let props = f.get("properties").cloned().unwrap_or(Value::Null);
+            let get = |k: &str| {
+                props
+                    .get(k)
+                    .and_then(Value::as_f64)
+                    .filter(|v| v.is_finite())
+            };
+            let (x, y) = match (get("x_scene"), get("y_scene")) {
+                (Some(x), Some(y)) => (x, y),
+                _ => {
+                    return Err(Error::format(
+                        path,
+                        format!("features[{i}].properties.x_scene"),
+                        "missing (expected the site's x_scene and y_scene in the scene CRS)",
+                    ))
+                }
+            };
+            Ok(SiteRecord {
+                x,
+                y,
+                rate_kg_h: get("rate_kg_h"),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
