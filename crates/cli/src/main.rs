@@ -4,8 +4,10 @@
 //! (every error is printed on one line with its causes and exits with status 2).
 
 mod detect;
+mod eval;
 mod gas_window;
 mod info;
+mod limit;
 mod progress;
 mod scan;
 mod simulate;
@@ -31,6 +33,10 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Simulate plumes of known emission rate: inject into a cube, or build a synthetic scene.
     Simulate(simulate::SimulateArgs),
+    /// Score detections against simulation truth: pixel ROC/PR, POD vs Q, false sites, rate error.
+    Eval(eval::EvalArgs),
+    /// Detection limit of a cube: inject plumes over a range of Q, detect, fit POD(Q).
+    Limit(limit::LimitArgs),
     /// Describe a radiance file: dimensions, layout, band table, georeferencing, value census.
     Info(info::InfoArgs),
     /// Detect gas: per-pixel enhancement (ppm·m), albedo, sigma and z as a COG or ENVI file.
@@ -44,6 +50,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Scan(args) => scan::run(args, quiet),
         Command::Simulate(args) => simulate::run(args, quiet),
+        Command::Eval(args) => eval::run(args, quiet),
+        Command::Limit(args) => limit::run(args, quiet),
         Command::Info(args) => info::run(args, quiet),
         Command::Detect(args) => detect::run(args, quiet),
         Command::Target(args) => target::run(args, quiet),

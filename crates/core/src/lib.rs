@@ -14,6 +14,8 @@ pub mod bands;
 /// The matched-filter family: mf, albedo-corrected mf, mag1c, ACE.
 pub mod detect;
 pub mod error;
+/// Scoring against simulation truth: pixel ROC/PR, source POD, rate error, POD(Q) fits.
+pub mod eval;
 /// Gas absorption look-up tables.
 pub mod gas;
 /// Pixel ↔ map coordinates through a GDAL-convention geotransform; wind in pixel space.
