@@ -182,8 +182,7 @@ pub struct MomentAccumulator {
     cross: Vec<f64>,
 }
 
-/// Rows per block in [`MomentAccumulator::add_block`]: products of this many pixels
-/// are summed in the compute precision, then added in f64.
+/// Rows per block in [`MomentAccumulator::add_block`].
 pub const BLOCK_ROWS: usize = 256;
 
 impl MomentAccumulator {
@@ -297,9 +296,9 @@ impl MomentAccumulator {
     }
 
     /// Adds the rows of `pixels` (`rows × bands`, band fastest) whose `include` flag is
-    /// true (all rows when `include` is `None`). Products are formed with faer on blocks
-    /// of [`BLOCK_ROWS`] pixels in the precision `T` (lower triangle only) and summed
-    /// in f64 across blocks.
+    /// true (all rows when `include` is `None`). Pixels are converted to f64 and their
+    /// products formed with faer on blocks of [`BLOCK_ROWS`] pixels (lower triangle
+    /// only), so the statistics are f64 whatever `T` is.
     ///
     /// # Cost
     /// `rows × bands² / 2` multiply-adds.
@@ -325,26 +324,13 @@ impl MomentAccumulator {
         let first = (0..rows).find(|&r| include.is_none_or(|inc| inc[r]));
         let Some(first) = first else { return Ok(()) };
         self.ensure_shift(&pixels[first * b..(first + 1) * b]);
-        let shift: Vec<T> = self
-            .shift
-            .as_ref()
-            .expect("shift set")
-            .iter()
-            .map(|&v| T::from_f64(v))
-            .collect();
-        let shift_err: Vec<f64> = self
-            .shift
-            .as_ref()
-            .expect("shift set")
-            .iter()
-            .zip(&shift)
-            .map(|(s, t)| s - t.to_f64())
-            .collect();
-        let mut buf: Vec<T> = Vec::with_capacity(BLOCK_ROWS * b);
-        let mut prod = faer::Mat::<T>::zeros(b, b);
-        let mut col_sum = vec![0.0f64; b];
+        let shift = self.shift.clone().expect("shift set");
+        // Products and sums in f64: the f32 rounding of long sums of products is what
+        // breaks f32 matched filters on ill-conditioned covariances.
+        let mut buf: Vec<f64> = Vec::with_capacity(BLOCK_ROWS * b);
+        let mut prod = faer::Mat::<f64>::zeros(b, b);
         let mut added = 0u64;
-        let mut flush = |buf: &mut Vec<T>, acc: &mut Self| {
+        let mut flush = |buf: &mut Vec<f64>, acc: &mut Self| {
             let m = buf.len() / b;
             if m == 0 {
                 return;
@@ -358,12 +344,12 @@ impl MomentAccumulator {
                 BlockStructure::Rectangular,
                 a,
                 BlockStructure::Rectangular,
-                T::from_f64(1.0),
+                1.0,
                 Par::Seq,
             );
             for i in 0..b {
                 for j in 0..=i {
-                    acc.cross[i * b + j] += prod[(i, j)].to_f64();
+                    acc.cross[i * b + j] += prod[(i, j)];
                 }
             }
             buf.clear();
@@ -374,9 +360,9 @@ impl MomentAccumulator {
             }
             let px = &pixels[r * b..(r + 1) * b];
             for k in 0..b {
-                let d = px[k] - shift[k];
+                let d = px[k].to_f64() - shift[k];
                 buf.push(d);
-                col_sum[k] += d.to_f64();
+                self.sum[k] += d;
             }
             added += 1;
             if buf.len() == BLOCK_ROWS * b {
@@ -384,15 +370,6 @@ impl MomentAccumulator {
             }
         }
         flush(&mut buf, self);
-        // The shift was rounded to T; correct the sums to the exact f64 shift:
-        // x − s = (x − s_T) − e with e = s − s_T.
-        for i in 0..b {
-            for j in 0..=i {
-                self.cross[i * b + j] += -shift_err[i] * col_sum[j] - col_sum[i] * shift_err[j]
-                    + added as f64 * shift_err[i] * shift_err[j];
-            }
-            self.sum[i] += col_sum[i] - added as f64 * shift_err[i];
-        }
         self.n += added;
         Ok(())
     }

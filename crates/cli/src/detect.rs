@@ -1,0 +1,332 @@
+//! `plumewatch detect`: radiance cube → per-pixel gas enhancement, albedo factor,
+//! sigma and z, written as a Cloud-Optimized GeoTIFF (or ENVI).
+
+use crate::progress;
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use plumewatch_core::detect::{
+    detect_cube, Algorithm, CubeInput, DetectParams, Grouping, Mag1cParams, Precision, NODATA,
+};
+use plumewatch_core::mask::{saturation_bands, window_bands, CensorRule, Saturation};
+use plumewatch_core::stats::Regularization;
+use plumewatch_core::BandModel;
+use plumewatch_io::{EnviWriteOptions, OutputBand};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Detector choice on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgoArg {
+    /// mag1c: albedo-corrected reweighted-ℓ1 sparse matched filter (Foote et al. 2020).
+    Mag1c,
+    /// Classic matched filter.
+    Mf,
+    /// Albedo-corrected matched filter.
+    Amf,
+    /// Adaptive coherence estimator (band 4 holds the signed ACE score).
+    Ace,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Cloud-Optimized GeoTIFF.
+    Cog,
+    /// ENVI (BSQ float32 with header).
+    Envi,
+}
+
+/// Covariance regularisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegArg {
+    /// None.
+    None,
+    /// mag1c's diagonal blend with weight `--alpha`.
+    Blend,
+    /// Ledoit–Wolf shrinkage (not with mag1c).
+    LedoitWolf,
+}
+
+/// Censored-line rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CensorArg {
+    /// Keep every line.
+    None,
+    /// Lines repeating their neighbour (dropped frames) and the lines around them.
+    Repeated,
+    /// mag1c 1.2.0 exactly: also the first and last line of every column group.
+    Mag1c,
+}
+
+/// Arguments of `plumewatch detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Radiance cube: ENVI header or data file, GeoTIFF, EMIT L1B NetCDF.
+    pub cube: PathBuf,
+    /// Gas: a built-in name (ch4) or a LUT sidecar (.json).
+    #[arg(long, default_value = "ch4")]
+    pub gas: String,
+    /// Detector.
+    #[arg(long, value_enum, default_value_t = AlgoArg::Mag1c)]
+    pub algo: AlgoArg,
+    /// Gas window, nm: LO,HI (bands above 2485 nm and in the water bands are left out, as mag1c).
+    #[arg(long, default_value = "2122,2488", value_parser = parse_window)]
+    pub window: (f64, f64),
+    /// Columns per statistics group (pushbroom detector columns).
+    #[arg(long, default_value_t = 1)]
+    pub group: usize,
+    /// One set of statistics for the whole scene (frame cameras, mosaics).
+    #[arg(long, conflicts_with = "group")]
+    pub global: bool,
+    /// mag1c iterations.
+    #[arg(long, default_value_t = 30)]
+    pub iter: usize,
+    /// Compute every pixel in f64 (reference grade; default f32 pixels, f64 statistics).
+    #[arg(long = "f64")]
+    pub f64: bool,
+    /// Output file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Cog)]
+    pub format: FormatArg,
+    /// Covariance regularisation.
+    #[arg(long, value_enum, default_value_t = RegArg::None)]
+    pub regularization: RegArg,
+    /// Weight of the diagonal for `--regularization blend`, in [0, 1].
+    #[arg(long, default_value_t = 0.0)]
+    pub alpha: f64,
+    /// Censored-line rule.
+    #[arg(long, value_enum, default_value_t = CensorArg::Repeated)]
+    pub censor: CensorArg,
+    /// Radiance (µW cm⁻² sr⁻¹ nm⁻¹) above which a pixel in 1945–2485 nm counts as saturated.
+    #[arg(long, default_value_t = 6.0)]
+    pub saturation_threshold: f32,
+    /// Do not screen for saturated pixels.
+    #[arg(long)]
+    pub no_saturation: bool,
+    /// Second pass without the pixels whose first-pass z exceeds this value.
+    #[arg(long)]
+    pub exclude_z: Option<f64>,
+    /// mag1c: no albedo correction.
+    #[arg(long)]
+    pub no_albedo: bool,
+    /// mag1c: no sparsity (reweighting) term.
+    #[arg(long)]
+    pub no_sparsity: bool,
+    /// Target spectrum CSV `wavelength_nm,target` (mag1c's scaling: unit absorption × 1e5)
+    /// instead of the one computed from the gas LUT.
+    #[arg(long)]
+    pub target: Option<PathBuf>,
+}
+
+fn parse_window(s: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let bad = || format!("window {s:?}: expected two wavelengths in nm, LO,HI (e.g. 2122,2488)");
+    if parts.len() != 2 {
+        return Err(bad());
+    }
+    let lo: f64 = parts[0].trim().parse().map_err(|_| bad())?;
+    let hi: f64 = parts[1].trim().parse().map_err(|_| bad())?;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// Reads a target CSV (`wavelength_nm,target`, target = unit absorption × 1e5) and
+/// returns the unit absorption (1/(ppm·m)) at each of `wavelengths` (nearest row within
+/// 0.2 nm, as mag1c matches target files).
+fn read_target_csv(path: &Path, wavelengths: &[f64]) -> anyhow::Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read target spectrum", path.display()))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() < 2 {
+            continue;
+        }
+        match (cells[0].parse::<f64>(), cells[1].parse::<f64>()) {
+            (Ok(w), Ok(t)) => rows.push((w, t)),
+            _ if i == 0 => {} // header
+            _ => bail!(
+                "{}: line {}: expected `wavelength_nm,target` numbers, got {line:?}",
+                path.display(),
+                i + 1
+            ),
+        }
+    }
+    wavelengths
+        .iter()
+        .map(|&w| {
+            rows.iter()
+                .find(|(rw, _)| (rw - w).abs() < 0.2)
+                .map(|&(_, t)| t / 1e5)
+                .with_context(|| {
+                    format!(
+                        "{}: wavelength_nm: no row within 0.2 nm of band {w:.2} nm",
+                        path.display()
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Runs `plumewatch detect`.
+pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let cube = plumewatch_io::open_cube(&args.cube)?;
+    let meta = cube.meta().clone();
+    let wl = meta.wavelength_nm.clone().with_context(|| {
+        format!(
+            "{}: wavelength: the cube has no band centres; detection needs them",
+            args.cube.display()
+        )
+    })?;
+    let (lo, hi) = args.window;
+    let bands = window_bands(&wl, meta.bad_bands.as_deref(), lo, hi);
+    if bands.len() < 2 {
+        bail!(
+            "{}: wavelength: {} usable band(s) in the window {lo}–{hi} nm (expected at least 2)",
+            args.cube.display(),
+            bands.len()
+        );
+    }
+    let window_wl: Vec<f64> = bands.iter().map(|&i| wl[i]).collect();
+    let unit_absorption = match &args.target {
+        Some(csv) => read_target_csv(csv, &window_wl)?,
+        None => {
+            let fwhm = meta.fwhm_nm.clone().with_context(|| {
+                format!(
+                    "{}: fwhm: the cube has no band widths; give --target or a header with fwhm",
+                    args.cube.display()
+                )
+            })?;
+            let model =
+                BandModel::new(window_wl.clone(), bands.iter().map(|&i| fwhm[i]).collect())?;
+            let lut = plumewatch_io::gas_lut::open(&args.gas)?;
+            plumewatch_core::unit_absorption(&lut, &model)?.absorption_per_ppm_m
+        }
+    };
+    let saturation = (!args.no_saturation).then_some(Saturation {
+        threshold: args.saturation_threshold,
+        ..Saturation::default()
+    });
+    let sat_bands = saturation
+        .map(|s| saturation_bands(&wl, &s))
+        .unwrap_or_default();
+    let algorithm = match args.algo {
+        AlgoArg::Mag1c => Algorithm::Mag1c,
+        AlgoArg::Mf => Algorithm::MatchedFilter,
+        AlgoArg::Amf => Algorithm::AlbedoMatchedFilter,
+        AlgoArg::Ace => Algorithm::Ace,
+    };
+    let params = DetectParams {
+        algorithm,
+        precision: if args.f64 {
+            Precision::F64
+        } else {
+            Precision::F32
+        },
+        grouping: if args.global {
+            Grouping::Global
+        } else {
+            Grouping::Columns(args.group)
+        },
+        normalization: None,
+        regularization: match args.regularization {
+            RegArg::None => Regularization::None,
+            RegArg::Blend => Regularization::DiagonalBlend { alpha: args.alpha },
+            RegArg::LedoitWolf => Regularization::LedoitWolf,
+        },
+        censor: match args.censor {
+            CensorArg::None => CensorRule::None,
+            CensorArg::Repeated => CensorRule::Repeated,
+            CensorArg::Mag1c => CensorRule::Mag1cExact,
+        },
+        saturation,
+        mag1c: Mag1cParams {
+            iterations: args.iter,
+            sparsity: !args.no_sparsity,
+            albedo_correction: !args.no_albedo,
+            ..Mag1cParams::default()
+        },
+        exclude_z: args.exclude_z,
+    };
+    let (lines, samples) = (meta.lines, meta.samples);
+    let total = if args.global { lines } else { samples };
+    let pb = progress::bar(total as u64, "detect", quiet);
+    let input = CubeInput {
+        source: cube.as_ref(),
+        window_bands: &bands,
+        unit_absorption: &unit_absorption,
+        saturation_bands: &sat_bands,
+        exclude: None,
+    };
+    let maps = detect_cube(&input, &params, &|n| pb.inc(n))
+        .with_context(|| format!("{}: detection failed", args.cube.display()))?;
+    pb.finish_and_clear();
+    let z_name = if algorithm == Algorithm::Ace {
+        "ACE score (signed)"
+    } else {
+        "z-score (enhancement / sigma)"
+    };
+    let gas = args.gas.to_uppercase();
+    let d1 = format!("{gas} enhancement");
+    let out_bands = [
+        OutputBand {
+            data: &maps.enhancement,
+            description: &d1,
+            unit: "ppm·m",
+        },
+        OutputBand {
+            data: &maps.albedo,
+            description: "albedo factor",
+            unit: "1",
+        },
+        OutputBand {
+            data: &maps.sigma,
+            description: "sigma (noise-equivalent enhancement)",
+            unit: "ppm·m",
+        },
+        OutputBand {
+            data: &maps.z,
+            description: z_name,
+            unit: "1",
+        },
+    ];
+    match args.format {
+        FormatArg::Cog => plumewatch_io::write_cog(
+            &args.output,
+            lines,
+            samples,
+            &out_bands,
+            meta.georef.as_ref(),
+            Some(NODATA as f64),
+        )?,
+        FormatArg::Envi => {
+            let opts = EnviWriteOptions {
+                georef: meta.georef.clone(),
+                nodata: Some(NODATA as f64),
+                description: Some(format!(
+                    "plumewatch detect {:?} on {}",
+                    args.algo,
+                    args.cube.display()
+                )),
+                ..EnviWriteOptions::default()
+            };
+            plumewatch_io::write_envi(&args.output, lines, samples, &out_bands, &opts)?
+        }
+    }
+    if !quiet {
+        let secs = start.elapsed().as_secs_f64();
+        let px = (lines * samples) as f64;
+        eprintln!(
+            "detect: {lines} × {samples} pixels, {} bands, in {secs:.2} s ({:.2} M pixels/s) → {}",
+            bands.len(),
+            px / secs / 1e6,
+            args.output.display()
+        );
+    }
+    Ok(())
+}
