@@ -14,6 +14,8 @@ pub mod cube;
 /// ENVI header parsing, memory-mapped reading and writing.
 pub mod envi;
 pub mod error;
+/// Evidence PNGs: enhancement chip, colour bar, scale bar, outline, source, wind.
+pub mod evidence_png;
 /// Gas absorption LUTs: ENVI radiance + JSON sidecar; CH4 built in.
 pub mod gas_lut;
 /// GDAL-backed rasters: GeoTIFF, EMIT NetCDF, HDF5 input and COG output.
