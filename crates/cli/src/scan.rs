@@ -63,9 +63,10 @@ pub struct ScanArgs {
     /// Ground sample distance in m, for cubes without georeferencing.
     #[arg(long)]
     pub gsd: Option<f64>,
-    /// Detections closer than this (m) are merged into one site.
-    #[arg(long, default_value_t = 100.0)]
-    pub merge_distance: f64,
+    /// Detections closer than this (m) are merged into one site [default: 5 pixels of
+    /// the coarsest flight line].
+    #[arg(long)]
+    pub merge_distance: Option<f64>,
     /// Output directory (created if missing).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -367,8 +368,9 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
             transform: p.transform,
         })
         .collect();
+    let coarsest_gsd = passes.iter().map(|p| p.transform.gsd()).fold(0.0, f64::max);
     let site_params = SiteParams {
-        merge_distance: args.merge_distance,
+        merge_distance: args.merge_distance.unwrap_or(5.0 * coarsest_gsd),
     };
     let sites = merge_sites(&detections, &footprints, &site_params)?;
 
@@ -417,6 +419,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
 
     let report = report_input(
         &args,
+        &site_params,
         &passes,
         &sites,
         &lon_lat,
@@ -475,6 +478,7 @@ fn site_id(s: &Site) -> String {
 
 fn report_input(
     args: &ScanArgs,
+    site_params: &SiteParams,
     passes: &[Pass],
     sites: &[Site],
     lon_lat: &[[f64; 2]],
@@ -564,15 +568,21 @@ fn report_input(
     let rejected = passes
         .iter()
         .flat_map(|p| {
-            p.analysis.plumes.plumes.iter().filter_map(move |q| {
-                q.rejection.as_ref().map(|r| RejectedRow {
-                    id: format!("{}:{}", p.name, q.id),
-                    flight_line: p.name.clone(),
-                    line: q.peak_pixel[0] as f64,
-                    sample: q.peak_pixel[1] as f64,
-                    reason: r.to_string(),
+            p.analysis
+                .plumes
+                .plumes
+                .iter()
+                .zip(&p.analysis.located)
+                .filter_map(move |(q, l)| {
+                    let reason = p.analysis.dismissal(q, l)?;
+                    Some(RejectedRow {
+                        id: format!("{}:{}", p.name, q.id),
+                        flight_line: p.name.clone(),
+                        line: q.peak_pixel[0] as f64,
+                        sample: q.peak_pixel[1] as f64,
+                        reason,
+                    })
                 })
-            })
         })
         .collect();
     let mut parameters = vec![
@@ -588,7 +598,7 @@ fn report_input(
         ),
         (
             "site merge distance".to_string(),
-            format!("{} m", args.merge_distance),
+            format!("{} m", site_params.merge_distance),
         ),
         ("run time".to_string(), format!("{seconds:.1} s")),
     ];
@@ -663,6 +673,10 @@ fn scan_json(
                         "source_radius_m": l.source_radius_m,
                         "emission": l.emission,
                         "rejection_text": q.rejection.as_ref().map(ToString::to_string),
+                        "fragment_of": l.fragment_of,
+                        "not_significant": l.not_significant,
+                        "reported_as_site": p.analysis.dismissal(q, l).is_none(),
+                        "dismissal": p.analysis.dismissal(q, l),
                     })
                 })
                 .collect();

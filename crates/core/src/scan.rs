@@ -16,7 +16,7 @@ use crate::sites::Detection;
 use crate::Result;
 
 /// Every tuning knob of the per-pass analysis, with documented defaults.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PassParams {
     /// CFAR threshold and plume clean-up.
     pub cfar: CfarParams,
@@ -26,6 +26,125 @@ pub struct PassParams {
     pub source: SourceParams,
     /// Emission rate and its uncertainty.
     pub quantify: QuantifyParams,
+    /// Downwind-fragment rule (see [`FragmentParams`]).
+    pub fragments: FragmentParams,
+    /// Half-width in pixels of the square window over which z is averaged before the
+    /// CFAR test (default 1, i.e. 3 × 3; 0 tests single pixels). Plumes are spatially
+    /// extended and pixel noise is nearly independent, so averaging over `n` pixels
+    /// raises a plume's significance by up to `sqrt(n)`; the CFAR rule re-normalises the
+    /// averaged score with its own robust per-column background, so the false-alarm
+    /// rate stays calibrated.
+    pub smoothing_radius: usize,
+    /// Largest scene-level false-alarm probability of a reported source (default 0.01):
+    /// a candidate whose [`crate::plume::Plume::false_alarm_probability`] is above it is
+    /// kept in the results as "not significant" but not reported as a site.
+    pub max_false_alarm_probability: f64,
+}
+
+impl Default for PassParams {
+    fn default() -> Self {
+        Self {
+            cfar: CfarParams::default(),
+            reject: RejectParams::default(),
+            source: SourceParams::default(),
+            quantify: QuantifyParams::default(),
+            fragments: FragmentParams::default(),
+            smoothing_radius: 1,
+            max_false_alarm_probability: 0.01,
+        }
+    }
+}
+
+/// Mean of the finite values of `v` (a `grid` raster) over the `(2r+1)²` window around
+/// each pixel, scaled by the square root of the number of values averaged (so that
+/// independent unit-variance noise keeps unit variance). NaN where the pixel is NaN.
+pub fn box_average_z(v: &[f32], grid: Grid, r: usize) -> Vec<f32> {
+    if r == 0 {
+        return v.to_vec();
+    }
+    let (h, w) = (grid.lines, grid.samples);
+    let mut out = vec![f32::NAN; v.len()];
+    for i in 0..h {
+        let (i0, i1) = (i.saturating_sub(r), (i + r).min(h - 1));
+        for j in 0..w {
+            if !v[i * w + j].is_finite() {
+                continue;
+            }
+            let (j0, j1) = (j.saturating_sub(r), (j + r).min(w - 1));
+            let (mut sum, mut n) = (0.0f64, 0usize);
+            for ii in i0..=i1 {
+                for &x in &v[ii * w + j0..=ii * w + j1] {
+                    if x.is_finite() {
+                        sum += f64::from(x);
+                        n += 1;
+                    }
+                }
+            }
+            out[i * w + j] = (sum / (n as f64).sqrt()) as f32;
+        }
+    }
+    out
+}
+
+/// When a candidate counts as a detached downwind piece of a stronger plume.
+///
+/// Candidate B is a fragment of plume A when B's source lies downwind of A's source,
+/// within `half_angle_deg` of the wind direction (or within `min_cross_px` of its axis),
+/// and B is less significant than A. Needs wind; without it no candidate is a fragment.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FragmentParams {
+    /// Half-angle of the downwind corridor (default 20°, a plume's typical meander).
+    pub half_angle_deg: f64,
+    /// Corridor half-width near the source, in pixels (default 3).
+    pub min_cross_px: f64,
+    /// Longest distance downwind, in pixels, at which a fragment is attached
+    /// (default 150 px).
+    pub max_along_px: f64,
+}
+
+impl Default for FragmentParams {
+    fn default() -> Self {
+        Self {
+            half_angle_deg: 20.0,
+            min_cross_px: 3.0,
+            max_along_px: 150.0,
+        }
+    }
+}
+
+/// Marks, for each plume, the id of the stronger plume it is a downwind fragment of
+/// (see [`FragmentParams`]). `plumes[i]` is `(source col, source row, significance,
+/// accepted)`; `downwind` the unit vector (dcol, drow).
+fn downwind_fragments(
+    plumes: &[(f64, f64, f64, bool)],
+    ids: &[u32],
+    downwind: (f64, f64),
+    params: &FragmentParams,
+) -> Vec<Option<u32>> {
+    let tan = params.half_angle_deg.to_radians().tan();
+    plumes
+        .iter()
+        .map(|&(bc, br, bsig, b_ok)| {
+            if !b_ok {
+                return None;
+            }
+            plumes
+                .iter()
+                .zip(ids)
+                .filter(|((ac, ar, asig, a_ok), _)| {
+                    let (dc, dr) = (bc - ac, br - ar);
+                    let along = dc * downwind.0 + dr * downwind.1;
+                    let cross = (dc * downwind.1 - dr * downwind.0).abs();
+                    *a_ok
+                        && *asig > bsig
+                        && along > 0.0
+                        && along <= params.max_along_px
+                        && cross <= (along * tan).max(params.min_cross_px)
+                })
+                .max_by(|a, b| a.0 .2.total_cmp(&b.0 .2))
+                .map(|(_, id)| *id)
+        })
+        .collect()
 }
 
 /// A plume candidate of one pass with its source and (when wind is known) emission rate.
@@ -41,6 +160,14 @@ pub struct PassPlume {
     pub source_radius_m: f64,
     /// Emission-rate estimate; `None` without wind, or for rejected candidates.
     pub emission: Option<Emission>,
+    /// When this accepted candidate lies in the downwind corridor of a more significant
+    /// plume of the same pass, that plume's id: the candidate is a detached piece of its
+    /// plume (puffs carried downwind), not a source of its own, and is not reported as
+    /// a site.
+    pub fragment_of: Option<u32>,
+    /// True when the candidate's scene-level false-alarm probability is above
+    /// [`PassParams::max_false_alarm_probability`].
+    pub not_significant: bool,
 }
 
 /// Result of [`analyse_pass`].
@@ -54,6 +181,8 @@ pub struct PassAnalysis {
     pub located: Vec<PassPlume>,
     /// Wind used for this pass.
     pub wind: Option<Wind>,
+    /// The scene-level false-alarm probability limit the analysis applied.
+    pub max_false_alarm_probability: f64,
 }
 
 /// Finds, locates and quantifies the plumes of one pass.
@@ -91,6 +220,7 @@ pub fn analyse_pass(
     let enhancement = nan_nodata(&maps.enhancement);
     let albedo = nan_nodata(&maps.albedo);
     let sigma = nan_nodata(&maps.sigma);
+    let z = box_average_z(&z, grid, params.smoothing_radius);
     let inputs = PlumeInputs {
         grid,
         z: &z,
@@ -127,9 +257,35 @@ pub fn analyse_pass(
             source_map,
             source_radius_m: source.radius_px * gsd,
             emission,
+            fragment_of: None,
+            not_significant: !(p.false_alarm_probability <= params.max_false_alarm_probability),
         });
     }
+    if let Some(dw) = downwind {
+        let summary: Vec<(f64, f64, f64, bool)> = plumes
+            .plumes
+            .iter()
+            .zip(&located)
+            .map(|(p, l)| {
+                (
+                    l.source.col,
+                    l.source.row,
+                    p.significance,
+                    p.rejection.is_none(),
+                )
+            })
+            .collect();
+        let ids: Vec<u32> = plumes.plumes.iter().map(|p| p.id).collect();
+        for (l, f) in
+            located
+                .iter_mut()
+                .zip(downwind_fragments(&summary, &ids, dw, &params.fragments))
+        {
+            l.fragment_of = f;
+        }
+    }
     Ok(PassAnalysis {
+        max_false_alarm_probability: params.max_false_alarm_probability,
         pass: pass.to_string(),
         plumes,
         located,
@@ -138,14 +294,35 @@ pub fn analyse_pass(
 }
 
 impl PassAnalysis {
-    /// The accepted plumes as site detections (rates NaN where no emission was
-    /// estimated).
+    /// Why a candidate is not reported as a source, in words; `None` for sources.
+    /// Known false positives come first, then downwind fragments, then candidates that
+    /// are not significant at the scene level.
+    pub fn dismissal(&self, plume: &crate::plume::Plume, located: &PassPlume) -> Option<String> {
+        if let Some(r) = &plume.rejection {
+            return Some(r.to_string());
+        }
+        if let Some(parent) = located.fragment_of {
+            return Some(format!(
+                "downwind fragment of plume {}:{parent} (part of its plume, not a source of its own)",
+                self.pass
+            ));
+        }
+        located.not_significant.then(|| {
+            format!(
+                "not significant at the scene level (false-alarm probability {:.2} > {})",
+                plume.false_alarm_probability, self.max_false_alarm_probability
+            )
+        })
+    }
+
+    /// The accepted plumes that are not downwind fragments, as site detections (rates
+    /// NaN where no emission was estimated).
     pub fn detections(&self) -> Vec<Detection> {
         self.plumes
             .plumes
             .iter()
             .zip(&self.located)
-            .filter(|(p, _)| p.rejection.is_none())
+            .filter(|(p, l)| self.dismissal(p, l).is_none())
             .map(|(p, l)| Detection {
                 pass: self.pass.clone(),
                 plume_id: p.id,
@@ -159,5 +336,41 @@ impl PassAnalysis {
                 false_alarm_probability: p.false_alarm_probability,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weaker_plume_in_the_downwind_corridor_is_a_fragment() {
+        // Wind towards +col. Plume 1 at (10, 50), strong; plume 2 40 px downwind and
+        // 5 px off axis, weaker: a fragment. Plume 3 40 px upwind: its own source.
+        // Plume 4 downwind but 30 px off axis (beyond 20°): its own source.
+        let plumes = [
+            (10.0, 50.0, 12.0, true),
+            (50.0, 55.0, 6.0, true),
+            (-30.0, 50.0, 5.0, true),
+            (50.0, 80.0, 5.0, true),
+        ];
+        let f = downwind_fragments(
+            &plumes,
+            &[1, 2, 3, 4],
+            (1.0, 0.0),
+            &FragmentParams::default(),
+        );
+        assert_eq!(f, vec![None, Some(1), None, None]);
+    }
+
+    #[test]
+    fn stronger_downwind_plume_is_never_a_fragment_and_rejected_parents_do_not_count() {
+        let plumes = [
+            (10.0, 50.0, 5.0, true),
+            (30.0, 50.0, 9.0, true),
+            (0.0, 50.0, 20.0, false),
+        ];
+        let f = downwind_fragments(&plumes, &[1, 2, 3], (1.0, 0.0), &FragmentParams::default());
+        assert_eq!(f, vec![None, None, None]);
     }
 }

@@ -206,9 +206,16 @@ const SCRIPT: &str = r#"
 
 fn overview_svg(out: &mut String, ov: &Overview) {
     let (w, h) = ov.image_size;
+    // Displayed 640 px along the longer side: small scenes are scaled up (pixelated),
+    // long flight lines scaled down.
+    let scale = 640.0 / f64::from(w.max(h).max(1));
+    let (dw, dh) = (
+        (f64::from(w) * scale).round(),
+        (f64::from(h) * scale).round(),
+    );
     let _ = write!(
         out,
-        r#"<svg class="ov" viewBox="0 0 {w} {h}" width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg"><image href="{}" x="0" y="0" width="{w}" height="{h}" style="image-rendering:pixelated"/>"#,
+        r#"<svg class="ov" viewBox="0 0 {w} {h}" width="{dw}" height="{dh}" xmlns="http://www.w3.org/2000/svg"><image href="{}" x="0" y="0" width="{w}" height="{h}" style="image-rendering:pixelated"/>"#,
         data_uri(&ov.quicklook_png)
     );
     let stroke = (f64::from(w.max(h)) / 400.0).max(0.8);
