@@ -14,6 +14,7 @@ use plumewatch_core::plume::Grid;
 use plumewatch_core::quantify::Wind;
 use plumewatch_core::scan::{analyse_pass, PassAnalysis, PassParams};
 use plumewatch_core::sites::{merge_sites, PassFootprint, Site, SiteParams};
+use plumewatch_io::evidence_png::{render_evidence, Evidence, EvidenceParams};
 use plumewatch_io::geojson_out::{
     write_plumes_geojson, write_sites_geojson, PlumeFeature, ToWgs84,
 };
@@ -417,12 +418,15 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
         }
     };
 
+    let evidence = write_evidence(&args.output, &passes, &sites)?;
+    outputs.extend(evidence.iter().flatten().map(|(path, _)| path.clone()));
     let report = report_input(
         &args,
         &site_params,
         &passes,
         &sites,
         &lon_lat,
+        &evidence,
         start.elapsed().as_secs_f64(),
     );
     let report_path = args.output.join("report.html");
@@ -472,6 +476,75 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Draws the evidence PNG of each site from its most significant plume, writes it to
+/// `OUTDIR/evidence/<site>.png` and returns (path, PNG bytes) per site.
+fn write_evidence(
+    out: &Path,
+    passes: &[Pass],
+    sites: &[Site],
+) -> anyhow::Result<Vec<Option<(PathBuf, Vec<u8>)>>> {
+    let dir = out.join("evidence");
+    if !sites.is_empty() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    }
+    let mut result = Vec::with_capacity(sites.len());
+    for site in sites {
+        let best = site
+            .plumes
+            .iter()
+            .filter_map(|r| {
+                let pass = passes.iter().find(|p| p.name == r.pass)?;
+                let i = pass
+                    .analysis
+                    .plumes
+                    .plumes
+                    .iter()
+                    .position(|q| q.id == r.plume_id)?;
+                Some((pass, i))
+            })
+            .max_by(|a, b| {
+                let sig = |(p, i): &(&Pass, usize)| p.analysis.plumes.plumes[*i].significance;
+                sig(a).total_cmp(&sig(b))
+            });
+        let Some((pass, i)) = best else {
+            result.push(None);
+            continue;
+        };
+        let plume = &pass.analysis.plumes.plumes[i];
+        let located = &pass.analysis.located[i];
+        let enhancement: Vec<f32> = pass
+            .maps
+            .enhancement
+            .iter()
+            .map(|&v| if v == NODATA { f32::NAN } else { v })
+            .collect();
+        let source = (located.source.col, located.source.row);
+        let wind = pass.analysis.wind.map(|w| {
+            (
+                plumewatch_core::geo::downwind_pixel_unit(&pass.transform, w.from_deg),
+                w.speed_m_s,
+            )
+        });
+        let evidence = Evidence {
+            grid: Grid::new(pass.maps.lines, pass.maps.samples),
+            enhancement: &enhancement,
+            centre: source,
+            outline: &plume.outline,
+            source: Some(source),
+            wind,
+            gsd_m: pass.transform.gsd(),
+        };
+        let (img, _) = render_evidence(&evidence, &EvidenceParams::default())?;
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let png = report_html::encode_png(w, h, img.into_raw());
+        let path = dir.join(format!("{}.png", site_id(site)));
+        plumewatch_io::atomic::write_bytes(&path, &png)?;
+        result.push(Some((path, png)));
+    }
+    Ok(result)
+}
+
 fn site_id(s: &Site) -> String {
     format!("S{}", s.rank)
 }
@@ -482,6 +555,7 @@ fn report_input(
     passes: &[Pass],
     sites: &[Site],
     lon_lat: &[[f64; 2]],
+    evidence: &[Option<(PathBuf, Vec<u8>)>],
     seconds: f64,
 ) -> ReportInput {
     let overviews = passes
@@ -540,7 +614,8 @@ fn report_input(
     let site_rows = sites
         .iter()
         .zip(lon_lat)
-        .map(|(s, ll)| SiteRow {
+        .zip(evidence)
+        .map(|((s, ll), ev)| SiteRow {
             id: site_id(s),
             rank: s.rank,
             lon: ll[0],
@@ -552,7 +627,7 @@ fn report_input(
             false_alarm_probability: s.false_alarm_probability,
             detections: s.n_detections,
             passes: s.n_passes_detected,
-            evidence_png: None,
+            evidence_png: ev.as_ref().map(|(_, png)| png.clone()),
             notes: format!(
                 "seen on {} of {} covering pass(es); plumes: {}",
                 s.n_passes_detected,
