@@ -25,12 +25,14 @@ fn reference_table(rel: &str) -> (Vec<f64>, Vec<f64>) {
     (wl, t)
 }
 
-/// Compares a preset's target with mag1c's per band: relative error ≤ 1e-6, plus an
-/// absolute floor of 1e-17 per ppm·m. The floor is ~100× the f64 round-off of the
-/// least-squares slope itself (ε·|ln L|·√n / √Σ(c−c̄)² ≈ 8e-20): below it the reference
-/// values are round-off noise of different signs (e.g. ±1e-19 at 1308–1328 nm for
-/// AVIRIS-NG). Bands where mag1c gives exactly 0 (response underflow far outside the
-/// LUT) must be exactly 0 here too.
+/// Compares a preset's target with mag1c's per band: relative error ≤ 1e-6, or an
+/// absolute error ≤ 1e-18 per ppm·m for values so small that f64 round-off of the fit
+/// dominates. The least-squares slope cannot resolve less than about
+/// ε·|ln L|·√n / √Σ(c−c̄)² ≈ 8e-20: at 1308–1328 nm (AVIRIS-NG) mag1c's values are ±1e-19
+/// noise of both signs (ours are exactly 0), and the far Gaussian tails of bands centred
+/// below the LUT (1e-18 to 1e-13) differ by at most 1.5e-19 between the two summation
+/// orders. Bands where mag1c gives exactly 0 (response underflow far outside the LUT)
+/// must be exactly 0 here too.
 fn check_preset_against_mag1c(name: &str) {
     let lut = gas_lut::builtin("ch4").unwrap();
     let bands = sensor::preset(name).unwrap();
@@ -56,19 +58,19 @@ fn check_preset_against_mag1c(name: &str) {
         }
         let err = (ours - theirs).abs();
         assert!(
-            err <= 1e-6 * theirs.abs() + 1e-17,
+            err <= (1e-6 * theirs.abs()).max(1e-18),
             "{name} band {} ({} nm): ours {ours:e}, mag1c {theirs:e}, rel {:e}",
             b + 1,
             bands.center_nm[b],
             err / theirs.abs()
         );
-        if theirs.abs() > 1e-11 {
+        if theirs.abs() >= 1e-13 {
             compared += 1;
             worst_rel = worst_rel.max(err / theirs.abs());
         }
     }
     println!(
-        "{name}: {} bands, {zeros} exactly 0 as in mag1c, {compared} with |a| > 1e-11: \
+        "{name}: {} bands, {zeros} exactly 0 as in mag1c, {compared} with |a| ≥ 1e-13: \
          worst relative error {worst_rel:.2e}; unit_absorption took {dt:?}",
         target.len()
     );
