@@ -221,3 +221,26 @@ fn failed_target_write_leaves_nothing_behind() {
     assert!(target_file::write(&missing, &table, TargetFormat::Csv).is_err());
     assert!(!missing.exists());
 }
+
+#[test]
+fn band_model_from_an_emit_netcdf() {
+    // The io crate's EMIT L1B-like fixture (sensor_band_parameters/wavelengths, fwhm).
+    let nc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/emit_l1b_like.nc");
+    let bands = sensor::load(&nc, None).unwrap();
+    let envi = sensor::load(&data("scenes/emit_small/radiance.hdr"), None).unwrap();
+    assert_eq!(bands.len(), 148);
+    for k in 0..148 {
+        // The NetCDF stores float32 band centres.
+        assert_eq!(bands.center_nm[k] as f32, envi.center_nm[k] as f32);
+        assert_eq!(bands.fwhm_nm[k], 8.5);
+    }
+    // A target on the NetCDF's bands agrees with one on the ENVI header's bands to the
+    // precision of float32 band centres.
+    let lut = gas_lut::builtin("ch4").unwrap();
+    let idx = bands.indices_in_window(2122.0, 2488.0);
+    let a = unit_absorption(&lut, &bands.subset(&idx)).unwrap();
+    let b = unit_absorption(&lut, &envi.subset(&idx)).unwrap();
+    for (x, y) in a.absorption_per_ppm_m.iter().zip(&b.absorption_per_ppm_m) {
+        assert!(((x - y) / y).abs() < 1e-4, "{x} vs {y}");
+    }
+}
