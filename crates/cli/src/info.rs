@@ -258,7 +258,10 @@ pub fn report(args: &InfoArgs, quiet: bool) -> anyhow::Result<InfoReport> {
             wavelength_max_nm: wmax,
             fwhm_min_nm: fmin,
             fwhm_max_nm: fmax,
-            bad_band_count: meta.bad_bands.as_ref().map(|g| g.iter().filter(|&&x| !x).count()),
+            bad_band_count: meta
+                .bad_bands
+                .as_ref()
+                .map(|g| g.iter().filter(|&&x| !x).count()),
             bad_bands: bad_band_ranges(meta),
             map_info: h.map_info.as_ref().map(|m| {
                 format!(
@@ -303,7 +306,10 @@ pub fn report(args: &InfoArgs, quiet: bool) -> anyhow::Result<InfoReport> {
             wavelength_max_nm: wmax,
             fwhm_min_nm: fmin,
             fwhm_max_nm: fmax,
-            bad_band_count: meta.bad_bands.as_ref().map(|g| g.iter().filter(|&&x| !x).count()),
+            bad_band_count: meta
+                .bad_bands
+                .as_ref()
+                .map(|g| g.iter().filter(|&&x| !x).count()),
             bad_bands: bad_band_ranges(meta),
             map_info: None,
             geo_transform: meta.georef.as_ref().map(|g| g.geo_transform),
@@ -326,7 +332,8 @@ pub fn report(args: &InfoArgs, quiet: bool) -> anyhow::Result<InfoReport> {
 }
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map_or_else(|| "-".to_string(), |x| x.to_string())
+    v.as_ref()
+        .map_or_else(|| "-".to_string(), |x| x.to_string())
 }
 
 fn print_text(r: &InfoReport) {
@@ -381,7 +388,8 @@ fn print_text(r: &InfoReport) {
             .map_or("-".to_string(), |w| w.chars().take(72).collect::<String>())
     );
     println!("nodata:        {}", opt(&r.nodata));
-    if let (Some(have), Some(want), Some(ok)) = (r.data_file_bytes, r.expected_bytes, r.size_matches)
+    if let (Some(have), Some(want), Some(ok)) =
+        (r.data_file_bytes, r.expected_bytes, r.size_matches)
     {
         if ok {
             println!("data size:     {have} bytes, matches the header");

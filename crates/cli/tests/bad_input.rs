@@ -49,14 +49,21 @@ fn fails_cleanly(dir: &Path, arg: &Path, fields: &[&str]) -> String {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "exit status; stderr: {stderr}");
-    assert!(out.stdout.is_empty(), "nothing on stdout: {:?}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {stderr}");
     let msg = lines[0];
     assert!(msg.starts_with("plumewatch: error: "), "{msg}");
     let name = arg.file_name().unwrap().to_string_lossy();
-    assert!(msg.contains(&*name) || msg.contains("cube."), "names the file: {msg}");
+    assert!(
+        msg.contains(&*name) || msg.contains("cube."),
+        "names the file: {msg}"
+    );
     for f in fields {
         assert!(msg.contains(f), "names {f:?}: {msg}");
     }
@@ -73,7 +80,12 @@ fn good_fixture_is_accepted() {
         .arg(&hdr)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["bands"], 2);
     assert_eq!(listing(dir.path()), ["cube.hdr", "cube.img"]);
@@ -96,34 +108,54 @@ fn data_file_shorter_than_the_header_promises() {
 #[test]
 fn unsupported_data_type() {
     let (dir, hdr) = fixture(&GOOD_HEADER.replace("data type = 4", "data type = 6"), 96);
-    fails_cleanly(dir.path(), &hdr, &["cube.hdr", "data type", "6", "expected"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.hdr", "data type", "6", "expected"],
+    );
 }
 
 #[test]
 fn wavelength_count_differs_from_bands() {
     let h = GOOD_HEADER.replace("{1500.0, 2000.0}", "{1500.0, 2000.0, 2100.0}");
     let (dir, hdr) = fixture(&h, 96);
-    fails_cleanly(dir.path(), &hdr, &["cube.hdr", "wavelength", "3", "expected", "2"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.hdr", "wavelength", "3", "expected", "2"],
+    );
 }
 
 #[test]
 fn non_numeric_wavelength() {
     let h = GOOD_HEADER.replace("{1500.0, 2000.0}", "{1500.0, two thousand}");
     let (dir, hdr) = fixture(&h, 96);
-    fails_cleanly(dir.path(), &hdr, &["cube.hdr", "wavelength", "two thousand", "not a number"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.hdr", "wavelength", "two thousand", "not a number"],
+    );
 }
 
 #[test]
 fn zero_sized_dimension() {
     let (dir, hdr) = fixture(&GOOD_HEADER.replace("lines = 3", "lines = 0"), 96);
-    fails_cleanly(dir.path(), &hdr, &["cube.hdr", "lines", "0", "expected a positive integer"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.hdr", "lines", "0", "expected a positive integer"],
+    );
 }
 
 #[test]
 fn nonexistent_path() {
     let (dir, _) = fixture(GOOD_HEADER, 96);
     let missing = dir.path().join("nowhere.hdr");
-    fails_cleanly(dir.path(), &missing, &["nowhere.hdr", "cannot open", "No such file"]);
+    fails_cleanly(
+        dir.path(),
+        &missing,
+        &["nowhere.hdr", "cannot open", "No such file"],
+    );
 }
 
 #[test]
@@ -131,7 +163,11 @@ fn directory_given_as_a_file() {
     let (dir, _) = fixture(GOOD_HEADER, 96);
     let sub = dir.path().join("scene.hdr");
     std::fs::create_dir(&sub).unwrap();
-    fails_cleanly(dir.path(), &sub, &["scene.hdr", "is a directory", "expected"]);
+    fails_cleanly(
+        dir.path(),
+        &sub,
+        &["scene.hdr", "is a directory", "expected"],
+    );
     // A bare directory (no header-like name) goes through the generic opener.
     fails_cleanly(dir.path(), dir.path(), &["is a directory", "expected"]);
 }
@@ -141,7 +177,11 @@ fn data_file_that_is_a_directory() {
     let (dir, hdr) = fixture(GOOD_HEADER, 0);
     std::fs::remove_file(dir.path().join("cube.img")).unwrap();
     std::fs::create_dir(dir.path().join("cube.img")).unwrap();
-    fails_cleanly(dir.path(), &hdr, &["cube.img", "data file", "is a directory"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.img", "data file", "is a directory"],
+    );
 }
 
 #[test]
@@ -160,16 +200,26 @@ fn data_file_without_read_permission() {
     let img = dir.path().join("cube.img");
     std::fs::set_permissions(&img, std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::read(&img).is_ok() {
-        eprintln!("note: running with privileges that ignore file modes; permission case not checked");
+        eprintln!(
+            "note: running with privileges that ignore file modes; permission case not checked"
+        );
         return;
     }
-    fails_cleanly(dir.path(), &hdr, &["cube.img", "cannot open data file", "ermission denied"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.img", "cannot open data file", "ermission denied"],
+    );
 }
 
 #[test]
 fn header_that_is_not_envi() {
     let (dir, hdr) = fixture("samples = 4\nlines = 3\n", 96);
-    fails_cleanly(dir.path(), &hdr, &["cube.hdr", "first line", "expected the word ENVI"]);
+    fails_cleanly(
+        dir.path(),
+        &hdr,
+        &["cube.hdr", "first line", "expected the word ENVI"],
+    );
 }
 
 #[test]
@@ -189,12 +239,24 @@ fn nan_and_infinities_are_counted_not_fatal() {
         .arg(&hdr)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &v["values"];
-    assert_eq!((c["total"].as_u64(), c["finite"].as_u64()), (Some(24), Some(20)));
     assert_eq!(
-        (c["nan"].as_u64(), c["pos_inf"].as_u64(), c["neg_inf"].as_u64()),
+        (c["total"].as_u64(), c["finite"].as_u64()),
+        (Some(24), Some(20))
+    );
+    assert_eq!(
+        (
+            c["nan"].as_u64(),
+            c["pos_inf"].as_u64(),
+            c["neg_inf"].as_u64()
+        ),
         (Some(1), Some(2), Some(1))
     );
     assert_eq!(c["min"].as_f64(), Some(0.5));

@@ -72,7 +72,10 @@ impl CubeMeta {
             .filter(|&(i, &x)| {
                 x >= lo_nm
                     && x <= hi_nm
-                    && self.bad_bands.as_ref().is_none_or(|g| g.get(i).copied().unwrap_or(true))
+                    && self
+                        .bad_bands
+                        .as_ref()
+                        .is_none_or(|g| g.get(i).copied().unwrap_or(true))
             })
             .map(|(i, _)| i)
             .collect()

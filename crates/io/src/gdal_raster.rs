@@ -106,7 +106,10 @@ impl GdalCube {
                 if subs.is_empty() {
                     format!("has {samples} × {lines} pixels and {bands} bands (expected a non-empty raster)")
                 } else {
-                    format!("holds subdatasets, not one raster (open one of: {})", subs.join(", "))
+                    format!(
+                        "holds subdatasets, not one raster (open one of: {})",
+                        subs.join(", ")
+                    )
                 },
             ));
         }
@@ -162,14 +165,14 @@ impl GdalCube {
             .rasterband(1)
             .map(|b| gdal_type_name(&b.band_type().name()))
             .unwrap_or_default();
-        let interleave = ds
-            .metadata_item("INTERLEAVE", "IMAGE_STRUCTURE")
-            .map(|i| match i.to_ascii_uppercase().as_str() {
+        let interleave = ds.metadata_item("INTERLEAVE", "IMAGE_STRUCTURE").map(|i| {
+            match i.to_ascii_uppercase().as_str() {
                 "PIXEL" => "bip".to_string(),
                 "LINE" => "bil".to_string(),
                 "BAND" => "bsq".to_string(),
                 _ => i.to_ascii_lowercase(),
-            });
+            }
+        });
         Ok(Self {
             meta,
             data_type,
@@ -201,7 +204,10 @@ impl GdalCube {
                 return Err(Error::format(
                     path,
                     "radiance",
-                    format!("has {} dimensions (expected 3: downtrack, crosstrack, bands)", dims.len()),
+                    format!(
+                        "has {} dimensions (expected 3: downtrack, crosstrack, bands)",
+                        dims.len()
+                    ),
                 ));
             }
             let (lines, samples, bands) = (dims[0].size(), dims[1].size(), dims[2].size());
@@ -222,7 +228,8 @@ impl GdalCube {
                 dtype.name()
             };
             let table = |name: &str| -> Result<Option<Vec<f64>>> {
-                let Ok(group) = root.open_group("sensor_band_parameters", Default::default()) else {
+                let Ok(group) = root.open_group("sensor_band_parameters", Default::default())
+                else {
                     return Ok(None);
                 };
                 let Ok(arr) = group.open_md_array(name, Default::default()) else {
@@ -236,14 +243,21 @@ impl GdalCube {
                         format!("has {n} values (expected one per band: {bands})"),
                     ));
                 }
-                let v: Vec<f64> = arr.read_as::<f64>(vec![0], vec![n]).map_err(gdal_err(path))?;
+                let v: Vec<f64> = arr
+                    .read_as::<f64>(vec![0], vec![n])
+                    .map_err(gdal_err(path))?;
                 let unit = arr.unit().to_ascii_lowercase();
-                let scale = if unit.starts_with("micro") || unit == "um" { 1000.0 } else { 1.0 };
+                let scale = if unit.starts_with("micro") || unit == "um" {
+                    1000.0
+                } else {
+                    1.0
+                };
                 Ok(Some(v.into_iter().map(|x| x * scale).collect()))
             };
             let wavelength_nm = table("wavelengths")?;
             let fwhm_nm = table("fwhm")?;
-            let bad_bands = table("good_wavelengths")?.map(|g| g.iter().map(|&x| x != 0.0).collect());
+            let bad_bands =
+                table("good_wavelengths")?.map(|g| g.iter().map(|&x| x != 0.0).collect());
             let description = root
                 .attribute("summary")
                 .ok()
@@ -299,17 +313,29 @@ impl GdalCube {
         let m = &self.meta;
         let path = m.path.as_path();
         if line >= m.lines {
-            return Err(Error::format(path, "line", format!("line {line} is outside 0..{}", m.lines)));
+            return Err(Error::format(
+                path,
+                "line",
+                format!("line {line} is outside 0..{}", m.lines),
+            ));
         }
         if let Some(&b) = bands.iter().find(|&&b| b >= m.bands) {
-            return Err(Error::format(path, "band", format!("band index {b} is outside 0..{}", m.bands)));
+            return Err(Error::format(
+                path,
+                "band",
+                format!("band index {b} is outside 0..{}", m.bands),
+            ));
         }
         let nb = bands.len();
         if out.len() != m.samples * nb {
             return Err(Error::format(
                 path,
                 "line buffer",
-                format!("has {} values (expected samples × bands = {} × {nb})", out.len(), m.samples),
+                format!(
+                    "has {} values (expected samples × bands = {} × {nb})",
+                    out.len(),
+                    m.samples
+                ),
             ));
         }
         let ds = self.dataset.lock().unwrap_or_else(|e| e.into_inner());
@@ -342,10 +368,16 @@ impl GdalCube {
             }
             Layout::MdArray { name, nodata } => {
                 let root = ds.root_group().map_err(gdal_err(path))?;
-                let arr = root.open_md_array(name, Default::default()).map_err(gdal_err(path))?;
-                scratch.resize(m.samples * m.bands, 0.0);
-                arr.read_into_slice::<f32>(&mut scratch[..], vec![line as u64, 0, 0], vec![1, m.samples, m.bands])
+                let arr = root
+                    .open_md_array(name, Default::default())
                     .map_err(gdal_err(path))?;
+                scratch.resize(m.samples * m.bands, 0.0);
+                arr.read_into_slice::<f32>(
+                    &mut scratch[..],
+                    vec![line as u64, 0, 0],
+                    vec![1, m.samples, m.bands],
+                )
+                .map_err(gdal_err(path))?;
                 let nodata = nodata.map(|x| x as f32);
                 for (px, dst) in scratch.chunks_exact(m.bands).zip(out.chunks_exact_mut(nb)) {
                     for (d, &b) in dst.iter_mut().zip(bands) {
@@ -369,7 +401,12 @@ impl plumewatch_core::LineSource for GdalCube {
     fn bands(&self) -> usize {
         self.meta.bands
     }
-    fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> plumewatch_core::Result<()> {
+    fn read_line(
+        &self,
+        line: usize,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
         Ok(self.read_line_io(line, bands, out)?)
     }
 }
@@ -396,14 +433,25 @@ pub fn write_cog(
         return Err(Error::format(
             path,
             "dimensions",
-            format!("{lines} lines × {samples} samples × {} bands (expected all positive)", bands.len()),
+            format!(
+                "{lines} lines × {samples} samples × {} bands (expected all positive)",
+                bands.len()
+            ),
         ));
     }
-    if let Some((i, b)) = bands.iter().enumerate().find(|(_, b)| b.data.len() != lines * samples) {
+    if let Some((i, b)) = bands
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.data.len() != lines * samples)
+    {
         return Err(Error::format(
             path,
             format!("band {}", i + 1),
-            format!("has {} values (expected lines × samples = {})", b.data.len(), lines * samples),
+            format!(
+                "has {} values (expected lines × samples = {})",
+                b.data.len(),
+                lines * samples
+            ),
         ));
     }
     let err = gdal_err(path);
@@ -420,7 +468,8 @@ pub fn write_cog(
     for (i, b) in bands.iter().enumerate() {
         let mut band = ds.rasterband(i + 1).map_err(&err)?;
         let mut buf = Buffer::new((samples, lines), b.data.to_vec());
-        band.write((0, 0), (samples, lines), &mut buf).map_err(&err)?;
+        band.write((0, 0), (samples, lines), &mut buf)
+            .map_err(&err)?;
         if let Some(v) = nodata {
             band.set_no_data_value(Some(v)).map_err(&err)?;
         }
@@ -430,7 +479,8 @@ pub fn write_cog(
         }
     }
     let cog = DriverManager::get_driver_by_name("COG").map_err(&err)?;
-    let opts = RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "PREDICTOR=YES", "BIGTIFF=IF_SAFER"]);
+    let opts =
+        RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "PREDICTOR=YES", "BIGTIFF=IF_SAFER"]);
     atomic::write_atomically(path, |tmp| {
         // Errors name the final path: the temporary name means nothing to the user.
         let out = ds.create_copy(&cog, tmp, &opts).map_err(gdal_err(path))?;

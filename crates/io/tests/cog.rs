@@ -7,7 +7,8 @@ use plumewatch_io::{read_band_f32, write_cog, EnviCube, GdalCube, OutputBand, Ra
 use std::path::PathBuf;
 
 fn emit_small() -> EnviCube {
-    let hdr = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/scenes/emit_small/radiance.hdr");
+    let hdr =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/scenes/emit_small/radiance.hdr");
     EnviCube::open(&hdr).unwrap()
 }
 
@@ -21,13 +22,32 @@ fn cog_round_trip_keeps_values_georef_nodata_and_band_metadata() {
     b0[7] = f32::NAN;
     b0[8] = -9999.0;
     let bands = [
-        OutputBand { data: &b0, description: "radiance 1551 nm", unit: "uW cm-2 sr-1 nm-1" },
-        OutputBand { data: &b1, description: "radiance 2296 nm", unit: "uW cm-2 sr-1 nm-1" },
+        OutputBand {
+            data: &b0,
+            description: "radiance 1551 nm",
+            unit: "uW cm-2 sr-1 nm-1",
+        },
+        OutputBand {
+            data: &b1,
+            description: "radiance 2296 nm",
+            unit: "uW cm-2 sr-1 nm-1",
+        },
     ];
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bands.tif");
-    write_cog(&out, lines, samples, &bands, m.georef.as_ref(), Some(-9999.0)).unwrap();
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    write_cog(
+        &out,
+        lines,
+        samples,
+        &bands,
+        m.georef.as_ref(),
+        Some(-9999.0),
+    )
+    .unwrap();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["bands.tif"], "no temporary file left");
 
     for (i, want) in [&b0, &b1].into_iter().enumerate() {
@@ -38,7 +58,13 @@ fn cog_round_trip_keeps_values_georef_nodata_and_band_metadata() {
         }
     }
     let d = band_descriptions(&out).unwrap();
-    assert_eq!(d[0], ("radiance 1551 nm".to_string(), "uW cm-2 sr-1 nm-1".to_string()));
+    assert_eq!(
+        d[0],
+        (
+            "radiance 1551 nm".to_string(),
+            "uW cm-2 sr-1 nm-1".to_string()
+        )
+    );
     assert_eq!(d[1].0, "radiance 2296 nm");
 
     let g = GdalCube::open(&out).unwrap();
@@ -49,7 +75,14 @@ fn cog_round_trip_keeps_values_georef_nodata_and_band_metadata() {
         gm.georef.as_ref().unwrap().geo_transform,
         m.georef.as_ref().unwrap().geo_transform
     );
-    assert!(gm.georef.as_ref().unwrap().wkt.as_deref().unwrap().contains("UTM"));
+    assert!(gm
+        .georef
+        .as_ref()
+        .unwrap()
+        .wkt
+        .as_deref()
+        .unwrap()
+        .contains("UTM"));
     assert_eq!(g.interleave(), Some("bip"));
     // The nodata value reads as NaN through the cube interface.
     let mut row = vec![0f32; samples * 2];
@@ -64,7 +97,11 @@ fn cog_is_cloud_optimized() {
     let data = vec![1.5f32; 600 * 700];
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("big.tif");
-    let bands = [OutputBand { data: &data, description: "x", unit: "ppm·m" }];
+    let bands = [OutputBand {
+        data: &data,
+        description: "x",
+        unit: "ppm·m",
+    }];
     write_cog(&out, 600, 700, &bands, None, None).unwrap();
     // A COG starts with GDAL's ghost header naming its layout.
     let head = std::fs::read(&out).unwrap();
@@ -79,14 +116,32 @@ fn cog_refuses_wrong_band_length_and_leaves_nothing() {
     let data = vec![0f32; 10];
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bad.tif");
-    let bands = [OutputBand { data: &data, description: "", unit: "" }];
-    let e = write_cog(&out, 3, 4, &bands, None, None).unwrap_err().to_string();
-    assert!(e.contains("bad.tif") && e.contains("band 1") && e.contains("expected lines × samples = 12"), "{e}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    // A directory that does not exist: GDAL fails, nothing is created.
-    let e = write_cog(&dir.path().join("no/such/dir/x.tif"), 2, 5, &bands, None, None)
+    let bands = [OutputBand {
+        data: &data,
+        description: "",
+        unit: "",
+    }];
+    let e = write_cog(&out, 3, 4, &bands, None, None)
         .unwrap_err()
         .to_string();
+    assert!(
+        e.contains("bad.tif")
+            && e.contains("band 1")
+            && e.contains("expected lines × samples = 12"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A directory that does not exist: GDAL fails, nothing is created.
+    let e = write_cog(
+        &dir.path().join("no/such/dir/x.tif"),
+        2,
+        5,
+        &bands,
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("x.tif"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -20,9 +20,13 @@ fn emit_netcdf_matches_native_envi_values_and_band_table() {
     assert_eq!(m.nodata, Some(-9999.0));
     assert!(m.georef.is_none(), "L1B is in instrument geometry");
 
-    let envi = EnviCube::open(&manifest().join("../../data/scenes/emit_small/radiance.hdr")).unwrap();
+    let envi =
+        EnviCube::open(&manifest().join("../../data/scenes/emit_small/radiance.hdr")).unwrap();
     let em = envi.meta();
-    let (wn, we) = (m.wavelength_nm.as_ref().unwrap(), em.wavelength_nm.as_ref().unwrap());
+    let (wn, we) = (
+        m.wavelength_nm.as_ref().unwrap(),
+        em.wavelength_nm.as_ref().unwrap(),
+    );
     assert_eq!(wn.len(), we.len());
     for (a, b) in wn.iter().zip(we) {
         // The NetCDF stores float32 band centres.
@@ -49,7 +53,11 @@ fn emit_netcdf_matches_native_envi_values_and_band_table() {
                 if (line, s) == (3, 5) {
                     assert!(got.is_nan(), "fill value reads as NaN");
                 } else {
-                    assert_eq!(got.to_bits(), row[s * nb + k].to_bits(), "line {line} sample {s}");
+                    assert_eq!(
+                        got.to_bits(),
+                        row[s * nb + k].to_bits(),
+                        "line {line} sample {s}"
+                    );
                     compared += 1;
                 }
             }
@@ -64,9 +72,15 @@ fn emit_netcdf_errors_name_the_file() {
     let cube = open_cube(&nc).unwrap();
     let mut out = vec![0f32; 32];
     let e = cube.read_line(8, &[0], &mut out).unwrap_err().to_string();
-    assert!(e.contains("emit_l1b_like.nc") && e.contains("line 8"), "{e}");
+    assert!(
+        e.contains("emit_l1b_like.nc") && e.contains("line 8"),
+        "{e}"
+    );
     let e = cube.read_line(0, &[148], &mut out).unwrap_err().to_string();
     assert!(e.contains("band index 148"), "{e}");
-    let missing = open_cube(Path::new("/nonexistent/emit.nc")).err().unwrap().to_string();
+    let missing = open_cube(Path::new("/nonexistent/emit.nc"))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(missing.contains("/nonexistent/emit.nc"), "{missing}");
 }

@@ -62,18 +62,24 @@ fn case() -> impl Strategy<Value = Case> {
                 prop::collection::vec(0..bands, 1..bands + 3),
             )
         })
-        .prop_map(|((lines, samples, bands, t, il, be, with_nodata), uniforms, holes, subset)| Case {
-            lines,
-            samples,
-            bands,
-            data_type: DataType::ALL[t],
-            interleave: Interleave::ALL[il],
-            byte_order: if be { ByteOrder::Big } else { ByteOrder::Little },
-            with_nodata,
-            uniforms,
-            holes,
-            subset,
-        })
+        .prop_map(
+            |((lines, samples, bands, t, il, be, with_nodata), uniforms, holes, subset)| Case {
+                lines,
+                samples,
+                bands,
+                data_type: DataType::ALL[t],
+                interleave: Interleave::ALL[il],
+                byte_order: if be {
+                    ByteOrder::Big
+                } else {
+                    ByteOrder::Little
+                },
+                with_nodata,
+                uniforms,
+                holes,
+                subset,
+            },
+        )
 }
 
 proptest! {
@@ -85,18 +91,17 @@ proptest! {
         let nodata = c.with_nodata.then(|| nodata_for(c.data_type));
         // Band-major values as the writer takes them: band b, line, sample.
         let mut planes = vec![vec![0f32; l * s]; nb];
-        for b in 0..nb {
-            for i in 0..l * s {
+        for (b, plane) in planes.iter_mut().enumerate() {
+            for (i, v) in plane.iter_mut().enumerate() {
                 let k = b * l * s + i;
-                let mut v = representable(c.data_type, c.uniforms[k]);
+                *v = representable(c.data_type, c.uniforms[k]);
                 if let Some(nd) = nodata {
                     if c.holes[k] {
-                        v = f32::NAN;
-                    } else if f64::from(v) == nd {
-                        v = representable(c.data_type, 0.5);
+                        *v = f32::NAN;
+                    } else if f64::from(*v) == nd {
+                        *v = representable(c.data_type, 0.5);
                     }
                 }
-                planes[b][i] = v;
             }
         }
         let names: Vec<String> = (0..nb).map(|b| format!("band {b}")).collect();

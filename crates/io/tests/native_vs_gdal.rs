@@ -12,9 +12,15 @@ fn assert_identical(hdr: &Path, data: &Path) {
     let native = EnviCube::open(hdr).unwrap();
     let gdal = GdalCube::open(data).unwrap();
     let (nm, gm) = (native.meta(), gdal.meta());
-    assert_eq!((nm.lines, nm.samples, nm.bands), (gm.lines, gm.samples, gm.bands));
+    assert_eq!(
+        (nm.lines, nm.samples, nm.bands),
+        (gm.lines, gm.samples, gm.bands)
+    );
     assert_eq!(gm.format, "ENVI");
-    let (wn, wg) = (nm.wavelength_nm.as_ref().unwrap(), gm.wavelength_nm.as_ref().unwrap());
+    let (wn, wg) = (
+        nm.wavelength_nm.as_ref().unwrap(),
+        gm.wavelength_nm.as_ref().unwrap(),
+    );
     for (a, b) in wn.iter().zip(wg) {
         assert!((a - b).abs() < 1e-6, "wavelength {a} vs {b}");
     }
@@ -47,7 +53,10 @@ fn emit_small_native_and_gdal_agree_exactly() {
 fn avng_small_native_and_gdal_agree_exactly() {
     let dir = workspace_root().join("../shared/data/scenes/avng_small");
     if !dir.join("radiance.hdr").is_file() {
-        eprintln!("note: {} is absent; skipping the AVIRIS-NG comparison", dir.display());
+        eprintln!(
+            "note: {} is absent; skipping the AVIRIS-NG comparison",
+            dir.display()
+        );
         return;
     }
     assert_identical(&dir.join("radiance.hdr"), &dir.join("radiance.img"));

@@ -47,10 +47,16 @@ fn read_line_throughput() {
     let all: Vec<usize> = (0..m.bands).collect();
     let window = m.bands_in_window(2122.0, 2488.0);
     let dir = tempfile::tempdir().unwrap();
-    let planes: Vec<Vec<f32>> = (0..m.bands).map(|b| src.read_band_f32(b).unwrap()).collect();
+    let planes: Vec<Vec<f32>> = (0..m.bands)
+        .map(|b| src.read_band_f32(b).unwrap())
+        .collect();
     let out: Vec<OutputBand> = planes
         .iter()
-        .map(|p| OutputBand { data: p, description: "", unit: "" })
+        .map(|p| OutputBand {
+            data: p,
+            description: "",
+            unit: "",
+        })
         .collect();
     println!(
         "scene {} ({} lines × {} samples × {} bands, {} px)",
@@ -62,7 +68,10 @@ fn read_line_throughput() {
     );
     for il in Interleave::ALL {
         let path = dir.path().join(format!("cube_{}.hdr", il.name()));
-        let opts = EnviWriteOptions { interleave: il, ..EnviWriteOptions::from_meta(&m) };
+        let opts = EnviWriteOptions {
+            interleave: il,
+            ..EnviWriteOptions::from_meta(&m)
+        };
         write_envi(&path, m.lines, m.samples, &out, &opts).unwrap();
         let cube = EnviCube::open(&path).unwrap();
         for (what, bands) in [("all bands", &all), ("2122–2488 nm", &window)] {

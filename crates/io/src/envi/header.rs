@@ -286,7 +286,9 @@ impl EnviHeader {
     /// Whether this header describes an ENVI spectral library (wavelengths run along
     /// samples rather than bands).
     pub fn is_spectral_library(&self) -> bool {
-        self.file_type.to_ascii_lowercase().contains("spectral library")
+        self.file_type
+            .to_ascii_lowercase()
+            .contains("spectral library")
     }
 
     /// Bytes of image data the header promises (after `header offset`), or `None` if the
@@ -331,7 +333,10 @@ impl EnviHeader {
             let _ = writeln!(t, "data ignore value = {}", fmt_f64(v));
         }
         if let Some(names) = &self.band_names {
-            let names: Vec<String> = names.iter().map(|n| n.replace([',', '{', '}'], " ")).collect();
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| n.replace([',', '{', '}'], " "))
+                .collect();
             let _ = writeln!(t, "band names = {{\n {}}}", names.join(",\n "));
         }
         if self.wavelength_nm.is_some() || self.fwhm_nm.is_some() {
@@ -428,7 +433,11 @@ pub fn header_entries(text: &str, path: &Path) -> Result<Vec<(String, String)>> 
                 format!("expected `key = value`, found {:?}", truncate(trimmed, 60)),
             ));
         };
-        let key = key.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+        let key = key
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase();
         if key.is_empty() {
             return Err(Error::format(
                 path,
@@ -485,14 +494,28 @@ fn truncate(s: &str, n: usize) -> String {
 /// as micrometers).
 pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     let entries = header_entries(text, path)?;
-    let get = |key: &str| entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let dim = |key: &str| -> Result<usize> {
         let v = get(key).ok_or_else(|| {
-            Error::format(path, key, "required key is missing (expected a positive integer)")
+            Error::format(
+                path,
+                key,
+                "required key is missing (expected a positive integer)",
+            )
         })?;
         let n = parse_usize(v, key, path)?;
         if n == 0 {
-            return Err(Error::format(path, key, "is 0 (expected a positive integer)"));
+            return Err(Error::format(
+                path,
+                key,
+                "is 0 (expected a positive integer)",
+            ));
         }
         Ok(n)
     };
@@ -516,7 +539,10 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
             Error::format(
                 path,
                 "data type",
-                format!("{:?} is not an integer (expected 1, 2, 3, 4, 5, 12, 13, 14 or 15)", truncate(v, 40)),
+                format!(
+                    "{:?} is not an integer (expected 1, 2, 3, 4, 5, 12, 13, 14 or 15)",
+                    truncate(v, 40)
+                ),
             )
         })?;
         DataType::from_code(code).ok_or_else(|| {
@@ -537,7 +563,10 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
                 return Err(Error::format(
                     path,
                     "interleave",
-                    format!("{:?} is not an interleave (expected bsq, bil or bip)", truncate(&s, 40)),
+                    format!(
+                        "{:?} is not an interleave (expected bsq, bil or bip)",
+                        truncate(&s, 40)
+                    ),
                 ))
             }
         },
@@ -549,7 +578,10 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
             return Err(Error::format(
                 path,
                 "byte order",
-                format!("{:?} is not a byte order (expected 0 or 1)", truncate(s, 40)),
+                format!(
+                    "{:?} is not a byte order (expected 0 or 1)",
+                    truncate(s, 40)
+                ),
             ))
         }
     };
@@ -558,7 +590,11 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     header.header_offset = header_offset;
     header.file_type = file_type;
     header.byte_order = byte_order;
-    if header.data_bytes().and_then(|n| n.checked_add(header_offset)).is_none() {
+    if header
+        .data_bytes()
+        .and_then(|n| n.checked_add(header_offset))
+        .is_none()
+    {
         return Err(Error::format(
             path,
             "samples",
@@ -582,7 +618,11 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     let fwhm = get("fwhm")
         .map(|v| parse_f64_list(v, "fwhm", path, spectral_len, spectral_what, true))
         .transpose()?;
-    let scale = wavelength_scale(header.wavelength_units.as_deref(), wavelength.as_deref(), path)?;
+    let scale = wavelength_scale(
+        header.wavelength_units.as_deref(),
+        wavelength.as_deref(),
+        path,
+    )?;
     header.wavelength_nm = wavelength.map(|w| w.into_iter().map(|x| x * scale).collect());
     header.fwhm_nm = fwhm.map(|w| w.into_iter().map(|x| x * scale).collect());
 
@@ -596,7 +636,13 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
                     } else if x == 1.0 {
                         Ok(true)
                     } else {
-                        Err(Error::format(path, "bbl", format!("value {x} is not 0 or 1 (expected 1 = good band, 0 = bad band)")))
+                        Err(Error::format(
+                            path,
+                            "bbl",
+                            format!(
+                                "value {x} is not 0 or 1 (expected 1 = good band, 0 = bad band)"
+                            ),
+                        ))
                     }
                 })
                 .collect()
@@ -611,7 +657,9 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     header.data_offset_values = get("data offset values")
         .map(|v| parse_f64_list(v, "data offset values", path, bands, "bands", true))
         .transpose()?;
-    header.map_info = get("map info").map(|v| parse_map_info(v, path)).transpose()?;
+    header.map_info = get("map info")
+        .map(|v| parse_map_info(v, path))
+        .transpose()?;
     header.coordinate_system_string = get("coordinate system string").map(|s| s.replace('\n', ""));
     header.band_names = get("band names")
         .map(|v| -> Result<Vec<String>> {
@@ -676,9 +724,8 @@ fn parse_usize(v: &str, key: &str, path: &Path) -> Result<usize> {
 }
 
 fn parse_f64(v: &str, key: &str, path: &Path) -> Result<f64> {
-    v.parse::<f64>().map_err(|_| {
-        Error::format(path, key, format!("{:?} is not a number", truncate(v, 40)))
-    })
+    v.parse::<f64>()
+        .map_err(|_| Error::format(path, key, format!("{:?} is not a number", truncate(v, 40))))
 }
 
 fn parse_f64_list(
@@ -711,7 +758,10 @@ fn parse_f64_list(
         return Err(Error::format(
             path,
             key,
-            format!("has {} values (expected one per {what}: {expected_len})", out.len()),
+            format!(
+                "has {} values (expected one per {what}: {expected_len})",
+                out.len()
+            ),
         ));
     }
     Ok(out)
@@ -732,7 +782,10 @@ fn wavelength_scale(units: Option<&str>, values: Option<&[f64]>, path: &Path) ->
             return Err(Error::format(
                 path,
                 "wavelength units",
-                format!("{:?} is not supported (expected Nanometers or Micrometers)", truncate(other, 40)),
+                format!(
+                    "{:?} is not supported (expected Nanometers or Micrometers)",
+                    truncate(other, 40)
+                ),
             ))
         }
     })
@@ -755,7 +808,11 @@ fn parse_map_info(v: &str, path: &Path) -> Result<MapInfo> {
             Error::format(
                 path,
                 "map info",
-                format!("item {} ({what}) is {:?}, not a number", i + 1, truncate(items[i], 40)),
+                format!(
+                    "item {} ({what}) is {:?}, not a number",
+                    i + 1,
+                    truncate(items[i], 40)
+                ),
             )
         })?;
         if !x.is_finite() {
@@ -787,9 +844,18 @@ fn parse_map_info(v: &str, path: &Path) -> Result<MapInfo> {
     for item in rest {
         if let Some((k, val)) = item.split_once('=') {
             if k.trim().eq_ignore_ascii_case("rotation") {
-                m.rotation_deg = val.trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-                    Error::format(path, "map info", format!("rotation {:?} is not a number", truncate(val.trim(), 40)))
-                })?;
+                m.rotation_deg = val
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        Error::format(
+                            path,
+                            "map info",
+                            format!("rotation {:?} is not a number", truncate(val.trim(), 40)),
+                        )
+                    })?;
             }
         } else {
             positional.push(*item);
@@ -798,7 +864,11 @@ fn parse_map_info(v: &str, path: &Path) -> Result<MapInfo> {
     if projection.eq_ignore_ascii_case("UTM") {
         if let Some(z) = positional.first() {
             m.zone = Some(z.parse::<i32>().map_err(|_| {
-                Error::format(path, "map info", format!("UTM zone {:?} is not an integer", truncate(z, 40)))
+                Error::format(
+                    path,
+                    "map info",
+                    format!("UTM zone {:?} is not an integer", truncate(z, 40)),
+                )
             })?);
         }
         if let Some(h) = positional.get(1) {
@@ -837,7 +907,10 @@ mod tests {
         let m = h.map_info.unwrap();
         assert_eq!(m.zone, Some(13));
         assert_eq!(m.north, Some(true));
-        assert_eq!(m.geo_transform(), [609000.0, 60.0, 0.0, 3556000.0, 0.0, -60.0]);
+        assert_eq!(
+            m.geo_transform(),
+            [609000.0, 60.0, 0.0, 3556000.0, 0.0, -60.0]
+        );
     }
 
     #[test]

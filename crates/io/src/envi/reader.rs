@@ -47,12 +47,19 @@ pub fn find_data_file(hdr: &Path) -> Result<PathBuf> {
             }
             Err(e) => return Err(Error::io(&cand, "cannot open data file", e)),
         }
-        tried.push(cand.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        tried.push(
+            cand.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
     }
     Err(Error::format(
         hdr,
         "data file",
-        format!("none found beside the header (expected one of: {})", tried.join(", ")),
+        format!(
+            "none found beside the header (expected one of: {})",
+            tried.join(", ")
+        ),
     ))
 }
 
@@ -78,7 +85,11 @@ pub fn read_header(hdr: &Path) -> Result<EnviHeader> {
 
 fn read_file_checked(path: &Path, action: &str) -> Result<Vec<u8>> {
     if path.is_dir() {
-        return Err(Error::format(path, "path", "is a directory (expected a file)"));
+        return Err(Error::format(
+            path,
+            "path",
+            "is a directory (expected a file)",
+        ));
     }
     std::fs::read(path).map_err(|e| Error::io(path, action, e))
 }
@@ -133,7 +144,11 @@ impl EnviCube {
     pub fn open_with_data(hdr: &Path, data: &Path) -> Result<Self> {
         let header = read_header(hdr)?;
         if data.is_dir() {
-            return Err(Error::format(data, "data file", "is a directory (expected a file)"));
+            return Err(Error::format(
+                data,
+                "data file",
+                "is a directory (expected a file)",
+            ));
         }
         let file = File::open(data).map_err(|e| Error::io(data, "cannot open data file", e))?;
         let file_len = file
@@ -235,7 +250,11 @@ impl EnviCube {
             return Err(Error::format(
                 &self.data_path,
                 "line buffer",
-                format!("has {out_len} values (expected samples × bands = {} × {})", h.samples, bands.len()),
+                format!(
+                    "has {out_len} values (expected samples × bands = {} × {})",
+                    h.samples,
+                    bands.len()
+                ),
             ));
         }
         Ok(())
@@ -356,13 +375,25 @@ impl EnviCube {
                 if contiguous && uniform && !bands.is_empty() {
                     // One contiguous run of bands per pixel: copy pixel spans.
                     let b0 = bands[0];
-                    for (px, dst) in row.chunks_exact(h.bands * T::SIZE).zip(out.chunks_exact_mut(nb)) {
+                    for (px, dst) in row
+                        .chunks_exact(h.bands * T::SIZE)
+                        .zip(out.chunks_exact_mut(nb))
+                    {
                         let span = &px[b0 * T::SIZE..(b0 + nb) * T::SIZE];
-                        convert_values::<T, BE, O, _>(span.chunks_exact(T::SIZE), dst.iter_mut(), ignore, 1.0, 0.0);
+                        convert_values::<T, BE, O, _>(
+                            span.chunks_exact(T::SIZE),
+                            dst.iter_mut(),
+                            ignore,
+                            1.0,
+                            0.0,
+                        );
                     }
                 } else {
                     let go: Vec<(f64, f64)> = bands.iter().map(|&b| gain_offset(b)).collect();
-                    for (px, dst) in row.chunks_exact(h.bands * T::SIZE).zip(out.chunks_exact_mut(nb)) {
+                    for (px, dst) in row
+                        .chunks_exact(h.bands * T::SIZE)
+                        .zip(out.chunks_exact_mut(nb))
+                    {
                         for ((d, &b), &(g, o)) in dst.iter_mut().zip(bands).zip(&go) {
                             let v = T::decode::<BE>(&px[b * T::SIZE..(b + 1) * T::SIZE]);
                             *d = O::convert(v, ignore, g, o);
@@ -375,7 +406,13 @@ impl EnviCube {
 }
 
 #[inline(always)]
-fn convert_values<'a, T: RawValue, const BE: bool, O: OutValue + 'a, I: Iterator<Item = &'a mut O>>(
+fn convert_values<
+    'a,
+    T: RawValue,
+    const BE: bool,
+    O: OutValue + 'a,
+    I: Iterator<Item = &'a mut O>,
+>(
     src: std::slice::ChunksExact<'_, u8>,
     dst: I,
     ignore: Option<T>,
@@ -525,7 +562,12 @@ impl plumewatch_core::LineSource for EnviCube {
     fn bands(&self) -> usize {
         self.header.bands
     }
-    fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> plumewatch_core::Result<()> {
+    fn read_line(
+        &self,
+        line: usize,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
         Ok(self.read_line_f32(line, bands, out)?)
     }
 }

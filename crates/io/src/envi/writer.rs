@@ -99,7 +99,9 @@ impl EnviWriteOptions {
 /// no extension → (`x.hdr`, `x.img`); `x.EXT` → (`x.hdr`, `x.EXT`).
 pub fn output_paths(path: &Path) -> (PathBuf, PathBuf) {
     match path.extension() {
-        Some(e) if e.eq_ignore_ascii_case("hdr") => (path.to_path_buf(), path.with_extension("img")),
+        Some(e) if e.eq_ignore_ascii_case("hdr") => {
+            (path.to_path_buf(), path.with_extension("img"))
+        }
         None => (path.with_extension("hdr"), path.with_extension("img")),
         Some(_) => (path.with_extension("hdr"), path.to_path_buf()),
     }
@@ -116,7 +118,9 @@ pub fn map_info_from_georef(g: &GeoRef) -> MapInfo {
         .wkt
         .as_deref()
         .and_then(utm_zone_from_wkt)
-        .map_or(("Arbitrary".to_string(), None, None), |(z, n)| ("UTM".to_string(), Some(z), Some(n)));
+        .map_or(("Arbitrary".to_string(), None, None), |(z, n)| {
+            ("UTM".to_string(), Some(z), Some(n))
+        });
     let mut raw = Vec::new();
     if let (Some(z), Some(n)) = (zone, north) {
         raw.push(z.to_string());
@@ -148,9 +152,9 @@ fn utm_zone_from_wkt(wkt: &str) -> Option<(i32, bool)> {
     let lower = wkt.to_ascii_lowercase();
     let i = lower.find("utm")?;
     let rest = &lower[i + 3..];
-    let rest = rest.trim_start_matches(|c: char| c == '_' || c == ' ');
+    let rest = rest.trim_start_matches(['_', ' ']);
     let rest = rest.strip_prefix("zone")?;
-    let rest = rest.trim_start_matches(|c: char| c == '_' || c == ' ');
+    let rest = rest.trim_start_matches(['_', ' ']);
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let zone: i32 = digits.parse().ok()?;
     let hemi = rest[digits.len()..].chars().next()?;
@@ -185,11 +189,18 @@ pub fn write_envi(
         ));
     }
     let plane = lines * samples;
-    if let Some((i, b)) = bands.iter().enumerate().find(|(_, b)| b.data.len() != plane) {
+    if let Some((i, b)) = bands
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.data.len() != plane)
+    {
         return Err(Error::format(
             &hdr_path,
             format!("band {}", i + 1),
-            format!("has {} values (expected lines × samples = {plane})", b.data.len()),
+            format!(
+                "has {} values (expected lines × samples = {plane})",
+                b.data.len()
+            ),
         ));
     }
     let nb = bands.len();
@@ -245,7 +256,8 @@ pub fn write_envi(
         atomic::write_atomically(&data_path, |tmp| {
             let f = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, "cannot create", e))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);
-            write_data(&mut w, &h, bands, opts.nodata).map_err(|e| Error::io(tmp, "cannot write", e))?;
+            write_data(&mut w, &h, bands, opts.nodata)
+                .map_err(|e| Error::io(tmp, "cannot write", e))?;
             let f = w
                 .into_inner()
                 .map_err(|e| Error::io(tmp, "cannot write", e.into_error()))?;
@@ -254,7 +266,12 @@ pub fn write_envi(
     })
 }
 
-fn write_data<W: Write>(w: &mut W, h: &EnviHeader, bands: &[OutputBand], nodata: Option<f64>) -> std::io::Result<()> {
+fn write_data<W: Write>(
+    w: &mut W,
+    h: &EnviHeader,
+    bands: &[OutputBand],
+    nodata: Option<f64>,
+) -> std::io::Result<()> {
     let be = h.byte_order == ByteOrder::Big;
     let mut buf = Vec::with_capacity(h.samples * h.bands * h.data_type.size());
     let (lines, samples) = (h.lines, h.samples);
@@ -296,7 +313,11 @@ fn write_data<W: Write>(w: &mut W, h: &EnviHeader, bands: &[OutputBand], nodata:
 }
 
 fn encode(buf: &mut Vec<u8>, v: f32, t: DataType, be: bool, nodata: Option<f64>) {
-    let x: f64 = if v.is_nan() { nodata.unwrap_or(f64::NAN) } else { f64::from(v) };
+    let x: f64 = if v.is_nan() {
+        nodata.unwrap_or(f64::NAN)
+    } else {
+        f64::from(v)
+    };
     macro_rules! put {
         ($e:expr) => {{
             let y = $e;
