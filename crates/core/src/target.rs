@@ -171,6 +171,21 @@ pub fn convolve_lut(lut: &GasLut, bands: &BandModel) -> Result<Vec<Vec<f64>>> {
 ///
 /// # Errors
 /// When the LUT is inconsistent (see [`GasLut::new`]) or `bands` is empty.
+///
+/// # Example
+/// A grey Beer–Lambert absorber, L(c) = L0·exp(k·c), gives back k in every band:
+/// ```
+/// use plumewatch_core::{unit_absorption, BandModel, GasLut};
+/// let k: f64 = -2.5e-6; // 1/(ppm·m)
+/// let wl: Vec<f64> = (0..4001).map(|i| 2000.0 + 0.1 * i as f64).collect();
+/// let conc = vec![0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0];
+/// let radiance = conc.iter().map(|c| wl.iter().map(|w| 1e-4 * w * (k * c).exp()).collect()).collect();
+/// let lut = GasLut::new("grey", conc, wl, radiance)?;
+/// let bands = BandModel::new(vec![2200.0, 2300.0], vec![6.0, 8.5])?;
+/// let target = unit_absorption(&lut, &bands)?;
+/// assert!(target.absorption_per_ppm_m.iter().all(|a| ((a - k) / k).abs() < 1e-10));
+/// # Ok::<(), plumewatch_core::Error>(())
+/// ```
 pub fn unit_absorption(lut: &GasLut, bands: &BandModel) -> Result<Target> {
     let convolved = convolve_lut(lut, bands)?;
     let c = &lut.concentrations_ppm_m;
