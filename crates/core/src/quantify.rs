@@ -191,7 +191,7 @@ pub struct SourceEstimate {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceParams {
     /// Depth of the plume's upwind end searched for the maximum, as a fraction of the
-    /// plume's along-wind extent (default 0.15) …
+    /// plume's along-wind extent (default 0.33) …
     pub upwind_fraction: f64,
     /// … but at least this many pixels (default 2).
     pub upwind_min_px: f64,
@@ -227,10 +227,12 @@ fn check_pixels(grid: Grid, pixels: &[u32], enhancement: &[f32]) -> Result<()> {
 /// With a downwind unit vector `downwind_px = (dcol, drow)` (see
 /// [`crate::geo::downwind_pixel_unit`]) the search is restricted to the pixels whose
 /// along-wind position is within the upwind end (see [`SourceParams`]); without one
-/// the whole plume is searched. With wind, the source is the enhancement-weighted
-/// centroid of the upwind front of the strong part of that end (pixels ≥ 30 % of its
-/// maximum within half a pixel, along the wind, of the most upwind one); without wind,
-/// the weighted centroid of the plume pixels in the maximum's 3 × 3 neighbourhood.
+/// the whole plume is searched. With wind, the anchor is the most upwind pixel of that
+/// end holding at least half of its maximum, and the source is the enhancement-weighted
+/// centroid of the upwind front of the strong pixels around the anchor (pixels of its
+/// 3 × 3 neighbourhood ≥ 30 % of it, within half a pixel, along the wind, of the most
+/// upwind of them); without wind, the weighted centroid of the plume pixels in the
+/// maximum's 3 × 3 neighbourhood.
 pub fn locate_source(
     grid: Grid,
     pixels: &[u32],
@@ -275,17 +277,43 @@ pub fn locate_source(
         .filter(finite)
         .max_by(|&a, &b| enhancement[a].total_cmp(&enhancement[b]))
         .unwrap_or(cands[0]);
-    // Refining pixels: with wind, the upwind front of the strong part of the upwind end
-    // (pixels ≥ 30 % of its maximum whose along-wind position is within half a pixel
-    // of the most upwind one: the source lies in the first pixel that holds a good
-    // share of the plume); without wind, the plume pixels in the maximum's 3 × 3.
+    // With wind, the anchor is the most upwind pixel of the upwind end holding at least
+    // half its maximum (puffs can make the maximum itself lie downwind of the source).
+    let best = match downwind_px {
+        Some((dc, dr)) if method == SourceMethod::UpwindEnd => {
+            let half = 0.5 * enhancement[best] as f64;
+            cands
+                .iter()
+                .copied()
+                .filter(finite)
+                .filter(|&i| enhancement[i] as f64 >= half)
+                .min_by(|&a, &b| {
+                    let (ca, ra) = centre(a);
+                    let (cb, rb) = centre(b);
+                    (ca * dc + ra * dr).total_cmp(&(cb * dc + rb * dr))
+                })
+                .unwrap_or(best)
+        }
+        _ => best,
+    };
+    // Refining pixels: with wind, the upwind front of the strong pixels next to the
+    // anchor (pixels ≥ 30 % of the anchor in its 3 × 3
+    // neighbourhood whose along-wind position is within half a pixel of the most
+    // upwind of them: the source lies in the first pixel that holds a good share of
+    // the plume, and staying next to the maximum keeps noise elsewhere in the upwind
+    // end out); without wind, the plume pixels in the maximum's 3 × 3.
     let nb: Vec<((f64, f64), f64)> = match (method, downwind_px) {
         (SourceMethod::UpwindEnd, Some((dc, dr))) => {
             let peak = enhancement[best] as f64;
+            let (bc, br) = centre(best);
             let strong: Vec<usize> = cands
                 .iter()
                 .copied()
                 .filter(finite)
+                .filter(|&i| {
+                    let (c, r) = centre(i);
+                    (c - bc).abs() <= 1.0 && (r - br).abs() <= 1.0
+                })
                 .filter(|&i| enhancement[i] as f64 >= 0.3 * peak)
                 .collect();
             let proj = |i: usize| {
