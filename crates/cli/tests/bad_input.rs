@@ -227,7 +227,7 @@ fn nan_and_infinities_are_counted_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let hdr = dir.path().join("cube.hdr");
     std::fs::write(&hdr, GOOD_HEADER).unwrap();
-    let mut values = vec![0.5f32; 24];
+    let mut values = [0.5f32; 24];
     values[0] = f32::NAN;
     values[5] = f32::INFINITY;
     values[6] = f32::INFINITY;
