@@ -59,6 +59,12 @@ impl Wind {
 /// fast only at 60 m), so outside U10 ≈ 2–7 m/s, or for other GSDs, refit with
 /// [`fit_u_eff`] on simulated plumes at the sensor's GSD.
 ///
+/// The fit uses truth masks (≥ 100 ppm·m). The IME of a CFAR detection mask is smaller
+/// (it misses the plume's faint margins): in a `plumewatch scan` of both scenes with
+/// default parameters (main of 2026-11-24, one scene-mean wind per scene) the five
+/// sources matched to a site came out at ×0.51–1.13 of their true rate (geometric mean
+/// ×0.72). Refitting `U_eff` on detection masks of simulated scenes removes that bias.
+///
 /// # Units
 /// `a` dimensionless, `b` in m/s.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
