@@ -82,6 +82,11 @@ fn parse_wind(s: &str) -> Result<Wind, String> {
         speed_m_s: a.trim().parse().map_err(|_| bad())?,
         from_deg: b.trim().parse().map_err(|_| bad())?,
     };
+    if !(0.0..=360.0).contains(&wind.from_deg) {
+        return Err(format!(
+            "wind {s:?}: direction: expected 0–360 degrees (the direction the wind blows from)"
+        ));
+    }
     wind.validate().map_err(|e| format!("wind {s:?}: {e}"))?;
     Ok(wind)
 }
@@ -107,6 +112,13 @@ fn winds(args: &ScanArgs) -> anyhow::Result<Vec<Option<Wind>>> {
         };
         w.validate()
             .with_context(|| format!("{}: {field}", path.display()))?;
+        if !(0.0..=360.0).contains(&w.from_deg) {
+            bail!(
+                "{}: {field}.from_deg: expected 0–360 degrees, got {}",
+                path.display(),
+                w.from_deg
+            );
+        }
         Ok(w)
     };
     let default = if v.get("speed_m_s").is_some() {
