@@ -316,6 +316,11 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
                    "pod": if n > 0 { k as f64 / n as f64 } else { f64::NAN }, "ci_lo": a, "ci_hi": b})
         })
         .collect();
+    let pods: Vec<f64> = bins
+        .iter()
+        .filter_map(|b| b["pod"].as_f64().filter(|p| p.is_finite()))
+        .collect();
+    let pod_monotone = pods.windows(2).all(|w| w[1] >= w[0]);
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("{}: cannot create report directory", args.output.display()))?;
     plumewatch_io::write_cog(
@@ -348,6 +353,7 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         "clean_cube_plume_pixels": clean_sites,
         "logistic_fit": fit,
         "pod_bins": bins,
+        "pod_nondecreasing_in_q": pod_monotone,
         "median_min_detectable_enhancement_ppm_m": mde_median,
         "z_detect": args.z_detect,
         "elapsed_s": elapsed,

@@ -269,8 +269,14 @@ pub fn log_bins(rates: &[f64], n_bins: usize) -> Vec<f64> {
         return vec![lo * 0.999, hi * 1.001];
     }
     let (a, b) = (lo.log10(), hi.log10());
+    // Interior edges log-spaced; the outer edges exactly the extremes, so that no rate
+    // falls outside by rounding.
     (0..=n_bins)
-        .map(|i| 10f64.powf(a + (b - a) * i as f64 / n_bins as f64))
+        .map(|i| match i {
+            0 => lo,
+            i if i == n_bins => hi,
+            i => 10f64.powf(a + (b - a) * i as f64 / n_bins as f64),
+        })
         .collect()
 }
 

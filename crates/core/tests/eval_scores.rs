@@ -84,6 +84,22 @@ fn source_matching_pod_false_sites_and_rate_error() {
     assert!(score_sources(&truth, &det, 0.0, 1.0, &edges).is_err());
     let e = log_bins(&[10.0, 1000.0], 2);
     assert!((e[1] - 100.0).abs() < 1e-9);
+    // Regression: the smallest rate must fall in the first bin despite rounding in log10.
+    let q = [11.613, 44.498, 157.763, 1023.497];
+    let e = log_bins(&q, 4);
+    assert_eq!((e[0], e[4]), (11.613, 1023.497));
+    let t: Vec<TrueSource> = q
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| TrueSource {
+            id: i as u32 + 1,
+            x: 0.0,
+            y: 1e4 * i as f64,
+            rate_kg_h: r,
+        })
+        .collect();
+    let s = score_sources(&t, &[], 10.0, 1.0, &e).unwrap();
+    assert_eq!(s.pod_bins.iter().map(|b| b.n).sum::<usize>(), 4);
 }
 
 #[test]
