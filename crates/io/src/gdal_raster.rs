@@ -338,6 +338,9 @@ impl GdalCube {
                 ),
             ));
         }
+        if nb == 0 {
+            return Ok(());
+        }
         let ds = self.dataset.lock().unwrap_or_else(|e| e.into_inner());
         let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
         match &self.layout {

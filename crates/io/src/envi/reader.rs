@@ -344,6 +344,9 @@ impl EnviCube {
         bands: &[usize],
         out: &mut [O],
     ) {
+        if bands.is_empty() {
+            return;
+        }
         let h = &self.header;
         let data = self.raw_data();
         let nb = bands.len();
