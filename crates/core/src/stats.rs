@@ -327,15 +327,15 @@ impl MomentAccumulator {
         let shift = self.shift.clone().expect("shift set");
         // Products and sums in f64: the f32 rounding of long sums of products is what
         // breaks f32 matched filters on ill-conditioned covariances.
-        let mut buf: Vec<f64> = Vec::with_capacity(BLOCK_ROWS * b);
+        let mut buf: Vec<f64> = vec![0.0; BLOCK_ROWS * b];
+        let mut filled = 0usize;
         let mut prod = faer::Mat::<f64>::zeros(b, b);
         let mut added = 0u64;
-        let mut flush = |buf: &mut Vec<f64>, acc: &mut Self| {
-            let m = buf.len() / b;
+        let mut flush = |buf: &[f64], m: usize, acc: &mut Self| {
             if m == 0 {
                 return;
             }
-            let a = MatRef::from_row_major_slice(buf.as_slice(), m, b);
+            let a = MatRef::from_row_major_slice(&buf[..m * b], m, b);
             tri::matmul(
                 prod.as_mut(),
                 BlockStructure::TriangularLower,
@@ -347,29 +347,34 @@ impl MomentAccumulator {
                 1.0,
                 Par::Seq,
             );
-            for i in 0..b {
-                for j in 0..=i {
-                    acc.cross[i * b + j] += prod[(i, j)];
+            for j in 0..b {
+                let col = prod.col(j);
+                for i in j..b {
+                    acc.cross[i * b + j] += col[i];
                 }
             }
-            buf.clear();
+            for row in buf[..m * b].chunks_exact(b) {
+                for (s, d) in acc.sum.iter_mut().zip(row) {
+                    *s += d;
+                }
+            }
         };
-        for r in 0..rows {
+        for (r, px) in pixels.chunks_exact(b).enumerate() {
             if include.is_some_and(|inc| !inc[r]) {
                 continue;
             }
-            let px = &pixels[r * b..(r + 1) * b];
-            for k in 0..b {
-                let d = px[k].to_f64() - shift[k];
-                buf.push(d);
-                self.sum[k] += d;
+            let dst = &mut buf[filled * b..(filled + 1) * b];
+            for ((o, v), s) in dst.iter_mut().zip(px).zip(&shift) {
+                *o = v.to_f64() - s;
             }
+            filled += 1;
             added += 1;
-            if buf.len() == BLOCK_ROWS * b {
-                flush(&mut buf, self);
+            if filled == BLOCK_ROWS {
+                flush(&buf, filled, self);
+                filled = 0;
             }
         }
-        flush(&mut buf, self);
+        flush(&buf, filled, self);
         self.n += added;
         Ok(())
     }
