@@ -303,7 +303,10 @@ pub fn score_sources(
             "scene area {area_km2} km²: expected a positive number"
         )));
     }
-    if bin_edges.windows(2).any(|w| !(w[1] > w[0])) {
+    if bin_edges
+        .windows(2)
+        .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+    {
         return Err(Error::Invalid(format!(
             "emission-rate bin edges {bin_edges:?} kg/h: expected ascending values"
         )));

@@ -151,8 +151,8 @@ fn uniform_enhancement_retrieved_by_classic_matched_filter() {
     let mut rng = SimRng::new(11);
     let mut data = Vec::with_capacity(lines * samples * nb);
     for _ in 0..lines * samples {
-        for b in 0..nb {
-            let l = rho * conv[0][b];
+        for l0 in &conv[0] {
+            let l = rho * l0;
             // Shot-like noise: SNR ≈ 300 at this level.
             data.push((l + l / 300.0 * rng.normal()) as f32);
         }

@@ -43,7 +43,9 @@ impl GasTransmittance {
                 got: convolved.len(),
             });
         }
-        if c.windows(2).any(|w| !(w[1] > w[0])) {
+        if c.windows(2)
+            .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+        {
             return Err(Error::Invalid(format!(
                 "gas transmittance: LUT concentrations {c:?} ppm·m are not strictly increasing"
             )));

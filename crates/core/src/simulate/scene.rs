@@ -198,7 +198,11 @@ impl NoiseModel {
                 });
             }
         }
-        if n < 2 || wavelength_nm.windows(2).any(|w| !(w[1] > w[0])) {
+        if n < 2
+            || wavelength_nm
+                .windows(2)
+                .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+        {
             return Err(Error::Invalid(
                 "noise model: expected at least two rows with ascending wavelengths".into(),
             ));
@@ -385,6 +389,10 @@ const PAD_KEYS: &[&str] = &[
     "Plywood",
     "Concrete GDS375",
 ];
+
+/// A road: line (row, col, normal row, normal col) in pixels, half width in pixels,
+/// material.
+type RoadLine = ((f64, f64, f64, f64), f64, u16);
 
 /// Per-pixel surface: two materials mixed by a fraction, and a brightness factor.
 #[derive(Debug, Clone, Copy)]
@@ -584,7 +592,7 @@ pub fn render_scene(
         .collect();
     // 2. Roads, objects, pads.
     let n_roads = 1 + rng.below(3);
-    let road_lines: Vec<((f64, f64, f64, f64), f64, u16)> = (0..n_roads)
+    let road_lines: Vec<RoadLine> = (0..n_roads)
         .map(|_| {
             let th = rng.range(0.0, std::f64::consts::PI);
             (
