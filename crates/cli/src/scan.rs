@@ -10,6 +10,7 @@ use plumewatch_core::detect::{
 };
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::mask::Saturation;
+use plumewatch_core::ortho::Glt;
 use plumewatch_core::plume::Grid;
 use plumewatch_core::quantify::Wind;
 use plumewatch_core::scan::{analyse_pass, PassAnalysis, PassParams};
@@ -52,6 +53,12 @@ pub struct ScanArgs {
     /// `{"default": {...}, "passes": {"<cube file name>": {...}}}` per flight line.
     #[arg(long)]
     pub wind_file: Option<PathBuf>,
+    /// Geographic lookup table of each cube, in the order of the cubes (ENVI or any GDAL
+    /// raster: band 1 = 1-based raw sample, band 2 = 1-based raw line, 0 = outside,
+    /// negative = infilled; with the map grid's georeferencing). Output rasters are then
+    /// orthorectified onto the GLT's grid and sources placed through it.
+    #[arg(long)]
+    pub glt: Vec<PathBuf>,
     /// Target false-alarm rate per pixel of the CFAR seed threshold.
     #[arg(long, default_value_t = 1e-4)]
     pub far: f64,
@@ -173,6 +180,8 @@ fn pass_names(cubes: &[PathBuf]) -> Vec<String> {
 /// One processed flight line.
 struct Pass {
     name: String,
+    /// The GLT, its map georeferencing, and the RMS (m) of the affine raw → map model.
+    ortho: Option<(Glt, GeoRef, f64)>,
     path: PathBuf,
     bands: usize,
     georef: Option<GeoRef>,
@@ -195,10 +204,48 @@ fn detect_params(algo: ScanAlgo) -> DetectParams {
     }
 }
 
+/// Reads a GLT file and relates it to a raw grid: (GLT, map georef, affine raw → map
+/// transform, its RMS residual in m).
+fn read_glt(path: &Path, raw: Grid) -> anyhow::Result<(Glt, GeoRef, GeoTransform, f64)> {
+    let cube = plumewatch_io::open_cube(path)?;
+    let meta = cube.meta().clone();
+    if meta.bands < 2 {
+        bail!(
+            "{}: bands: a GLT needs 2 bands (raw sample, raw line), found {}",
+            path.display(),
+            meta.bands
+        );
+    }
+    let georef = meta.georef.clone().with_context(|| {
+        format!(
+            "{}: map info: a GLT must carry the georeferencing of its map grid",
+            path.display()
+        )
+    })?;
+    let (lines, samples) = (meta.lines, meta.samples);
+    let (mut sample_band, mut line_band) = (Vec::with_capacity(lines * samples), Vec::new());
+    line_band.reserve(lines * samples);
+    let mut buf = vec![0f32; samples * 2];
+    for line in 0..lines {
+        cube.read_line(line, &[0, 1], &mut buf)?;
+        sample_band.extend(buf.iter().step_by(2));
+        line_band.extend(buf.iter().skip(1).step_by(2));
+    }
+    let glt = Glt::from_one_based(&sample_band, &line_band, Grid::new(lines, samples), raw)
+        .with_context(|| format!("{}: GLT values", path.display()))?;
+    let map = GeoTransform::new(georef.geo_transform)
+        .with_context(|| format!("{}: map info", path.display()))?;
+    let (raw_to_map, rms) = glt
+        .raw_affine(&map)
+        .with_context(|| format!("{}: GLT geometry", path.display()))?;
+    Ok((glt, georef, raw_to_map, rms))
+}
+
 fn process_pass(
     args: &ScanArgs,
     name: &str,
     path: &Path,
+    glt: Option<&Path>,
     wind: Option<Wind>,
     params: &PassParams,
     quiet: bool,
@@ -209,7 +256,12 @@ fn process_pass(
     let detect = detect_params(args.algo);
     let saturation = detect.saturation.unwrap_or_else(Saturation::default);
     let window = GasWindow::for_cube(path, &meta, &args.gas, args.window, None, Some(&saturation))?;
+    let ortho = match glt {
+        Some(g) => Some(read_glt(g, Grid::new(meta.lines, meta.samples))?),
+        None => None,
+    };
     let transform = match (&meta.georef, args.gsd) {
+        _ if ortho.is_some() => ortho.as_ref().map(|o| o.2).context("GLT")?,
         (Some(g), _) => GeoTransform::new(g.geo_transform)
             .with_context(|| format!("{}: map info: unusable geotransform", path.display()))?,
         (None, Some(gsd)) => GeoTransform::north_up(0.0, 0.0, gsd)?,
@@ -236,11 +288,23 @@ fn process_pass(
     pb.finish_and_clear();
     let analysis = analyse_pass(name, &maps, &transform, wind, None, params)
         .with_context(|| format!("{}: plume analysis failed", path.display()))?;
+    if let Some((_, _, t, rms)) = &ortho {
+        if !quiet && *rms > t.gsd() {
+            eprintln!(
+                "scan: {}: the GLT's raw → map geometry is not affine (RMS {rms:.1} m > one pixel); source positions are approximate",
+                path.display()
+            );
+        }
+    }
+    let georef = ortho
+        .as_ref()
+        .map_or_else(|| meta.georef.clone(), |o| Some(o.1.clone()));
     Ok(Pass {
         name: name.to_string(),
+        georef,
+        ortho: ortho.map(|(g, georef, _, rms)| (g, georef, rms)),
         path: path.to_path_buf(),
         bands: meta.bands,
-        georef: meta.georef.clone(),
         transform,
         maps,
         analysis,
@@ -291,21 +355,39 @@ fn write_rasters(out: &Path, pass: &Pass) -> anyhow::Result<Vec<PathBuf>> {
         ("plume_id", &labels, "candidate plume id (0 = none)", "1"),
     ];
     let mut written = Vec::new();
+    let raw = Grid::new(lines, samples);
     for (suffix, data, description, unit) in rasters {
         let path = out.join(format!("{}_{suffix}.tif", pass.name));
         let nodata = matches!(suffix, "enhancement" | "sigma" | "z").then_some(f64::from(NODATA));
-        plumewatch_io::write_cog(
-            &path,
-            lines,
-            samples,
-            &[OutputBand {
-                data,
-                description,
-                unit,
-            }],
-            pass.georef.as_ref(),
-            nodata,
-        )?;
+        match &pass.ortho {
+            Some((glt, georef, _)) => {
+                let ortho = glt.apply(data, raw, nodata.map_or(0.0, |v| v as f32))?;
+                plumewatch_io::write_cog(
+                    &path,
+                    glt.lines,
+                    glt.samples,
+                    &[OutputBand {
+                        data: &ortho,
+                        description,
+                        unit,
+                    }],
+                    Some(georef),
+                    nodata,
+                )?;
+            }
+            None => plumewatch_io::write_cog(
+                &path,
+                lines,
+                samples,
+                &[OutputBand {
+                    data,
+                    description,
+                    unit,
+                }],
+                pass.georef.as_ref(),
+                nodata,
+            )?,
+        }
         written.push(path);
     }
     Ok(written)
@@ -364,8 +446,16 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
         .with_context(|| format!("{}: cannot create output directory", args.output.display()))?;
     let names = pass_names(&args.cubes);
     let mut passes = Vec::with_capacity(args.cubes.len());
-    for ((cube, name), wind) in args.cubes.iter().zip(&names).zip(&winds) {
-        passes.push(process_pass(&args, name, cube, *wind, &params, quiet)?);
+    if !args.glt.is_empty() && args.glt.len() != args.cubes.len() {
+        bail!(
+            "--glt: expected one GLT per cube ({} cubes), got {}",
+            args.cubes.len(),
+            args.glt.len()
+        );
+    }
+    for (i, ((cube, name), wind)) in args.cubes.iter().zip(&names).zip(&winds).enumerate() {
+        let glt = args.glt.get(i).map(PathBuf::as_path);
+        passes.push(process_pass(&args, name, cube, glt, *wind, &params, quiet)?);
     }
     let crs = crs_of(&passes)?;
 
@@ -774,6 +864,7 @@ fn scan_json(
                 "samples": p.maps.samples,
                 "bands": p.bands,
                 "geo_transform": p.transform.gt,
+                "glt_affine_rms_m": p.ortho.as_ref().map(|o| o.2),
                 "wind": p.analysis.wind,
                 "cfar": {
                     "seed_threshold": p.analysis.plumes.seed_threshold,

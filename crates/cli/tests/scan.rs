@@ -330,3 +330,104 @@ fn wind_file_per_pass_and_its_errors() {
     );
     assert!(!o2.exists());
 }
+
+/// Writes an ENVI GLT (float32 BSQ, band 1 = raw sample, band 2 = raw line, 1-based)
+/// that shows the bundled scene rotated by 180° on the scene's own map grid.
+fn rotated_glt(dir: &Path) -> PathBuf {
+    let (lines, samples) = (256usize, 128usize);
+    let hdr_text = std::fs::read_to_string(scene().join("radiance.hdr")).unwrap();
+    let map_info = hdr_text
+        .lines()
+        .find(|l| l.starts_with("map info"))
+        .unwrap();
+    let mut data = Vec::with_capacity(lines * samples * 8);
+    for band in 0..2 {
+        for i in 0..lines {
+            for j in 0..samples {
+                let v = if band == 0 { samples - j } else { lines - i } as f32;
+                data.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+    let glt = dir.join("glt.img");
+    std::fs::write(&glt, data).unwrap();
+    std::fs::write(
+        dir.join("glt.hdr"),
+        format!(
+            "ENVI\nsamples = {samples}\nlines = {lines}\nbands = 2\nheader offset = 0\nfile type = ENVI Standard\n\
+             data type = 4\ninterleave = bsq\nbyte order = 0\n{map_info}\nband names = {{GLT Sample Lookup, GLT Line Lookup}}\n"
+        ),
+    )
+    .unwrap();
+    dir.join("glt.hdr")
+}
+
+#[test]
+fn glt_orthorectifies_rasters_and_places_sources_on_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let glt = rotated_glt(dir.path());
+    let out = dir.path().join("out");
+    let cube = scene().join("radiance.hdr");
+    // Seen through the rotated GLT the wind that blew from ≈300° blows from ≈120°.
+    let run = plumewatch(&[
+        "scan",
+        cube.to_str().unwrap(),
+        "--glt",
+        glt.to_str().unwrap(),
+        "--wind",
+        "6,120",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let scan = read_json(&out.join("scan.json"));
+    let rms = scan["passes"][0]["glt_affine_rms_m"].as_f64().unwrap();
+    assert!(rms < 1.0, "a rotation is affine; RMS {rms} m");
+    let sites = scan["sites"].as_array().unwrap();
+    let (ul_e, ul_n, gsd) = (609_000.0, 3_556_000.0, 60.0);
+    for id in [3, 1] {
+        let t = read_json(&scene().join("truth_sources.json"));
+        let src = t["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone();
+        let (row, col) = (src["row"].as_f64().unwrap(), src["col"].as_f64().unwrap());
+        // Raw (col, row) is shown at map pixel (128 − col, 256 − row).
+        let (e, n) = (ul_e + (128.0 - col) * gsd, ul_n - (256.0 - row) * gsd);
+        let d = sites
+            .iter()
+            .map(|s| (s["x"].as_f64().unwrap() - e).hypot(s["y"].as_f64().unwrap() - n))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            d <= 3.0 * gsd,
+            "source {id}: nearest site {d:.0} m from its rotated position"
+        );
+    }
+    // The orthorectified enhancement is the raw one rotated by 180°.
+    let raw_out = dir.path().join("raw");
+    let run = plumewatch(&[
+        "scan",
+        cube.to_str().unwrap(),
+        "-q",
+        "-o",
+        raw_out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success());
+    let name = "emit_small_radiance_enhancement.tif";
+    let (l1, s1, ortho) = plumewatch_io::read_band_f32(&out.join(name), 1).unwrap();
+    let (l2, s2, raw) = plumewatch_io::read_band_f32(&raw_out.join(name), 1).unwrap();
+    assert_eq!((l1, s1), (l2, s2));
+    let n = raw.len();
+    assert!(
+        (0..n).all(|k| ortho[k] == raw[n - 1 - k]),
+        "ortho raster is not the rotated raw raster"
+    );
+}

@@ -22,6 +22,8 @@ pub mod gas;
 pub mod geo;
 /// Saturation, censored-line and no-data masks.
 pub mod mask;
+/// Orthorectification through a geographic lookup table (GLT).
+pub mod ortho;
 /// CFAR thresholding of z, plume components, outlines and false-positive rejection.
 pub mod plume;
 /// Source location and emission rates (IME, cross-sectional flux, Monte-Carlo uncertainty).
