@@ -99,7 +99,7 @@ pub fn censored_lines<T: PartialEq + Copy>(
 /// `wavelength_nm` in nm.
 pub fn mag1c_keeps_band(wavelength_nm: f64) -> bool {
     let w = wavelength_nm;
-    !(w < 400.0 || w > 2485.0 || (w > 1350.0 && w < 1420.0) || (w > 1800.0 && w < 1945.0))
+    (400.0..=2485.0).contains(&w) && !(w > 1350.0 && w < 1420.0) && !(w > 1800.0 && w < 1945.0)
 }
 
 /// Indices (0-based, ascending) of the bands used for a gas window `[lo_nm, hi_nm]`:

@@ -37,6 +37,7 @@ pub trait Real:
     + std::ops::Mul<Output = Self>
     + std::ops::Div<Output = Self>
     + std::ops::AddAssign
+    + std::ops::SubAssign
     + 'static
 {
     /// Converts from f64 (rounding for f32).
@@ -714,9 +715,9 @@ mod tests {
                 .unwrap();
         let v: Vec<f64> = (0..b).map(|i| i as f64 - 2.0).collect();
         let x = st.solve(&v);
-        for i in 0..b {
+        for (i, vi) in v.iter().enumerate() {
             let r: f64 = (0..b).map(|j| st.covariance[i * b + j] * x[j]).sum();
-            assert!((r - v[i]).abs() < 1e-9);
+            assert!((r - vi).abs() < 1e-9);
         }
     }
 

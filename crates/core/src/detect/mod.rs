@@ -231,7 +231,7 @@ impl<T: Real> Prepared<T> {
         let center = |(row, &out): (&mut [T], &bool)| {
             if out {
                 for (v, m) in row.iter_mut().zip(&mu_t) {
-                    *v = *v - *m;
+                    *v -= *m;
                 }
             } else {
                 row.fill(T::zero_value());
