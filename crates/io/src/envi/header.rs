@@ -333,9 +333,11 @@ impl EnviHeader {
             let _ = writeln!(t, "data ignore value = {}", fmt_f64(v));
         }
         if let Some(names) = &self.band_names {
+            // `,` `{` `}` would split or end the list: written as `_` (so a name that is
+            // only such characters still counts as a name).
             let names: Vec<String> = names
                 .iter()
-                .map(|n| n.replace([',', '{', '}'], " "))
+                .map(|n| n.replace([',', '{', '}'], "_"))
                 .collect();
             let _ = writeln!(t, "band names = {{\n {}}}", names.join(",\n "));
         }
@@ -910,6 +912,19 @@ mod tests {
         assert_eq!(
             m.geo_transform(),
             [609000.0, 60.0, 0.0, 3556000.0, 0.0, -60.0]
+        );
+    }
+
+    #[test]
+    fn band_name_made_of_a_brace_survives_formatting() {
+        // Found by `cargo fuzz run envi_header`: a bare `band names = qa,}` gave a name
+        // "}" that formatting turned into nothing, so the header no longer parsed back.
+        let text = "ENVI\nsamples=1\nlines=1\nbands=2\ndata type=4\nband names = qa,}\n";
+        let h = parse_header(text, p()).unwrap();
+        let back = parse_header(&h.to_text(), p()).unwrap();
+        assert_eq!(
+            back.band_names,
+            Some(vec!["qa".to_string(), "_".to_string()])
         );
     }
 
