@@ -261,3 +261,15 @@ fn nan_and_infinities_are_counted_not_fatal() {
     );
     assert_eq!(c["min"].as_f64(), Some(0.5));
 }
+
+#[test]
+fn file_that_is_not_a_raster() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a raster\n").unwrap();
+    fails_cleanly(
+        dir.path(),
+        &notes,
+        &["notes.txt", "format", "not recognized", "expected"],
+    );
+}

@@ -40,6 +40,30 @@ fn gdal_err(path: &Path) -> impl Fn(GdalError) -> Error + '_ {
     }
 }
 
+/// Opens `path` as a classic raster, with GDAL's own reason when it cannot.
+fn open_raster(path: &Path) -> Result<Dataset> {
+    let opts = DatasetOptions {
+        open_flags: GdalOpenFlags::GDAL_OF_RASTER
+            | GdalOpenFlags::GDAL_OF_READONLY
+            | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR,
+        ..Default::default()
+    };
+    Dataset::open_ex(path, opts).map_err(|e| {
+        let detail = match &e {
+            GdalError::NullPointer { msg, .. } if !msg.is_empty() => msg.clone(),
+            other => other.to_string(),
+        };
+        Error::format(
+            path,
+            "format",
+            format!(
+                "GDAL cannot read it as a raster ({}); expected an ENVI header or data file, GeoTIFF, NetCDF, HDF5 or another GDAL raster format",
+                detail.trim().trim_end_matches('.')
+            ),
+        )
+    })
+}
+
 fn check_input_path(path: &Path) -> Result<()> {
     crate::cube::check_input_file(path, "a raster file")?;
     // Surface "not found" / "permission denied" as the OS says it, before GDAL turns
@@ -89,7 +113,7 @@ impl GdalCube {
         if let Some(cube) = Self::open_emit(path)? {
             return Ok(cube);
         }
-        let ds = Dataset::open(path).map_err(gdal_err(path))?;
+        let ds = open_raster(path)?;
         let (samples, lines) = ds.raster_size();
         let bands = ds.raster_count();
         if samples == 0 || lines == 0 || bands == 0 {
@@ -496,7 +520,7 @@ pub fn write_cog(
 pub fn read_band_f32(path: &Path, band: usize) -> Result<(usize, usize, Vec<f32>)> {
     quiet_gdal();
     check_input_path(path)?;
-    let ds = Dataset::open(path).map_err(gdal_err(path))?;
+    let ds = open_raster(path)?;
     let count = ds.raster_count();
     if band == 0 || band > count {
         return Err(Error::format(
@@ -517,7 +541,7 @@ pub fn read_band_f32(path: &Path, band: usize) -> Result<(usize, usize, Vec<f32>
 pub fn band_descriptions(path: &Path) -> Result<Vec<(String, String)>> {
     quiet_gdal();
     check_input_path(path)?;
-    let ds = Dataset::open(path).map_err(gdal_err(path))?;
+    let ds = open_raster(path)?;
     (1..=ds.raster_count())
         .map(|i| {
             let b = ds.rasterband(i).map_err(gdal_err(path))?;
