@@ -9,8 +9,10 @@ use anyhow::{bail, Context};
 use clap::Args;
 use plumewatch_core::detect::{detect_cube, Algorithm, CubeInput, DetectParams, NODATA};
 use plumewatch_core::eval::{fit_logistic_pod, log_bins, wilson_interval};
+use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::mask::window_bands;
-use plumewatch_core::plume::{find_plumes, CfarParams, Grid, PlumeInputs, RejectParams};
+use plumewatch_core::plume::CfarParams;
+use plumewatch_core::scan::{analyse_pass, PassParams};
 use plumewatch_core::simulate::{
     render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, SimRng,
     Stability,
@@ -79,12 +81,16 @@ fn parse_pair(s: &str) -> Result<(f64, f64), String> {
 }
 
 /// Pixels of unrejected plumes found in a detection run (`lines × samples`).
+/// Pixels of the plumes the scan pipeline would report (accepted, significant, and the
+/// downwind fragments attached to them), with the detection maps. The same detector and
+/// plume analysis as `plumewatch scan`, so the POD measured here is the scan's.
 fn detected_pixels(
     cube: &dyn plumewatch_core::LineSource,
     bands: &[usize],
     absorption: &[f64],
     params: &DetectParams,
-    cfar: &CfarParams,
+    pass: &PassParams,
+    transform: &GeoTransform,
 ) -> anyhow::Result<(Vec<bool>, plumewatch_core::detect::DetectionMaps)> {
     let input = CubeInput {
         source: cube,
@@ -94,37 +100,200 @@ fn detected_pixels(
         exclude: None,
     };
     let maps = detect_cube(&input, params, &|_| {})?;
-    let nan = |v: &Vec<f32>| -> Vec<f32> {
-        v.iter()
-            .map(|&x| if x == NODATA { f32::NAN } else { x })
-            .collect()
-    };
-    let (z, enh, alb) = (nan(&maps.z), nan(&maps.enhancement), nan(&maps.albedo));
-    let grid = Grid {
-        lines: maps.lines,
-        samples: maps.samples,
-    };
-    let set = find_plumes(
-        &PlumeInputs {
-            grid,
-            z: &z,
-            enhancement: &enh,
-            albedo: Some(&alb),
-            invalid: None,
-        },
-        cfar,
-        &RejectParams::default(),
-    )?;
+    let analysis = analyse_pass("limit", &maps, transform, None, None, pass)?;
     let mut mask = vec![false; maps.lines * maps.samples];
-    for p in set.plumes.iter().filter(|p| p.rejection.is_none()) {
-        for &i in &p.pixels {
-            mask[i as usize] = true;
+    for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
+        if p.rejection.is_none() && !l.not_significant {
+            for &i in &p.pixels {
+                mask[i as usize] = true;
+            }
         }
     }
     Ok((mask, maps))
 }
 
-/// Runs `plumewatch limit`.
+/// What a detection-limit estimate found.
+pub struct PodEstimate {
+    /// Logistic POD(Q) fit.
+    pub fit: plumewatch_core::eval::LogisticPod,
+    /// Injected emission rates, kg/h.
+    pub q_kg_h: Vec<f64>,
+    /// Whether each injected plume was detected.
+    pub detected: Vec<bool>,
+    /// Minimum detectable enhancement per pixel (z_detect × sigma, ppm·m; NODATA).
+    pub mde: Vec<f32>,
+    /// Pixels flagged in the cube before injection.
+    pub clean_plume_pixels: usize,
+}
+
+/// Settings of [`estimate_pod`].
+pub struct PodSettings {
+    /// Ground sample distance, m.
+    pub gsd_m: f64,
+    /// Wind speed of the injected plumes, m/s (directions random).
+    pub wind_m_s: f64,
+    /// Emission-rate range, kg/h (log-uniform).
+    pub q_range: (f64, f64),
+    /// Injection runs (one detection each) and plumes per run.
+    pub runs: usize,
+    /// Plumes per run.
+    pub per_run: usize,
+    /// Per-pixel false-alarm rate of the CFAR seed threshold.
+    pub far: f64,
+    /// z of the minimum detectable enhancement map.
+    pub z_detect: f64,
+    /// RNG seed.
+    pub seed: u64,
+}
+
+/// Injects plumes of random rate and position into `base` (the window bands of a real
+/// cube), runs the scan pipeline on each injected copy and fits POD(Q).
+pub fn estimate_pod(
+    base: &VecCube,
+    absorption: &[f64],
+    tr: &GasTransmittance,
+    set: &PodSettings,
+    progress: &dyn Fn(),
+) -> anyhow::Result<PodEstimate> {
+    let (lines, samples, nb) = (base.lines, base.samples, base.bands);
+    let window_idx: Vec<usize> = (0..nb).collect();
+    let params = DetectParams {
+        algorithm: Algorithm::AlbedoMatchedFilter,
+        ..DetectParams::default()
+    };
+    let pass = PassParams {
+        cfar: CfarParams {
+            far: set.far,
+            ..CfarParams::default()
+        },
+        ..PassParams::default()
+    };
+    let transform = GeoTransform::north_up(0.0, 0.0, set.gsd_m)?;
+    let (clean_mask, clean_maps) =
+        detected_pixels(base, &window_idx, absorption, &params, &pass, &transform)?;
+    let clean_plume_pixels = clean_mask.iter().filter(|m| **m).count();
+    let mde: Vec<f32> = clean_maps
+        .sigma
+        .iter()
+        .map(|&s| {
+            if s == NODATA || !s.is_finite() {
+                NODATA
+            } else {
+                (set.z_detect as f32) * s
+            }
+        })
+        .collect();
+    let (qlo, qhi) = set.q_range;
+    let grid = PlumeGrid {
+        lines,
+        samples,
+        gsd_m: set.gsd_m,
+    };
+    let pparams = PlumeParams::default();
+    let margin = (lines.min(samples) as f64 * 0.08).max(3.0);
+    let min_sep = (lines.max(samples) as f64 / (set.per_run as f64 + 1.0)).max(10.0);
+    let mut q_all = Vec::new();
+    let mut det_all = Vec::new();
+    let mut rng = SimRng::derived(set.seed, 0x11);
+    for run in 0..set.runs {
+        // Positions: separated, away from the edges and from plumes already detected in
+        // the clean cube.
+        let mut sources: Vec<PointSource> = Vec::new();
+        let mut tries = 0;
+        while sources.len() < set.per_run && tries < 1000 {
+            tries += 1;
+            let row = rng.range(margin, lines as f64 - margin);
+            let col = rng.range(margin, samples as f64 - margin);
+            let near_clean = {
+                let (r0, c0) = (row as isize, col as isize);
+                let rad = 8isize;
+                (-rad..=rad).any(|dr| {
+                    (-rad..=rad).any(|dc| {
+                        let (r, c) = (r0 + dr, c0 + dc);
+                        r >= 0
+                            && c >= 0
+                            && (r as usize) < lines
+                            && (c as usize) < samples
+                            && clean_mask[r as usize * samples + c as usize]
+                    })
+                })
+            };
+            if near_clean
+                || sources
+                    .iter()
+                    .any(|s| ((s.row - row).powi(2) + (s.col - col).powi(2)).sqrt() < min_sep)
+            {
+                continue;
+            }
+            sources.push(PointSource {
+                row,
+                col,
+                rate_kg_h: (qlo.ln() + (qhi.ln() - qlo.ln()) * rng.uniform()).exp(),
+                wind_speed_m_s: set.wind_m_s,
+                wind_from_deg: rng.range(0.0, 360.0),
+                stability: Stability::D,
+            });
+        }
+        let mut total = vec![0f32; lines * samples];
+        let mut rasters = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            let (r, _) = render_plume(
+                &grid,
+                s,
+                &pparams,
+                SimRng::derived(set.seed, (run * 100 + i) as u64).next_u64(),
+            )?;
+            for (a, b) in total.iter_mut().zip(&r) {
+                *a += b;
+            }
+            rasters.push(r);
+        }
+        let injected = InjectedCube::new(base, tr, &total)?;
+        let (mask, _) = detected_pixels(
+            &injected,
+            &window_idx,
+            absorption,
+            &params,
+            &pass,
+            &transform,
+        )?;
+        for (s, r) in sources.iter().zip(&rasters) {
+            // Detected: at least 3 newly detected pixels where this plume adds ≥ 50 ppm·m
+            // (or its single brightest pixel is newly detected).
+            let peak = r
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i);
+            let hits = r
+                .iter()
+                .enumerate()
+                .filter(|(i, v)| **v >= 50.0 && mask[*i] && !clean_mask[*i])
+                .count();
+            q_all.push(s.rate_kg_h);
+            det_all.push(hits >= 3 || (mask[peak] && !clean_mask[peak]));
+        }
+        progress();
+    }
+    let fit = fit_logistic_pod(&q_all, &det_all).context("fitting POD(Q)")?;
+    Ok(PodEstimate {
+        fit,
+        q_kg_h: q_all,
+        detected: det_all,
+        mde,
+        clean_plume_pixels,
+    })
+}
+
+/// The default emission-rate range of the injections for a ground sample distance, kg/h.
+pub fn default_q_range(gsd_m: f64) -> (f64, f64) {
+    if gsd_m <= 10.0 {
+        (1.0, 1000.0)
+    } else {
+        (100.0, 30_000.0)
+    }
+}
+
 pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
     if args.runs == 0 || args.per_run == 0 {
@@ -182,125 +351,27 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
             .with_context(|| format!("{}: line {l}", path.display()))?;
     }
     let base = VecCube::new(lines, samples, nb, data)?;
-    let window_idx: Vec<usize> = (0..nb).collect();
-    let params = DetectParams {
-        algorithm: Algorithm::AlbedoMatchedFilter,
-        ..DetectParams::default()
-    };
-    let cfar = CfarParams {
-        far: args.far,
-        ..CfarParams::default()
-    };
-    let (clean_mask, clean_maps) =
-        detected_pixels(&base, &window_idx, &absorption, &params, &cfar)?;
-    let clean_sites = clean_mask.iter().filter(|m| **m).count();
-
-    // Minimum detectable enhancement: z_detect × sigma.
-    let mde: Vec<f32> = clean_maps
-        .sigma
-        .iter()
-        .map(|&s| {
-            if s == NODATA || !s.is_finite() {
-                NODATA
-            } else {
-                (args.z_detect as f32) * s
-            }
-        })
-        .collect();
-
-    let (qlo, qhi) = args.q_range.unwrap_or(if gsd <= 10.0 {
-        (1.0, 1000.0)
-    } else {
-        (100.0, 30_000.0)
-    });
-    let grid = PlumeGrid {
-        lines,
-        samples,
+    let (qlo, qhi) = args.q_range.unwrap_or(default_q_range(gsd));
+    let settings = PodSettings {
         gsd_m: gsd,
+        wind_m_s: args.wind,
+        q_range: (qlo, qhi),
+        runs: args.runs,
+        per_run: args.per_run,
+        far: args.far,
+        z_detect: args.z_detect,
+        seed: args.seed,
     };
-    let pparams = PlumeParams::default();
-    let margin = (lines.min(samples) as f64 * 0.08).max(3.0);
-    let min_sep = (lines.max(samples) as f64 / (args.per_run as f64 + 1.0)).max(10.0);
     let pb = progress::bar(args.runs as u64, "limit", quiet);
-    let mut q_all = Vec::new();
-    let mut det_all = Vec::new();
-    let mut rng = SimRng::derived(args.seed, 0x11);
-    for run in 0..args.runs {
-        // Positions: separated, away from the edges and from plumes already detected in
-        // the clean cube.
-        let mut sources: Vec<PointSource> = Vec::new();
-        let mut tries = 0;
-        while sources.len() < args.per_run && tries < 1000 {
-            tries += 1;
-            let row = rng.range(margin, lines as f64 - margin);
-            let col = rng.range(margin, samples as f64 - margin);
-            let near_clean = {
-                let (r0, c0) = (row as isize, col as isize);
-                let rad = 8isize;
-                (-rad..=rad).any(|dr| {
-                    (-rad..=rad).any(|dc| {
-                        let (r, c) = (r0 + dr, c0 + dc);
-                        r >= 0
-                            && c >= 0
-                            && (r as usize) < lines
-                            && (c as usize) < samples
-                            && clean_mask[r as usize * samples + c as usize]
-                    })
-                })
-            };
-            if near_clean
-                || sources
-                    .iter()
-                    .any(|s| ((s.row - row).powi(2) + (s.col - col).powi(2)).sqrt() < min_sep)
-            {
-                continue;
-            }
-            sources.push(PointSource {
-                row,
-                col,
-                rate_kg_h: (qlo.ln() + (qhi.ln() - qlo.ln()) * rng.uniform()).exp(),
-                wind_speed_m_s: args.wind,
-                wind_from_deg: rng.range(0.0, 360.0),
-                stability: Stability::D,
-            });
-        }
-        let mut total = vec![0f32; lines * samples];
-        let mut rasters = Vec::new();
-        for (i, s) in sources.iter().enumerate() {
-            let (r, _) = render_plume(
-                &grid,
-                s,
-                &pparams,
-                SimRng::derived(args.seed, (run * 100 + i) as u64).next_u64(),
-            )?;
-            for (a, b) in total.iter_mut().zip(&r) {
-                *a += b;
-            }
-            rasters.push(r);
-        }
-        let injected = InjectedCube::new(&base, &tr, &total)?;
-        let (mask, _) = detected_pixels(&injected, &window_idx, &absorption, &params, &cfar)?;
-        for (s, r) in sources.iter().zip(&rasters) {
-            // Detected: at least 3 newly detected pixels where this plume adds ≥ 50 ppm·m
-            // (or its single brightest pixel is newly detected).
-            let peak = r
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or(0, |(i, _)| i);
-            let hits = r
-                .iter()
-                .enumerate()
-                .filter(|(i, v)| **v >= 50.0 && mask[*i] && !clean_mask[*i])
-                .count();
-            q_all.push(s.rate_kg_h);
-            det_all.push(hits >= 3 || (mask[peak] && !clean_mask[peak]));
-        }
-        pb.inc(1);
-    }
+    let est = estimate_pod(&base, &absorption, &tr, &settings, &|| pb.inc(1))?;
     pb.finish_and_clear();
-
-    let fit = fit_logistic_pod(&q_all, &det_all).context("fitting POD(Q)")?;
+    let (fit, q_all, det_all, mde, clean_sites) = (
+        est.fit,
+        est.q_kg_h,
+        est.detected,
+        est.mde,
+        est.clean_plume_pixels,
+    );
     let edges = log_bins(&[qlo, qhi], 6);
     let bins: Vec<serde_json::Value> = edges
         .windows(2)
@@ -347,7 +418,7 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         "lines": lines, "samples": samples, "window_bands": nb, "gsd_m": gsd,
         "wind_speed_m_s": args.wind, "q_range_kg_h": [qlo, qhi],
         "runs": args.runs, "plumes_per_run": args.per_run, "trials": q_all.len(),
-        "detector": "albedo-corrected matched filter, per-column statistics; CFAR plume finder",
+        "detector": "albedo-corrected matched filter, per-column statistics; the scan pipeline (3x3 z averaging, CFAR plumes, rejection, scene-level significance)",
         "far_per_pixel": args.far,
         "detected_rule": ">= 3 newly detected plume pixels where the injected plume adds >= 50 ppm*m, or its peak pixel newly detected",
         "clean_cube_plume_pixels": clean_sites,

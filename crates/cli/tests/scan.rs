@@ -174,6 +174,12 @@ fn scan_finds_the_strong_sources_of_the_bundled_scene() {
             png.display()
         );
     }
+    // The report carries the scene's detection limit, and POD(Q) rises with Q.
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("Smallest source this scene reveals"),
+        "no detection limit in the report"
+    );
     // Nothing left under a temporary name.
     let leftovers: Vec<_> = std::fs::read_dir(out.path())
         .unwrap()
