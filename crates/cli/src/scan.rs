@@ -9,7 +9,6 @@ use plumewatch_core::detect::{
     detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, NODATA,
 };
 use plumewatch_core::geo::GeoTransform;
-use plumewatch_core::mask::Saturation;
 use plumewatch_core::ortho::Glt;
 use plumewatch_core::plume::Grid;
 use plumewatch_core::quantify::Wind;
@@ -208,6 +207,8 @@ fn detect_params(algo: ScanAlgo) -> DetectParams {
     DetectParams {
         algorithm,
         grouping: Grouping::Columns(1),
+        // Saturated pixels stay out of the background statistics (mag1c's rule).
+        saturation: Some(plumewatch_core::mask::Saturation::default()),
         ..DetectParams::default()
     }
 }
@@ -249,22 +250,41 @@ fn read_glt(path: &Path, raw: Grid) -> anyhow::Result<(Glt, GeoRef, GeoTransform
     Ok((glt, georef, raw_to_map, rms))
 }
 
+/// One flight line to process.
+struct PassJob<'a> {
+    name: &'a str,
+    path: &'a Path,
+    glt: Option<&'a Path>,
+    wind: Option<Wind>,
+    /// Estimate the detection limit on this line.
+    want_limit: bool,
+}
+
 fn process_pass(
     args: &ScanArgs,
-    name: &str,
-    path: &Path,
-    glt: Option<&Path>,
-    wind: Option<Wind>,
+    job: &PassJob<'_>,
     params: &PassParams,
-    want_limit: bool,
     quiet: bool,
 ) -> anyhow::Result<Pass> {
+    let PassJob {
+        name,
+        path,
+        glt,
+        wind,
+        want_limit,
+    } = *job;
     let start = Instant::now();
     let cube = plumewatch_io::open_cube(path)?;
     let meta = cube.meta().clone();
     let detect = detect_params(args.algo);
-    let saturation = detect.saturation.unwrap_or_else(Saturation::default);
-    let window = GasWindow::for_cube(path, &meta, &args.gas, args.window, None, Some(&saturation))?;
+    let window = GasWindow::for_cube(
+        path,
+        &meta,
+        &args.gas,
+        args.window,
+        None,
+        detect.saturation.as_ref(),
+    )?;
     let ortho = match glt {
         Some(g) => Some(read_glt(g, Grid::new(meta.lines, meta.samples))?),
         None => None,
@@ -532,16 +552,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
     }
     for (i, ((cube, name), wind)) in args.cubes.iter().zip(&names).zip(&winds).enumerate() {
         let glt = args.glt.get(i).map(PathBuf::as_path);
-        passes.push(process_pass(
-            &args,
+        let job = PassJob {
             name,
-            cube,
+            path: cube,
             glt,
-            *wind,
-            &params,
-            i == 0,
-            quiet,
-        )?);
+            wind: *wind,
+            want_limit: i == 0,
+        };
+        passes.push(process_pass(&args, &job, &params, quiet)?);
     }
     let crs = crs_of(&passes)?;
 
@@ -666,11 +684,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
 
 /// Draws the evidence PNG of each site from its most significant plume, writes it to
 /// `OUTDIR/evidence/<site>.png` and returns (path, PNG bytes) per site.
+/// An evidence PNG: where it was written and its bytes.
+type EvidenceFile = (PathBuf, Vec<u8>);
+
 fn write_evidence(
     out: &Path,
     passes: &[Pass],
     sites: &[Site],
-) -> anyhow::Result<Vec<Option<(PathBuf, Vec<u8>)>>> {
+) -> anyhow::Result<Vec<Option<EvidenceFile>>> {
     let dir = out.join("evidence");
     if !sites.is_empty() {
         std::fs::create_dir_all(&dir)
@@ -743,7 +764,7 @@ fn report_input(
     passes: &[Pass],
     sites: &[Site],
     lon_lat: &[[f64; 2]],
-    evidence: &[Option<(PathBuf, Vec<u8>)>],
+    evidence: &[Option<EvidenceFile>],
     seconds: f64,
 ) -> ReportInput {
     let overviews = passes

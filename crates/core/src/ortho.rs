@@ -151,7 +151,8 @@ fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Result<[f64; 3]> {
             + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
     };
     let d = det(a);
-    if !(d.abs() > 1e-12 * (a[0][0] * a[1][1] * a[2][2]).abs().max(1e-300)) {
+    let scale = (a[0][0] * a[1][1] * a[2][2]).abs().max(1e-300);
+    if d.is_nan() || d.abs() <= 1e-12 * scale {
         return Err(Error::Numerical(
             "GLT: raw positions are collinear; cannot fit the raw → map geometry".into(),
         ));

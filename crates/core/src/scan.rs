@@ -265,7 +265,8 @@ pub fn analyse_pass(
             source_radius_m: source.radius_px * gsd,
             emission,
             fragment_of: None,
-            not_significant: !(p.false_alarm_probability <= params.max_false_alarm_probability),
+            not_significant: p.false_alarm_probability.is_nan()
+                || p.false_alarm_probability > params.max_false_alarm_probability,
         });
     }
     if let Some(dw) = downwind {

@@ -188,11 +188,12 @@ fn mag1c_reference(px: &[f64], n: usize, a: &[f64], iters: usize) -> Vec<f64> {
                 .max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs()))
                 .unwrap();
             m.swap(col, piv);
-            for r in 0..B {
+            let pivot = m[col].clone();
+            for (r, row) in m.iter_mut().enumerate() {
                 if r != col {
-                    let f = m[r][col] / m[col][col];
-                    for k in col..=B {
-                        m[r][k] -= f * m[col][k];
+                    let f = row[col] / pivot[col];
+                    for (x, p) in row[col..].iter_mut().zip(&pivot[col..]) {
+                        *x -= f * p;
                     }
                 }
             }

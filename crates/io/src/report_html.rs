@@ -466,7 +466,7 @@ pub fn render_html(input: &ReportInput) -> String {
         );
     }
     o.push_str("</tbody></table></section></main>");
-    let _ = write!(o, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(o, "<script>{SCRIPT}</script></body></html>");
     o
 }
 
