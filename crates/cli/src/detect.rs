@@ -1,17 +1,17 @@
 //! `plumewatch detect`: radiance cube → per-pixel gas enhancement, albedo factor,
 //! sigma and z, written as a Cloud-Optimized GeoTIFF (or ENVI).
 
+use crate::gas_window::{parse_window, GasWindow};
 use crate::progress;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use plumewatch_core::detect::{
     detect_cube, Algorithm, CubeInput, DetectParams, Grouping, Mag1cParams, Precision, NODATA,
 };
-use plumewatch_core::mask::{saturation_bands, window_bands, CensorRule, Saturation};
+use plumewatch_core::mask::{CensorRule, Saturation};
 use plumewatch_core::stats::Regularization;
-use plumewatch_core::BandModel;
 use plumewatch_io::{EnviWriteOptions, OutputBand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Detector choice on the command line.
@@ -114,62 +114,11 @@ pub struct DetectArgs {
     /// mag1c: no sparsity (reweighting) term.
     #[arg(long)]
     pub no_sparsity: bool,
-    /// Target spectrum CSV `wavelength_nm,target` (mag1c's scaling: unit absorption × 1e5)
+    /// Target spectrum file: plumewatch CSV (`absorption_per_ppm_m`), mag1c-scaled CSV
+    /// (`wavelength_nm,target`, unit absorption × 1e5) or mag1c three-column text
     /// instead of the one computed from the gas LUT.
     #[arg(long)]
     pub target: Option<PathBuf>,
-}
-
-fn parse_window(s: &str) -> Result<(f64, f64), String> {
-    let parts: Vec<&str> = s.split(',').collect();
-    let bad = || format!("window {s:?}: expected two wavelengths in nm, LO,HI (e.g. 2122,2488)");
-    if parts.len() != 2 {
-        return Err(bad());
-    }
-    let lo: f64 = parts[0].trim().parse().map_err(|_| bad())?;
-    let hi: f64 = parts[1].trim().parse().map_err(|_| bad())?;
-    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-        return Err(bad());
-    }
-    Ok((lo, hi))
-}
-
-/// Reads a target CSV (`wavelength_nm,target`, target = unit absorption × 1e5) and
-/// returns the unit absorption (1/(ppm·m)) at each of `wavelengths` (nearest row within
-/// 0.2 nm, as mag1c matches target files).
-fn read_target_csv(path: &Path, wavelengths: &[f64]) -> anyhow::Result<Vec<f64>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read target spectrum", path.display()))?;
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if cells.len() < 2 {
-            continue;
-        }
-        match (cells[0].parse::<f64>(), cells[1].parse::<f64>()) {
-            (Ok(w), Ok(t)) => rows.push((w, t)),
-            _ if i == 0 => {} // header
-            _ => bail!(
-                "{}: line {}: expected `wavelength_nm,target` numbers, got {line:?}",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
-    wavelengths
-        .iter()
-        .map(|&w| {
-            rows.iter()
-                .find(|(rw, _)| (rw - w).abs() < 0.2)
-                .map(|&(_, t)| t / 1e5)
-                .with_context(|| {
-                    format!(
-                        "{}: wavelength_nm: no row within 0.2 nm of band {w:.2} nm",
-                        path.display()
-                    )
-                })
-        })
-        .collect()
 }
 
 /// Runs `plumewatch detect`.
@@ -177,44 +126,23 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
     let cube = plumewatch_io::open_cube(&args.cube)?;
     let meta = cube.meta().clone();
-    let wl = meta.wavelength_nm.clone().with_context(|| {
-        format!(
-            "{}: wavelength: the cube has no band centres; detection needs them",
-            args.cube.display()
-        )
-    })?;
-    let (lo, hi) = args.window;
-    let bands = window_bands(&wl, meta.bad_bands.as_deref(), lo, hi);
-    if bands.len() < 2 {
-        bail!(
-            "{}: wavelength: {} usable band(s) in the window {lo}–{hi} nm (expected at least 2)",
-            args.cube.display(),
-            bands.len()
-        );
-    }
-    let window_wl: Vec<f64> = bands.iter().map(|&i| wl[i]).collect();
-    let unit_absorption = match &args.target {
-        Some(csv) => read_target_csv(csv, &window_wl)?,
-        None => {
-            let fwhm = meta.fwhm_nm.clone().with_context(|| {
-                format!(
-                    "{}: fwhm: the cube has no band widths; give --target or a header with fwhm",
-                    args.cube.display()
-                )
-            })?;
-            let model =
-                BandModel::new(window_wl.clone(), bands.iter().map(|&i| fwhm[i]).collect())?;
-            let lut = plumewatch_io::gas_lut::open(&args.gas)?;
-            plumewatch_core::unit_absorption(&lut, &model)?.absorption_per_ppm_m
-        }
-    };
     let saturation = (!args.no_saturation).then_some(Saturation {
         threshold: args.saturation_threshold,
         ..Saturation::default()
     });
-    let sat_bands = saturation
-        .map(|s| saturation_bands(&wl, &s))
-        .unwrap_or_default();
+    let window = GasWindow::for_cube(
+        &args.cube,
+        &meta,
+        &args.gas,
+        args.window,
+        args.target.as_deref(),
+        saturation.as_ref(),
+    )?;
+    let (bands, unit_absorption, sat_bands) = (
+        window.bands,
+        window.unit_absorption,
+        window.saturation_bands,
+    );
     let algorithm = match args.algo {
         AlgoArg::Mag1c => Algorithm::Mag1c,
         AlgoArg::Mf => Algorithm::MatchedFilter,

@@ -1,7 +1,9 @@
 //! Target spectrum files: plumewatch's CSV and mag1c's three-column text.
 //!
 //! - CSV ([`TargetFormat::Csv`]): header `band,wavelength_nm,fwhm_nm,absorption_per_ppm_m`
-//!   (`band` and `fwhm_nm` optional on read), values in 1/(ppm·m).
+//!   (`band` and `fwhm_nm` optional on read), values in 1/(ppm·m). On read, a `target`
+//!   column instead of `absorption_per_ppm_m` is taken as mag1c-scaled (× 1e5), as in
+//!   mag1c's reference tables (`wavelength_nm,target`).
 //! - mag1c text ([`TargetFormat::Mag1cText`]): whitespace-separated rows
 //!   `band wavelength_nm value`, no header, value = unit absorption × 1e5 (mag1c's
 //!   scaling; the official EMIT CH4 target uses it too).
@@ -176,7 +178,12 @@ fn parse_csv(text: &str, path: &Path) -> Result<TargetTable> {
         })
     };
     let wl = need("wavelength_nm")?;
-    let val = need("absorption_per_ppm_m")?;
+    // `target` is the mag1c-scaled value (unit absorption × 1e5) of the reference
+    // tables mag1c's `generate_template_from_bands` writes.
+    let (val, scale) = match table.column("target") {
+        Some(c) if table.column("absorption_per_ppm_m").is_none() => (c, 1.0 / MAG1C_SCALING),
+        _ => (need("absorption_per_ppm_m")?, 1.0),
+    };
     let band_col = table.column("band");
     let fwhm_col = table.column("fwhm_nm");
     let mut out = TargetTable {
@@ -197,7 +204,7 @@ fn parse_csv(text: &str, path: &Path) -> Result<TargetTable> {
             f.push(row[c]);
         }
         out.absorption_per_ppm_m
-            .push(finite(row[val], path, *n, "absorption_per_ppm_m")?);
+            .push(finite(row[val], path, *n, "absorption_per_ppm_m")? * scale);
     }
     non_empty(out, path)
 }
