@@ -28,12 +28,12 @@ pub mod ortho;
 pub mod plume;
 /// Source location and emission rates (IME, cross-sectional flux, Monte-Carlo uncertainty).
 pub mod quantify;
-/// Candidate sites merged across flight lines and ranked by evidence.
-pub mod sites;
-/// Plume simulation: puff plumes, Beer–Lambert injection, synthetic scenes.
-pub mod simulate;
 /// One flight line from detection maps to located, quantified plume detections.
 pub mod scan;
+/// Plume simulation: puff plumes, Beer–Lambert injection, synthetic scenes.
+pub mod simulate;
+/// Candidate sites merged across flight lines and ranked by evidence.
+pub mod sites;
 pub mod source;
 /// Background statistics: mean, covariance, Cholesky factor, regularisation.
 pub mod stats;

@@ -26,12 +26,12 @@ pub mod geojson_out;
 pub mod noise_model;
 /// PNG quicklooks and simple line plots.
 pub mod png_plot;
-/// ENVI spectral libraries (USGS splib06a `.sli`).
-pub mod spectral_library;
 /// The self-contained HTML report of a scan.
 pub mod report_html;
 /// Sensor band models from CSV, ENVI headers, EMIT NetCDF and built-in presets.
 pub mod sensor;
+/// ENVI spectral libraries (USGS splib06a `.sli`).
+pub mod spectral_library;
 /// Target spectrum files: plumewatch CSV and mag1c text.
 pub mod target_file;
 /// `sources.json` input and `truth_sources.json` truth records.
