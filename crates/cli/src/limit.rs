@@ -12,10 +12,10 @@ use plumewatch_core::eval::{fit_logistic_pod, log_bins, wilson_interval};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::mask::window_bands;
 use plumewatch_core::plume::CfarParams;
+use plumewatch_core::rng::SeededRng;
 use plumewatch_core::scan::{analyse_pass, PassParams};
 use plumewatch_core::simulate::{
-    render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, SimRng,
-    Stability,
+    render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, Stability,
 };
 use plumewatch_core::{BandModel, VecCube};
 use plumewatch_io::png_plot::{write_plot_png, Plot, Series, SeriesStyle};
@@ -194,7 +194,7 @@ pub fn estimate_pod(
     let min_sep = (lines.max(samples) as f64 / (set.per_run as f64 + 1.0)).max(10.0);
     let mut q_all = Vec::new();
     let mut det_all = Vec::new();
-    let mut rng = SimRng::derived(set.seed, 0x11);
+    let mut rng = SeededRng::derived(set.seed, 0x11);
     for run in 0..set.runs {
         // Positions: separated, away from the edges and from plumes already detected in
         // the clean cube.
@@ -241,7 +241,7 @@ pub fn estimate_pod(
                 &grid,
                 s,
                 &pparams,
-                SimRng::derived(set.seed, (run * 100 + i) as u64).next_u64(),
+                SeededRng::derived(set.seed, (run * 100 + i) as u64).next_u64(),
             )?;
             for (a, b) in total.iter_mut().zip(&r) {
                 *a += b;

@@ -4,9 +4,10 @@
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use plumewatch_core::rng::SeededRng;
 use plumewatch_core::simulate::{
     random_sources, render_plume, render_scene, GasTransmittance, PlumeGrid, PlumeParams,
-    PlumeTruth, PointSource, SceneConfig, SceneIngredients, SimRng, Stability, PPM_M_TO_KG_M2,
+    PlumeTruth, PointSource, SceneConfig, SceneIngredients, Stability, PPM_M_TO_KG_M2,
 };
 use plumewatch_core::BandModel;
 use plumewatch_io::envi::{ByteOrder, DataType, EnviWriteOptions, Interleave};
@@ -207,7 +208,7 @@ pub fn render_sources(
         .par_iter()
         .enumerate()
         .map(|(i, s)| {
-            let plume_seed = SimRng::derived(seed, 7_000 + i as u64).next_u64();
+            let plume_seed = SeededRng::derived(seed, 7_000 + i as u64).next_u64();
             render_plume(grid, s, params, plume_seed)
         })
         .collect::<Result<_, _>>()?;

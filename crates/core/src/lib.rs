@@ -28,6 +28,8 @@ pub mod ortho;
 pub mod plume;
 /// Source location and emission rates (IME, cross-sectional flux, Monte-Carlo uncertainty).
 pub mod quantify;
+/// The deterministic seeded random generator of the simulator and the Monte Carlo.
+pub mod rng;
 /// One flight line from detection maps to located, quantified plume detections.
 pub mod scan;
 /// Plume simulation: puff plumes, Beer–Lambert injection, synthetic scenes.

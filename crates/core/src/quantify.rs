@@ -8,6 +8,7 @@
 //! continuous `(col, row)` as in [`crate::geo`] (pixel centres at `+0.5`).
 
 use crate::plume::Grid;
+use crate::rng::SeededRng;
 use crate::{Error, Result};
 
 /// Mass of CH4 per unit area for a column enhancement of 1 ppm·m (273.15 K, 101325 Pa,
@@ -486,76 +487,6 @@ pub struct Emission {
     /// Cross-sectional-flux estimate, a second opinion (kg/h); `None` when the plume is
     /// too short downwind of its source.
     pub rate_csf_kg_h: Option<f64>,
-}
-
-/// A small seeded random-number generator (xoshiro256++ seeded through SplitMix64)
-/// with standard-normal draws (Box–Muller). Deterministic for a given seed on every
-/// platform; not for cryptography.
-#[derive(Debug, Clone)]
-pub struct SeededRng {
-    s: [u64; 4],
-    spare: Option<f64>,
-}
-
-impl SeededRng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        Self {
-            s: [next(), next(), next(), next()],
-            spare: None,
-        }
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = (s[0].wrapping_add(s[3])).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Standard normal.
-    pub fn normal(&mut self) -> f64 {
-        if let Some(v) = self.spare.take() {
-            return v;
-        }
-        let u1 = 1.0 - self.uniform();
-        let u2 = self.uniform();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let (s, c) = (2.0 * std::f64::consts::PI * u2).sin_cos();
-        self.spare = Some(r * s);
-        r * c
-    }
-
-    /// `1 + rel · N(0, 1)` redrawn until positive (at most 64 tries, then `rel`-free 1).
-    fn positive_factor(&mut self, rel: f64) -> f64 {
-        for _ in 0..64 {
-            let f = 1.0 + rel * self.normal();
-            if f > 0.0 {
-                return f;
-            }
-        }
-        1.0
-    }
 }
 
 /// Everything [`quantify`] needs about one plume.

@@ -4,7 +4,7 @@ use plumewatch_core::eval::{
     fit_logistic_pod, log_bins, pixel_scores, score_sources, wilson_interval, DetectedSite,
     TrueSource,
 };
-use plumewatch_core::simulate::SimRng;
+use plumewatch_core::rng::SeededRng;
 
 #[test]
 fn perfect_random_and_inverted_scores() {
@@ -20,7 +20,7 @@ fn perfect_random_and_inverted_scores() {
     assert!((s.roc_auc - 0.5).abs() < 1e-12);
     assert!((s.pr_auc - 0.1).abs() < 1e-12);
     // Random scores: AUC ≈ 0.5.
-    let mut rng = SimRng::new(3);
+    let mut rng = SeededRng::new(3);
     let big_truth: Vec<bool> = (0..100_000).map(|i| i % 7 == 0).collect();
     let rnd: Vec<f32> = (0..100_000).map(|_| rng.uniform() as f32).collect();
     let s = pixel_scores(&rnd, &big_truth, None).unwrap();
@@ -116,7 +116,7 @@ fn wilson_interval_known_values() {
 fn logistic_fit_recovers_known_curve() {
     let (a, b) = (-4.0, 4.0); // Q50 = 10, Q90 = 10^((ln 9 + 4)/4)
     let q90_true = 10f64.powf((9f64.ln() + 4.0) / 4.0);
-    let mut rng = SimRng::new(5);
+    let mut rng = SeededRng::new(5);
     let mut widths = Vec::new();
     for n in [400usize, 4000] {
         let q: Vec<f64> = (0..n).map(|_| 10f64.powf(rng.range(0.0, 2.0))).collect();

@@ -5,7 +5,7 @@ use plumewatch_core::plume::{
     cfar_mask, column_background, find_plumes, ring_signed_area, CfarParams, Grid, PlumeInputs,
     RejectParams, Rejection,
 };
-use plumewatch_core::quantify::SeededRng;
+use plumewatch_core::rng::SeededRng;
 
 /// Gaussian noise with a different offset and spread in every column (pushbroom
 /// striping the per-column background must absorb).

@@ -4,9 +4,10 @@
 use plumewatch_core::geo::{downwind_pixel_unit, GeoTransform};
 use plumewatch_core::plume::{find_plumes, CfarParams, Grid, PlumeInputs, RejectParams};
 use plumewatch_core::quantify::{
-    ime_kg, locate_source, quantify, PlumePixels, QuantifyParams, SeededRng, SourceMethod,
-    SourceParams, UEffModel, Wind, PPM_M_TO_KG_M2,
+    ime_kg, locate_source, quantify, PlumePixels, QuantifyParams, SourceMethod, SourceParams,
+    UEffModel, Wind, PPM_M_TO_KG_M2,
 };
+use plumewatch_core::rng::SeededRng;
 
 const GSD: f64 = 3.0;
 const Q_KG_H: f64 = 500.0;

@@ -8,9 +8,9 @@
 use plumewatch_core::geo::{downwind_pixel_unit, GeoTransform};
 use plumewatch_core::plume::{find_plumes, CfarParams, Grid, PlumeInputs, RejectParams};
 use plumewatch_core::quantify::{
-    fit_u_eff, ime_emission_rate, ime_kg, locate_source, CalibrationSample, SeededRng,
-    SourceParams, UEffModel,
+    fit_u_eff, ime_emission_rate, ime_kg, locate_source, CalibrationSample, SourceParams, UEffModel,
 };
+use plumewatch_core::rng::SeededRng;
 use std::path::{Path, PathBuf};
 
 fn workspace_root() -> PathBuf {

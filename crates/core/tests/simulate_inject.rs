@@ -1,7 +1,8 @@
 //! Beer–Lambert injection through the real mag1c CH4 LUT (bundled in `data/gas`).
 
 use plumewatch_core::detect::{detect_pixels, Algorithm, DetectParams, Precision};
-use plumewatch_core::simulate::{GasTransmittance, InjectedCube, SimRng};
+use plumewatch_core::rng::SeededRng;
+use plumewatch_core::simulate::{GasTransmittance, InjectedCube};
 use plumewatch_core::{
     transmittance_ratio, unit_absorption, BandModel, GasLut, LineSource, VecCube,
 };
@@ -148,7 +149,7 @@ fn uniform_enhancement_retrieved_by_classic_matched_filter() {
     let nb = bands.len();
     let (lines, samples) = (100, 80);
     let rho = 0.3;
-    let mut rng = SimRng::new(11);
+    let mut rng = SeededRng::new(11);
     let mut data = Vec::with_capacity(lines * samples * nb);
     for _ in 0..lines * samples {
         for l0 in &conv[0] {

@@ -110,7 +110,7 @@ fn plume_polygons_are_valid_ccw_and_have_the_plume_area() {
     let gsd = 60.0;
     let transform = GeoTransform::north_up(609_000.0, 3_556_000.0, gsd).unwrap();
     // A smooth blob on unit noise (the CFAR rule needs a background spread).
-    let mut rng = plumewatch_core::quantify::SeededRng::new(4);
+    let mut rng = plumewatch_core::rng::SeededRng::new(4);
     let mut enh = vec![0f32; grid.len()];
     for r in 0..80 {
         for c in 0..80 {

@@ -4,12 +4,11 @@
 //! - [`plume`]: Gaussian puffs along a meandering centre line → column enhancement (ppm·m).
 //! - [`inject`]: Beer–Lambert transmittance T(c)/T(0) through the gas LUT, per pixel.
 //! - [`scene`]: library surfaces × LUT atmosphere + isofit noise + pushbroom striping.
-//! - [`rng`]: the deterministic random generator every simulation step draws from.
+//! Every simulation step draws from [`crate::rng::SeededRng`], so a seed fixes a scene.
 
 /// Beer–Lambert injection of an enhancement into radiance.
 pub mod inject;
 pub mod plume;
-pub mod rng;
 /// Semi-real synthetic radiance scenes from library spectra, the gas LUT and a noise model.
 pub mod scene;
 
@@ -18,7 +17,6 @@ pub use plume::{
     puff_sigma_m, raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource,
     Stability, PPM_M_TO_KG_M2,
 };
-pub use rng::SimRng;
 pub use scene::{
     random_sources, render_scene, BandNoise, MaterialRole, MaterialUse, NoiseModel, Scene,
     SceneConfig, SceneIngredients, SpectralLibrary,

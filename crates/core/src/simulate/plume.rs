@@ -26,7 +26,7 @@
 //! pixel `(i, j)` covers `[i, i+1) × [j, j+1)` in fractional (row, col) coordinates, so a
 //! source at `row = 10.5, col = 20.5` sits at the centre of pixel (10, 20).
 
-use crate::simulate::rng::SimRng;
+use crate::rng::SeededRng;
 use crate::{Error, Result};
 
 /// Column mass per ppm·m of CH4: kg/m² for a 1 ppm·m enhancement.
@@ -316,7 +316,7 @@ pub fn render_plume(
     // Wind history: direction anomaly (OU) on a fine grid of "seconds ago".
     let h = (params.meander_tau_s / 10.0).min(t_max / 50.0).max(1e-3);
     let n_w = (t_max / h).ceil() as usize + 2;
-    let mut rng = SimRng::new(seed);
+    let mut rng = SeededRng::new(seed);
     let sig = params.meander_sigma_deg.to_radians();
     let rho = (-h / params.meander_tau_s).exp();
     let innov = sig * (1.0 - rho * rho).sqrt();

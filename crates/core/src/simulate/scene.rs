@@ -23,9 +23,9 @@
 //! # Units
 //! Radiance µW cm⁻² sr⁻¹ nm⁻¹, wavelengths nm, GSD m, enhancement ppm·m.
 
+use crate::rng::SeededRng;
 use crate::simulate::inject::GasTransmittance;
 use crate::simulate::plume::{PointSource, Stability};
-use crate::simulate::rng::SimRng;
 use crate::{BandModel, Error, Result};
 use rayon::prelude::*;
 
@@ -416,7 +416,7 @@ impl Palette {
         keys: &[&str],
         role: MaterialRole,
         n: usize,
-        rng: &mut SimRng,
+        rng: &mut SeededRng,
     ) -> Vec<u16> {
         let mut candidates: Vec<usize> = Vec::new();
         for key in keys {
@@ -454,7 +454,7 @@ pub fn random_sources(
     rate_range_kg_h: (f64, f64),
     seed: u64,
 ) -> Vec<PointSource> {
-    let mut rng = SimRng::derived(seed, 0x5eed_5eed);
+    let mut rng = SeededRng::derived(seed, 0x5eed_5eed);
     let (lo, hi) = rate_range_kg_h;
     let (nl, ns) = (config.lines as f64, config.samples as f64);
     (0..k)
@@ -524,7 +524,7 @@ pub fn render_scene(
         }
     }
     let gsd = config.gsd_m;
-    let mut rng = SimRng::derived(config.seed, 1);
+    let mut rng = SeededRng::derived(config.seed, 1);
     let mut pal = Palette {
         spectra: Vec::new(),
         uses: Vec::new(),
@@ -678,7 +678,7 @@ pub fn render_scene(
     let mut offset = vec![0.0f64; samples * nb];
     let mut column_gain_percent = vec![0.0; samples];
     if config.striping {
-        let mut irng = SimRng::derived(config.seed, 2);
+        let mut irng = SeededRng::derived(config.seed, 2);
         for s in 0..samples {
             let g = (0.01 * irng.normal()).clamp(-0.02, 0.02);
             let ph = irng.range(0.0, std::f64::consts::TAU);
@@ -711,7 +711,7 @@ pub fn render_scene(
         .zip(albedo.par_chunks_mut(samples))
         .enumerate()
         .try_for_each(|(line, (out, alb))| -> Result<()> {
-            let mut lrng = SimRng::derived(config.seed, 1000 + line as u64);
+            let mut lrng = SeededRng::derived(config.seed, 1000 + line as u64);
             let mut refl = vec![0.0f64; nb];
             for s in 0..samples {
                 let px = surface[line * samples + s];

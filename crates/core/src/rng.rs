@@ -1,12 +1,14 @@
-//! A small deterministic random number generator for the simulator.
+//! A small deterministic random number generator for the simulator and the Monte-Carlo
+//! uncertainty of emission rates.
 //!
-//! Scenes and plumes must be reproducible bit for bit from a seed on every platform, so
-//! the simulator carries its own generator (SplitMix64 seeding a xoshiro256**) instead
-//! of depending on a crate whose stream may change between versions.
+//! Scenes, plumes and uncertainty draws must be reproducible bit for bit from a seed on
+//! every platform, so plumewatch carries its own generator (SplitMix64 seeding a
+//! xoshiro256**) instead of depending on a crate whose stream may change between
+//! versions.
 
 /// Deterministic pseudo-random generator (xoshiro256**), seeded through SplitMix64.
 #[derive(Debug, Clone)]
-pub struct SimRng {
+pub struct SeededRng {
     s: [u64; 4],
 }
 
@@ -18,7 +20,7 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl SimRng {
+impl SeededRng {
     /// A generator whose whole stream is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
         let mut st = seed;
@@ -74,6 +76,18 @@ impl SimRng {
         let u2 = self.uniform();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
+
+    /// `1 + rel · N(0, 1)`, redrawn until positive (at most 64 tries, then 1): a
+    /// multiplicative error factor of relative 1-σ `rel`.
+    pub fn positive_factor(&mut self, rel: f64) -> f64 {
+        for _ in 0..64 {
+            let f = 1.0 + rel * self.normal();
+            if f > 0.0 {
+                return f;
+            }
+        }
+        1.0
+    }
 }
 
 #[cfg(test)]
@@ -82,13 +96,13 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_and_moments() {
-        let mut a = SimRng::new(7);
-        let mut b = SimRng::new(7);
+        let mut a = SeededRng::new(7);
+        let mut b = SeededRng::new(7);
         for _ in 0..100 {
             assert_eq!(a.next_u64(), b.next_u64());
         }
         let n = 200_000;
-        let mut r = SimRng::new(1);
+        let mut r = SeededRng::new(1);
         let (mut s1, mut s2) = (0.0, 0.0);
         for _ in 0..n {
             let x = r.normal();
