@@ -4,6 +4,7 @@
 //! curve is fitted, giving Q at 50% and 90% POD with 95% intervals; plus a map of the
 //! minimum detectable enhancement per pixel.
 
+use crate::gas_window::{parse_pair, parse_window};
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::Args;
@@ -57,7 +58,7 @@ pub struct LimitArgs {
     #[arg(long, default_value = "ch4")]
     pub gas: String,
     /// Gas window, nm: LO,HI.
-    #[arg(long, default_value = "2122,2488", value_parser = parse_pair)]
+    #[arg(long, default_value = "2122,2488", value_parser = parse_window)]
     pub window: (f64, f64),
     /// Random seed (positions, rates, directions, meanders).
     #[arg(long, default_value_t = 1)]
@@ -65,19 +66,6 @@ pub struct LimitArgs {
     /// Report directory (created if missing).
     #[arg(short, long)]
     pub output: PathBuf,
-}
-
-fn parse_pair(s: &str) -> Result<(f64, f64), String> {
-    let bad = || format!("{s:?}: expected two positive numbers LO,HI with LO < HI");
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    if v.len() != 2 || !(v[0] > 0.0 && v[1] > v[0] && v[1].is_finite()) {
-        return Err(bad());
-    }
-    Ok((v[0], v[1]))
 }
 
 /// Pixels of unrejected plumes found in a detection run (`lines × samples`).

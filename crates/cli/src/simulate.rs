@@ -1,6 +1,7 @@
 //! `plumewatch simulate inject | scene`: plumes of known emission rate in any radiance
 //! cube, and semi-real synthetic scenes, with their truth.
 
+use crate::gas_window::parse_pair;
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -112,19 +113,6 @@ pub struct SceneArgs {
     /// Output directory (created if missing).
     #[arg(short, long)]
     pub output: PathBuf,
-}
-
-fn parse_pair(s: &str) -> Result<(f64, f64), String> {
-    let bad = || format!("{s:?}: expected two positive numbers LO,HI with LO < HI");
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    if v.len() != 2 || !(v[0] > 0.0 && v[1] > v[0] && v[1].is_finite()) {
-        return Err(bad());
-    }
-    Ok((v[0], v[1]))
 }
 
 /// Runs `plumewatch simulate`.

@@ -4,6 +4,7 @@
 //! writes `band,wavelength_nm,fwhm_nm,absorption_per_ppm_m` (1/(ppm·m), negative where the
 //! gas absorbs), one row per band inside the window, or every band without one.
 
+use crate::gas_window::parse_window;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use plumewatch_core::target::select_window;
@@ -44,20 +45,6 @@ pub enum FormatArg {
     Csv,
     /// mag1c's `band wavelength value×1e5` text.
     Mag1c,
-}
-
-/// Parses `LO,HI` in nm.
-fn parse_window(s: &str) -> Result<(f64, f64), String> {
-    let err = || format!("{s:?}: expected two wavelengths in nm as LO,HI (e.g. 2122,2488)");
-    let (lo, hi) = s.split_once(',').ok_or_else(err)?;
-    let lo: f64 = lo.trim().parse().map_err(|_| err())?;
-    let hi: f64 = hi.trim().parse().map_err(|_| err())?;
-    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-        return Err(format!(
-            "{s:?}: expected LO < HI, both finite wavelengths in nm"
-        ));
-    }
-    Ok((lo, hi))
 }
 
 /// The band model named by `spec`: a preset name, or else a file path.
