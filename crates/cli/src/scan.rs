@@ -654,19 +654,10 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
 
     if !quiet {
         let accepted = detections.len();
-        let rejected: usize = passes
-            .iter()
-            .map(|p| {
-                p.analysis
-                    .plumes
-                    .plumes
-                    .iter()
-                    .filter(|q| q.rejection.is_some())
-                    .count()
-            })
-            .sum();
+        let candidates: usize = passes.iter().map(|p| p.analysis.plumes.plumes.len()).sum();
+        let rejected = candidates - accepted;
         eprintln!(
-            "scan: {} flight line(s), {accepted} plume(s) accepted, {rejected} rejected, {} site(s) in {:.1} s → {}",
+            "scan: {} flight line(s), {candidates} plume candidate(s): {accepted} accepted as sources, {rejected} rejected or dismissed (reasons in report.html), {} site(s) in {:.1} s → {}",
             passes.len(),
             sites.len(),
             start.elapsed().as_secs_f64(),
