@@ -6,7 +6,7 @@ use crate::progress;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_core::detect::{
-    detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, NODATA,
+    detect_cube, nodata_as_nan, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, NODATA,
 };
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::ortho::Glt;
@@ -713,12 +713,7 @@ fn write_evidence(
         };
         let plume = &pass.analysis.plumes.plumes[i];
         let located = &pass.analysis.located[i];
-        let enhancement: Vec<f32> = pass
-            .maps
-            .enhancement
-            .iter()
-            .map(|&v| if v == NODATA { f32::NAN } else { v })
-            .collect();
+        let enhancement = nodata_as_nan(&pass.maps.enhancement);
         let source = (located.source.col, located.source.row);
         let wind = pass.analysis.wind.map(|w| {
             (

@@ -212,21 +212,10 @@ pub fn analyse_pass(
         w.validate()?;
     }
     let grid = Grid::new(maps.lines, maps.samples);
-    let nan_nodata = |v: &[f32]| -> Vec<f32> {
-        v.iter()
-            .map(|&x| {
-                if x == crate::detect::NODATA {
-                    f32::NAN
-                } else {
-                    x
-                }
-            })
-            .collect()
-    };
-    let z = nan_nodata(&maps.z);
-    let enhancement = nan_nodata(&maps.enhancement);
-    let albedo = nan_nodata(&maps.albedo);
-    let sigma = nan_nodata(&maps.sigma);
+    let z = crate::detect::nodata_as_nan(&maps.z);
+    let enhancement = crate::detect::nodata_as_nan(&maps.enhancement);
+    let albedo = crate::detect::nodata_as_nan(&maps.albedo);
+    let sigma = crate::detect::nodata_as_nan(&maps.sigma);
     let z = box_average_z(&z, grid, params.smoothing_radius);
     let inputs = PlumeInputs {
         grid,

@@ -478,6 +478,15 @@ pub struct CubeInput<'a> {
     pub exclude: Option<&'a [bool]>,
 }
 
+/// A copy of a detection raster with [`NODATA`] replaced by NaN (the convention of the
+/// plume, quantification and evidence code).
+pub fn nodata_as_nan(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| if v == NODATA { f32::NAN } else { v })
+        .collect()
+}
+
 /// Per-pixel maps of a whole cube, `lines × samples` each (line-major).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectionMaps {

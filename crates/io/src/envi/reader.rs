@@ -279,24 +279,16 @@ impl EnviCube {
     /// Reads band `band` (0-based) over the whole cube as f64, `lines × samples`
     /// row-major (line slowest), gain/offset applied and no-data values as NaN.
     pub fn read_band_f64(&self, band: usize) -> Result<Vec<f64>> {
-        let h = &self.header;
-        if band >= h.bands {
-            return Err(Error::format(
-                &self.data_path,
-                "band",
-                format!("band index {band} is outside 0..{}", h.bands),
-            ));
-        }
-        let mut out = vec![0.0f64; h.lines * h.samples];
-        for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
-            self.dispatch_line(line, &[band], row);
-        }
-        Ok(out)
+        self.read_band(band, 0.0)
     }
 
     /// Reads band `band` (0-based) over the whole cube as f32, `lines × samples`
     /// row-major.
     pub fn read_band_f32(&self, band: usize) -> Result<Vec<f32>> {
+        self.read_band(band, 0.0)
+    }
+
+    fn read_band<O: OutValue>(&self, band: usize, zero: O) -> Result<Vec<O>> {
         let h = &self.header;
         if band >= h.bands {
             return Err(Error::format(
@@ -305,7 +297,7 @@ impl EnviCube {
                 format!("band index {band} is outside 0..{}", h.bands),
             ));
         }
-        let mut out = vec![0.0f32; h.lines * h.samples];
+        let mut out = vec![zero; h.lines * h.samples];
         for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
             self.dispatch_line(line, &[band], row);
         }
