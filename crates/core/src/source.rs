@@ -22,6 +22,45 @@ pub trait LineSource: Sync {
     /// as f32, applying any gain/offset the source declares. Values the source marks as
     /// no data are returned as NaN.
     fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()>;
+
+    /// Reads samples `cols` of line `line` into `out` (`cols.len() × bands.len()`,
+    /// band fastest), with the conventions of [`LineSource::read_line`]. The default
+    /// reads the whole line and copies the samples asked for; sources that can read a
+    /// sample range directly override it and [`LineSource::cheap_column_reads`].
+    fn read_line_cols(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        let nb = bands.len();
+        if cols.start > cols.end || cols.end > self.samples() {
+            return Err(Error::Invalid(format!(
+                "sample range {}..{} is outside 0..{}",
+                cols.start,
+                cols.end,
+                self.samples()
+            )));
+        }
+        if out.len() != cols.len() * nb {
+            return Err(Error::Shape {
+                what: "line buffer".into(),
+                expected: cols.len() * nb,
+                got: out.len(),
+            });
+        }
+        let mut full = vec![0f32; self.samples() * nb];
+        self.read_line(line, bands, &mut full)?;
+        out.copy_from_slice(&full[cols.start * nb..cols.end * nb]);
+        Ok(())
+    }
+
+    /// True when [`LineSource::read_line_cols`] costs in proportion to the samples it
+    /// reads (memory-mapped and in-memory sources), false when it reads whole lines.
+    fn cheap_column_reads(&self) -> bool {
+        false
+    }
 }
 
 /// An in-memory cube, (line, sample, band) order with band fastest.
@@ -86,12 +125,55 @@ impl LineSource for VecCube {
                 got: out.len(),
             });
         }
-        let row = &self.data[line * self.samples * self.bands..][..self.samples * self.bands];
-        for (s, px) in row.chunks_exact(self.bands).enumerate() {
-            for (k, &b) in bands.iter().enumerate() {
-                out[s * bands.len() + k] = px[b];
+        self.read_line_cols(line, 0..self.samples, bands, out)
+    }
+
+    fn read_line_cols(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        if line >= self.lines {
+            return Err(Error::Invalid(format!(
+                "line {line} is outside 0..{}",
+                self.lines
+            )));
+        }
+        if cols.start > cols.end || cols.end > self.samples {
+            return Err(Error::Invalid(format!(
+                "sample range {}..{} is outside 0..{}",
+                cols.start, cols.end, self.samples
+            )));
+        }
+        if let Some(&b) = bands.iter().find(|&&b| b >= self.bands) {
+            return Err(Error::Invalid(format!(
+                "band index {b} is outside 0..{}",
+                self.bands
+            )));
+        }
+        if out.len() != cols.len() * bands.len() {
+            return Err(Error::Shape {
+                what: "line buffer".into(),
+                expected: cols.len() * bands.len(),
+                got: out.len(),
+            });
+        }
+        let row = &self.data[(line * self.samples + cols.start) * self.bands..]
+            [..cols.len() * self.bands];
+        for (px, dst) in row
+            .chunks_exact(self.bands)
+            .zip(out.chunks_exact_mut(bands.len().max(1)))
+        {
+            for (d, &b) in dst.iter_mut().zip(bands) {
+                *d = px[b];
             }
         }
         Ok(())
+    }
+
+    fn cheap_column_reads(&self) -> bool {
+        true
     }
 }

@@ -198,6 +198,14 @@ impl MomentAccumulator {
         }
     }
 
+    /// An empty accumulator whose sums are kept about `shift` (for pixels that are
+    /// already centred, a shift of zeros).
+    pub fn with_shift(shift: Vec<f64>) -> Self {
+        let mut acc = Self::new(shift.len());
+        acc.shift = Some(shift);
+        acc
+    }
+
     /// Number of bands.
     pub fn bands(&self) -> usize {
         self.bands

@@ -10,7 +10,7 @@ use crate::stats::Real;
 use faer::{Mat, MatMut, Par};
 
 /// Runs ACE; see the module docs for the bands.
-pub(crate) fn run<T: Real>(prep: &Prepared<T>, template: &[f64]) -> RawOutputs {
+pub(crate) fn run<T: Real>(prep: &Prepared<'_, T>, template: &[f64]) -> RawOutputs {
     let mut out = super::mf::run(prep, template, false);
     let mu = &prep.stats.mean;
     let target: Vec<f64> = template.iter().zip(mu).map(|(a, m)| a * m).collect();

@@ -32,14 +32,12 @@
 use super::{dot, Mag1cParams, Prepared, RawOutputs, TEMPLATE_SCALING};
 use crate::stats::{Cholesky, Real, Regularization};
 use crate::{Error, Result};
-use faer::{Accum, Mat, MatRef, Par};
+use rayon::prelude::*;
 
 const EPSILON: f64 = 1e-9;
 
-/// One pass over the pixels: new α from the projection on `w`, and the sums needed
-/// for the next covariance update.
+/// Sums over one share of a pass for the next covariance update.
 struct PassResult {
-    alpha: Vec<f64>,
     /// Σ_S s_p · xc_p.
     q: Vec<f64>,
     /// Σ_S s_p.
@@ -50,7 +48,7 @@ struct PassResult {
 
 /// Runs mag1c on prepared pixels; see the module docs.
 pub(crate) fn run<T: Real>(
-    prep: &Prepared<T>,
+    prep: &Prepared<'_, T>,
     template: &[f64],
     p: &Mag1cParams,
     reg: Regularization,
@@ -103,6 +101,24 @@ pub(crate) fn run<T: Real>(
     let mut mu = mu0.clone();
     let mut alpha = vec![0.0; prep.rows];
     let iters = p.iterations;
+    // Absorbing zeros: with sparsity, a pixel whose α is 0 gets the weight
+    // 1/(R·ε) = 10⁹/R, far above any projection, so it stays 0 for good. Such pixels
+    // are skipped, after checking (Cauchy–Schwarz) that no projection can reach the
+    // weight: R_p·(‖xc_p‖·‖w‖ + |corr|) < 10⁹/2 for every pixel (the factor 2 covers
+    // rounding of the projection). When the bound fails, every pixel is evaluated.
+    let (kmax, rmax) = prep
+        .xc
+        .chunks_exact(b)
+        .zip(&albedo)
+        .filter(|(_, r)| **r > 0.0)
+        .fold((0.0f64, 0.0f64), |(k, m), (row, r)| {
+            let norm: f64 = row.iter().map(|v| v.to_f64().powi(2)).sum::<f64>().sqrt();
+            (k.max(r * norm), m.max(*r))
+        });
+    let inv_albedo: Vec<f64> = albedo.iter().map(|r| 1.0 / r).collect();
+    let all_rows: Vec<u32> = (0..prep.rows as u32).collect();
+    let mut active: Vec<u32> = all_rows.clone();
+    let mut values: Vec<f64> = Vec::new();
     for k in 0..=iters {
         let corr: f64 = prep
             .mean_rounding
@@ -117,69 +133,63 @@ pub(crate) fn run<T: Real>(
         let need_sums = k < iters;
         let sparsity = p.sparsity && !first;
         let clip = !first || p.nonnegative;
-        let w_t = Mat::<T>::from_fn(b, 1, |i, _| T::from_f64(w[i]));
-        let parts = prep.map_chunks(|r0, chunk| {
-            let m = chunk.len() / b;
-            let a = MatRef::from_row_major_slice(chunk, m, b);
-            let mut proj = Mat::<T>::zeros(m, 1);
-            faer::linalg::matmul::matmul(
-                proj.as_mut(),
-                Accum::Replace,
-                a,
-                w_t.as_ref(),
-                T::from_f64(1.0),
-                Par::Seq,
-            );
-            let mut new_alpha = Vec::with_capacity(m);
-            let mut s_t = Mat::<T>::zeros(m, 1);
+        if sparsity {
+            let wn = dot(&w, &w).sqrt();
+            let skip = 2.0 * (kmax * wn + rmax * corr.abs()) < 1.0 / EPSILON;
+            if skip {
+                active.retain(|&r| alpha[r as usize] > 0.0 || albedo[r as usize] <= 0.0);
+            } else {
+                active.clone_from(&all_rows);
+            }
+        }
+        let w_t: Vec<T> = w.iter().map(|&v| T::from_f64(v)).collect();
+        values.clear();
+        values.resize(active.len(), 0.0);
+        let inv_normc = 1.0 / normc;
+        let eval = |rows: &[u32], out: &mut [f64]| -> PassResult {
+            let mut q = vec![0.0; b];
             let (mut s1, mut s2) = (0.0, 0.0);
-            for i in 0..m {
-                let r = r0 + i;
-                let rr = albedo[r];
+            for (&r, o) in rows.iter().zip(out.iter_mut()) {
+                let r = r as usize;
+                let row = &prep.xc[r * b..(r + 1) * b];
+                let proj = dot_t(row, &w_t).to_f64();
+                let inv_r = inv_albedo[r];
                 let regw = if sparsity {
-                    1.0 / (rr * (alpha[r] + EPSILON))
+                    inv_r / (alpha[r] + EPSILON)
                 } else {
                     0.0
                 };
-                let mut x = (proj[(i, 0)].to_f64() + corr - regw) / (rr * normc);
+                let mut x = (proj + corr - regw) * inv_r * inv_normc;
                 if clip && x < 0.0 {
                     x = 0.0;
                 }
-                new_alpha.push(x);
-                if need_sums && prep.in_stats[r] {
-                    let s = cus * rr * x;
-                    s_t[(i, 0)] = T::from_f64(s);
+                *o = x;
+                if need_sums && x != 0.0 && prep.in_stats[r] {
+                    let s = cus * albedo[r] * x;
                     s1 += s;
                     s2 += s * s;
+                    for (qi, v) in q.iter_mut().zip(row) {
+                        *qi += s * v.to_f64();
+                    }
                 }
             }
-            let mut q = vec![0.0; b];
-            if need_sums && s1 != 0.0 {
-                let mut qt = Mat::<T>::zeros(b, 1);
-                faer::linalg::matmul::matmul(
-                    qt.as_mut(),
-                    Accum::Replace,
-                    a.transpose(),
-                    s_t.as_ref(),
-                    T::from_f64(1.0),
-                    Par::Seq,
-                );
-                for (qi, v) in q.iter_mut().zip(qt.col(0).iter()) {
-                    *qi = v.to_f64();
-                }
-            }
-            PassResult {
-                alpha: new_alpha,
-                q,
-                s1,
-                s2,
-            }
-        });
+            PassResult { q, s1, s2 }
+        };
+        let parts: Vec<PassResult> = if prep.parallel {
+            active
+                .par_chunks(4096)
+                .zip(values.par_chunks_mut(4096))
+                .map(|(rows, out)| eval(rows, out))
+                .collect()
+        } else {
+            vec![eval(&active, &mut values)]
+        };
+        for (&r, &v) in active.iter().zip(&values) {
+            alpha[r as usize] = v;
+        }
         let mut q = vec![0.0; b];
         let (mut s1, mut s2) = (0.0, 0.0);
-        alpha.clear();
         for part in parts {
-            alpha.extend_from_slice(&part.alpha);
             for (a, v) in q.iter_mut().zip(&part.q) {
                 *a += v;
             }
@@ -277,4 +287,24 @@ fn woodbury_solve(c: &Cholesky, t: &[f64], g: &[f64], v: f64, y: &[f64]) -> Resu
         .zip(z1.iter().zip(&z2))
         .map(|(y, (a, b))| y - a * c0 - b * c1)
         .collect())
+}
+
+/// `a · b` in `T`, with eight partial sums (vectorised at any SIMD width).
+#[inline]
+fn dot_t<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::zero_value(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut s = T::zero_value();
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        s += *x * *y;
+    }
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    for v in acc {
+        s += v;
+    }
+    s
 }

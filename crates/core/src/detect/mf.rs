@@ -7,7 +7,7 @@ use crate::stats::Real;
 
 /// Runs the (albedo-corrected when `albedo_correction`) matched filter.
 pub(crate) fn run<T: Real>(
-    prep: &Prepared<T>,
+    prep: &Prepared<'_, T>,
     template: &[f64],
     albedo_correction: bool,
 ) -> RawOutputs {

@@ -231,7 +231,27 @@ impl EnviCube {
     }
 
     fn check_line_args(&self, line: usize, bands: &[usize], out_len: usize) -> Result<()> {
+        self.check_cols_args(line, 0..self.header.samples, bands, out_len)
+    }
+
+    fn check_cols_args(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out_len: usize,
+    ) -> Result<()> {
         let h = &self.header;
+        if cols.start > cols.end || cols.end > h.samples {
+            return Err(Error::format(
+                &self.data_path,
+                "samples",
+                format!(
+                    "sample range {}..{} is outside 0..{}",
+                    cols.start, cols.end, h.samples
+                ),
+            ));
+        }
         if line >= h.lines {
             return Err(Error::format(
                 &self.data_path,
@@ -246,13 +266,13 @@ impl EnviCube {
                 format!("band index {b} is outside 0..{}", h.bands),
             ));
         }
-        if out_len != h.samples * bands.len() {
+        if out_len != cols.len() * bands.len() {
             return Err(Error::format(
                 &self.data_path,
                 "line buffer",
                 format!(
                     "has {out_len} values (expected samples × bands = {} × {})",
-                    h.samples,
+                    cols.len(),
                     bands.len()
                 ),
             ));
@@ -264,7 +284,21 @@ impl EnviCube {
     /// Same as [`plumewatch_core::LineSource::read_line`] with the I/O error type.
     pub fn read_line_f32(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
         self.check_line_args(line, bands, out.len())?;
-        self.dispatch_line(line, bands, out);
+        self.dispatch_line(line, 0..self.header.samples, bands, out);
+        Ok(())
+    }
+
+    /// Reads samples `cols` of line `line` for `bands` into `out` (`cols.len() ×
+    /// bands`, band fastest) as f32; touches only those samples of the file.
+    pub fn read_line_cols_f32(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.check_cols_args(line, cols.clone(), bands, out.len())?;
+        self.dispatch_line(line, cols, bands, out);
         Ok(())
     }
 
@@ -272,7 +306,7 @@ impl EnviCube {
     /// with gain/offset applied and no-data values as NaN.
     pub fn read_line_f64(&self, line: usize, bands: &[usize], out: &mut [f64]) -> Result<()> {
         self.check_line_args(line, bands, out.len())?;
-        self.dispatch_line(line, bands, out);
+        self.dispatch_line(line, 0..self.header.samples, bands, out);
         Ok(())
     }
 
@@ -299,21 +333,27 @@ impl EnviCube {
         }
         let mut out = vec![zero; h.lines * h.samples];
         for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
-            self.dispatch_line(line, &[band], row);
+            self.dispatch_line(line, 0..h.samples, &[band], row);
         }
         Ok(out)
     }
 
     /// Decodes one line; arguments are already checked. Matches on data type and byte
     /// order once, then runs a monomorphised loop.
-    fn dispatch_line<O: OutValue>(&self, line: usize, bands: &[usize], out: &mut [O]) {
+    fn dispatch_line<O: OutValue>(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [O],
+    ) {
         let big = self.header.byte_order == ByteOrder::Big;
         macro_rules! go {
             ($t:ty) => {
                 if big {
-                    self.decode_line::<$t, true, O>(line, bands, out)
+                    self.decode_line::<$t, true, O>(line, cols, bands, out)
                 } else {
-                    self.decode_line::<$t, false, O>(line, bands, out)
+                    self.decode_line::<$t, false, O>(line, cols, bands, out)
                 }
             };
         }
@@ -333,16 +373,18 @@ impl EnviCube {
     fn decode_line<T: RawValue, const BE: bool, O: OutValue>(
         &self,
         line: usize,
+        cols: std::ops::Range<usize>,
         bands: &[usize],
         out: &mut [O],
     ) {
-        if bands.is_empty() {
+        if bands.is_empty() || cols.is_empty() {
             return;
         }
         let h = &self.header;
         let data = self.raw_data();
         let nb = bands.len();
-        let ns = h.samples;
+        let ns = cols.len();
+        let s0 = cols.start;
         // The ignore value as it is stored in this data type (so that, e.g., -0.005 in
         // a float32 file matches its f32 rounding).
         let ignore = h.data_ignore_value.and_then(T::stored);
@@ -355,7 +397,7 @@ impl EnviCube {
         match h.interleave {
             Interleave::Bsq | Interleave::Bil => {
                 for (k, &b) in bands.iter().enumerate() {
-                    let start = self.row_offset(line, b);
+                    let start = self.row_offset(line, b) + s0 * T::SIZE;
                     let row = &data[start..start + ns * T::SIZE];
                     let (g, o) = gain_offset(b);
                     let dst = out[k..].iter_mut().step_by(nb);
@@ -363,7 +405,7 @@ impl EnviCube {
                 }
             }
             Interleave::Bip => {
-                let start = self.row_offset(line, 0);
+                let start = self.row_offset(line, 0) + s0 * h.bands * T::SIZE;
                 let row = &data[start..start + ns * h.bands * T::SIZE];
                 let contiguous = bands.windows(2).all(|w| w[1] == w[0] + 1);
                 let uniform = h.data_gain_values.is_none() && h.data_offset_values.is_none();
@@ -564,6 +606,18 @@ impl plumewatch_core::LineSource for EnviCube {
         out: &mut [f32],
     ) -> plumewatch_core::Result<()> {
         Ok(self.read_line_f32(line, bands, out)?)
+    }
+    fn read_line_cols(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
+        Ok(self.read_line_cols_f32(line, cols, bands, out)?)
+    }
+    fn cheap_column_reads(&self) -> bool {
+        true
     }
 }
 
