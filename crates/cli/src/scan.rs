@@ -9,10 +9,11 @@ use plumewatch_core::detect::{
     detect_cube, nodata_as_nan, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, NODATA,
 };
 use plumewatch_core::geo::GeoTransform;
+use plumewatch_core::narrowband::WindowSpectra;
 use plumewatch_core::ortho::Glt;
 use plumewatch_core::plume::Grid;
 use plumewatch_core::quantify::Wind;
-use plumewatch_core::scan::{analyse_pass, PassAnalysis, PassParams};
+use plumewatch_core::scan::{analyse_pass_with_spectra, PassAnalysis, PassParams};
 use plumewatch_core::sites::{merge_sites, PassFootprint, Site, SiteParams};
 use plumewatch_io::evidence_png::{render_evidence, Evidence, EvidenceParams};
 use plumewatch_io::geojson_out::{
@@ -315,7 +316,19 @@ fn process_pass(
     let maps = detect_cube(&input, &detect, &|n| pb.inc(n))
         .with_context(|| format!("{}: detection failed", path.display()))?;
     pb.finish_and_clear();
-    let analysis = analyse_pass(name, &maps, &transform, wind, None, params)
+    let wavelength_nm: Vec<f64> = meta
+        .wavelength_nm
+        .as_deref()
+        .map(|wl| window.bands.iter().map(|&b| wl[b]).collect())
+        .unwrap_or_default();
+    let spectra = WindowSpectra {
+        source: cube.as_ref(),
+        bands: &window.bands,
+        wavelength_nm: &wavelength_nm,
+        unit_absorption: &window.unit_absorption,
+    };
+    let spectra = (wavelength_nm.len() == window.bands.len()).then_some(&spectra);
+    let analysis = analyse_pass_with_spectra(name, &maps, &transform, wind, None, spectra, params)
         .with_context(|| format!("{}: plume analysis failed", path.display()))?;
     let limit = if want_limit && args.limit_runs > 0 {
         Some(detection_limit(

@@ -22,6 +22,9 @@ pub mod gas;
 pub mod geo;
 /// Saturation, censored-line and no-data masks.
 pub mod mask;
+/// Narrow-band (differential) check that a candidate's enhancement is gas, not a broad
+/// surface absorption feature.
+pub mod narrowband;
 /// Orthorectification through a geographic lookup table (GLT).
 pub mod ortho;
 /// CFAR thresholding of z, plume components, outlines and false-positive rejection.

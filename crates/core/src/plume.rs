@@ -368,6 +368,17 @@ pub enum Rejection {
         /// Fraction of the surrounding ring (and the plume) that is no data or saturated.
         fraction: f64,
     },
+    /// The enhancement is a broad surface absorption feature, not gas: the narrow-band
+    /// (differential) gas column is significantly below the fraction `min_ratio` of
+    /// the matched-filter enhancement (see [`crate::narrowband`]).
+    BroadbandSurface {
+        /// Mean narrow-band gas column over the candidate, ppm·m.
+        narrowband_ppm_m: f64,
+        /// Its standard error, ppm·m.
+        se_ppm_m: f64,
+        /// Mean matched-filter enhancement over the candidate, ppm·m.
+        matched_filter_ppm_m: f64,
+    },
 }
 
 impl std::fmt::Display for Rejection {
@@ -395,6 +406,16 @@ impl std::fmt::Display for Rejection {
                 f,
                 "no-data or saturated neighbourhood ({:.0}% of the surrounding pixels)",
                 fraction * 100.0
+            ),
+            Rejection::BroadbandSurface {
+                narrowband_ppm_m,
+                se_ppm_m,
+                matched_filter_ppm_m,
+            } => write!(
+                f,
+                "broad surface absorption feature, not gas: narrow-band gas column \
+                 {narrowband_ppm_m:.0} ± {se_ppm_m:.0} ppm·m against a matched-filter \
+                 enhancement of {matched_filter_ppm_m:.0} ppm·m"
             ),
         }
     }

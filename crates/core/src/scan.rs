@@ -7,7 +7,8 @@
 
 use crate::detect::DetectionMaps;
 use crate::geo::{downwind_pixel_unit, GeoTransform};
-use crate::plume::{find_plumes, CfarParams, Grid, PlumeInputs, PlumeSet, RejectParams};
+use crate::narrowband::{narrowband_column, NarrowbandParams, WindowSpectra};
+use crate::plume::{find_plumes, CfarParams, Grid, PlumeInputs, PlumeSet, RejectParams, Rejection};
 use crate::quantify::{
     locate_source, quantify, Emission, PlumePixels, QuantifyParams, SourceEstimate, SourceParams,
     Wind,
@@ -22,6 +23,10 @@ pub struct PassParams {
     pub cfar: CfarParams,
     /// Known-false-positive rejection.
     pub reject: RejectParams,
+    /// Narrow-band check against broad surface absorption features (applies when the
+    /// radiance is given, see [`analyse_pass_with_spectra`]).
+    #[serde(default)]
+    pub narrowband: NarrowbandParams,
     /// Source location.
     pub source: SourceParams,
     /// Emission rate and its uncertainty.
@@ -46,6 +51,7 @@ impl Default for PassParams {
         Self {
             cfar: CfarParams::default(),
             reject: RejectParams::default(),
+            narrowband: NarrowbandParams::default(),
             // A deeper upwind end than the locator's own default: with the 3 × 3 z
             // averaging the CFAR mask can grow upwind into noise, and the source must
             // stay within reach (measured on emit_small source 1: 4.3 px off at 0.15,
@@ -208,6 +214,23 @@ pub fn analyse_pass(
     invalid: Option<&[bool]>,
     params: &PassParams,
 ) -> Result<PassAnalysis> {
+    analyse_pass_with_spectra(pass, maps, transform, wind, invalid, None, params)
+}
+
+/// [`analyse_pass`] with the pass's radiance in the gas window, so that candidates the
+/// other rules accept also go through the narrow-band check
+/// ([`crate::narrowband`]): a candidate whose enhancement is a broad surface absorption
+/// feature (asphalt, tar, plastics, clays, carbonates) rather than gas is rejected as
+/// [`Rejection::BroadbandSurface`].
+pub fn analyse_pass_with_spectra(
+    pass: &str,
+    maps: &DetectionMaps,
+    transform: &GeoTransform,
+    wind: Option<Wind>,
+    invalid: Option<&[bool]>,
+    spectra: Option<&WindowSpectra<'_>>,
+    params: &PassParams,
+) -> Result<PassAnalysis> {
     if let Some(w) = &wind {
         w.validate()?;
     }
@@ -224,7 +247,26 @@ pub fn analyse_pass(
         albedo: Some(&albedo),
         invalid,
     };
-    let plumes = find_plumes(&inputs, &params.cfar, &params.reject)?;
+    let mut plumes = find_plumes(&inputs, &params.cfar, &params.reject)?;
+    if let Some(spectra) = spectra {
+        for p in plumes.plumes.iter_mut().filter(|p| p.rejection.is_none()) {
+            let check = narrowband_column(
+                spectra,
+                grid,
+                &p.pixels,
+                &plumes.labels,
+                &enhancement,
+                &params.narrowband,
+            )?;
+            if let Some(nb) = check.filter(|nb| nb.is_surface(&params.narrowband)) {
+                p.rejection = Some(Rejection::BroadbandSurface {
+                    narrowband_ppm_m: nb.column_ppm_m,
+                    se_ppm_m: nb.se_ppm_m,
+                    matched_filter_ppm_m: nb.matched_filter_ppm_m,
+                });
+            }
+        }
+    }
     let gsd = transform.gsd();
     let downwind = wind.map(|w| downwind_pixel_unit(transform, w.from_deg));
     let mut located = Vec::with_capacity(plumes.plumes.len());
