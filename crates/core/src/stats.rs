@@ -184,7 +184,7 @@ pub struct MomentAccumulator {
 }
 
 /// Rows per block in [`MomentAccumulator::add_block`].
-pub const BLOCK_ROWS: usize = 256;
+pub const BLOCK_ROWS: usize = 1024;
 
 impl MomentAccumulator {
     /// An empty accumulator over `bands` bands.

@@ -201,3 +201,26 @@ fn injected_cube_checks_shapes_and_keeps_nodata() {
     assert!(out[2].is_nan());
     assert!(GasTransmittance::new(&conv, &[0.0, 0.0]).is_err());
 }
+
+#[test]
+fn injected_sample_range_reads_match_whole_lines() {
+    // 2 lines × 5 samples × 3 bands, a different enhancement per sample.
+    let conv = vec![vec![1.0, 1.0, 1.0], vec![0.5, 0.8, 0.25]];
+    let tr = GasTransmittance::new(&conv, &[0.0, 1000.0]).unwrap();
+    let data: Vec<f32> = (0..30).map(|i| 1.0 + i as f32 * 0.1).collect();
+    let cube = VecCube::new(2, 5, 3, data).unwrap();
+    let enh: Vec<f32> = (0..10).map(|i| i as f32 * 100.0).collect();
+    let inj = InjectedCube::new(&cube, &tr, &enh).unwrap();
+    assert!(inj.cheap_column_reads());
+    let bands = [2, 0];
+    for line in 0..2 {
+        let mut whole = vec![0f32; 5 * 2];
+        inj.read_line(line, &bands, &mut whole).unwrap();
+        let mut part = vec![0f32; 3 * 2];
+        inj.read_line_cols(line, 1..4, &bands, &mut part).unwrap();
+        assert_eq!(part, whole[2..8]);
+        // Injection changed the radiance where the enhancement is positive.
+        assert!(whole[2] < cube.get(line, 1, 2));
+    }
+    assert!(inj.read_line_cols(0, 3..6, &bands, &mut [0f32; 6]).is_err());
+}

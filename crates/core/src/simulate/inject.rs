@@ -213,4 +213,19 @@ impl<S: LineSource + ?Sized> LineSource for InjectedCube<'_, S> {
         let enh = &self.enhancement_ppm_m[line * ns..(line + 1) * ns];
         self.transmittance.apply_line(out, bands, enh)
     }
+    fn read_line_cols(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.inner.read_line_cols(line, cols.clone(), bands, out)?;
+        let ns = self.inner.samples();
+        let enh = &self.enhancement_ppm_m[line * ns + cols.start..line * ns + cols.end];
+        self.transmittance.apply_line(out, bands, enh)
+    }
+    fn cheap_column_reads(&self) -> bool {
+        self.inner.cheap_column_reads()
+    }
 }
