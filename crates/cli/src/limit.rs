@@ -12,9 +12,10 @@ use plumewatch_core::detect::{detect_cube, Algorithm, CubeInput, DetectParams, N
 use plumewatch_core::eval::{fit_logistic_pod, log_bins, wilson_interval};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::mask::window_bands;
+use plumewatch_core::narrowband::WindowSpectra;
 use plumewatch_core::plume::CfarParams;
 use plumewatch_core::rng::SeededRng;
-use plumewatch_core::scan::{analyse_pass, PassParams};
+use plumewatch_core::scan::{analyse_pass_with_spectra, PassParams};
 use plumewatch_core::simulate::{
     render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, Stability,
 };
@@ -72,9 +73,12 @@ pub struct LimitArgs {
 /// Pixels of the plumes the scan pipeline would report (accepted, significant, and the
 /// downwind fragments attached to them), with the detection maps. The same detector and
 /// plume analysis as `plumewatch scan`, so the POD measured here is the scan's.
+/// `wavelength_nm` holds the centres of `bands` (empty: no narrow-band check).
+#[allow(clippy::too_many_arguments)]
 fn detected_pixels(
     cube: &dyn plumewatch_core::LineSource,
     bands: &[usize],
+    wavelength_nm: &[f64],
     absorption: &[f64],
     params: &DetectParams,
     pass: &PassParams,
@@ -88,7 +92,14 @@ fn detected_pixels(
         exclude: None,
     };
     let maps = detect_cube(&input, params, &|_| {})?;
-    let analysis = analyse_pass("limit", &maps, transform, None, None, pass)?;
+    let spectra = WindowSpectra {
+        source: cube,
+        bands,
+        wavelength_nm,
+        unit_absorption: absorption,
+    };
+    let spectra = (wavelength_nm.len() == bands.len()).then_some(&spectra);
+    let analysis = analyse_pass_with_spectra("limit", &maps, transform, None, None, spectra, pass)?;
     let mut mask = vec![false; maps.lines * maps.samples];
     for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
         if p.rejection.is_none() && !l.not_significant {
@@ -135,9 +146,11 @@ pub struct PodSettings {
 }
 
 /// Injects plumes of random rate and position into `base` (the window bands of a real
-/// cube), runs the scan pipeline on each injected copy and fits POD(Q).
+/// cube, centred at `wavelength_nm`), runs the scan pipeline on each injected copy
+/// (detection, plume analysis with the narrow-band check) and fits POD(Q).
 pub fn estimate_pod(
     base: &VecCube,
+    wavelength_nm: &[f64],
     absorption: &[f64],
     tr: &GasTransmittance,
     set: &PodSettings,
@@ -157,8 +170,15 @@ pub fn estimate_pod(
         ..PassParams::default()
     };
     let transform = GeoTransform::north_up(0.0, 0.0, set.gsd_m)?;
-    let (clean_mask, clean_maps) =
-        detected_pixels(base, &window_idx, absorption, &params, &pass, &transform)?;
+    let (clean_mask, clean_maps) = detected_pixels(
+        base,
+        &window_idx,
+        wavelength_nm,
+        absorption,
+        &params,
+        &pass,
+        &transform,
+    )?;
     let clean_plume_pixels = clean_mask.iter().filter(|m| **m).count();
     let mde: Vec<f32> = clean_maps
         .sigma
@@ -240,6 +260,7 @@ pub fn estimate_pod(
         let (mask, _) = detected_pixels(
             &injected,
             &window_idx,
+            wavelength_nm,
             absorption,
             &params,
             &pass,
@@ -351,7 +372,10 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let pb = progress::bar(args.runs as u64, "limit", quiet);
-    let est = estimate_pod(&base, &absorption, &tr, &settings, &|| pb.inc(1))?;
+    let window_wl: Vec<f64> = bands.iter().map(|&i| wl[i]).collect();
+    let est = estimate_pod(&base, &window_wl, &absorption, &tr, &settings, &|| {
+        pb.inc(1)
+    })?;
     pb.finish_and_clear();
     let (fit, q_all, det_all, mde, clean_sites) = (
         est.fit,

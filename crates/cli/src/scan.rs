@@ -415,9 +415,19 @@ fn detection_limit(
         seed: 1,
     };
     let pb = progress::bar(args.limit_runs as u64, "limit", quiet);
-    let est = crate::limit::estimate_pod(&base, &window.unit_absorption, &tr, &settings, &|| {
-        pb.inc(1)
-    })?;
+    let window_wl: Vec<f64> = window
+        .bands
+        .iter()
+        .filter_map(|&i| wl.get(i).copied())
+        .collect();
+    let est = crate::limit::estimate_pod(
+        &base,
+        &window_wl,
+        &window.unit_absorption,
+        &tr,
+        &settings,
+        &|| pb.inc(1),
+    )?;
     pb.finish_and_clear();
     Ok(est)
 }
