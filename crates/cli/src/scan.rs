@@ -687,9 +687,11 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
             args.output.display()
         );
         for (s, ll) in sites.iter().zip(&lon_lat) {
+            let ns = if ll[1] < 0.0 { 'S' } else { 'N' };
+            let ew = if ll[0] < 0.0 { 'W' } else { 'E' };
             eprintln!(
-                "  #{:<3} {:>9.5}°N {:>10.5}°E  {:>8.1} ± {:<7.1} kg/h  max {:>7.0} ppm·m  z {:>5.1}  P_FA {:.1e}",
-                s.rank, ll[1], ll[0], s.rate_kg_h, s.rate_sd_kg_h, s.max_enhancement_ppm_m, s.significance, s.false_alarm_probability
+                "  #{:<3} {:>8.5}°{ns} {:>9.5}°{ew}  {:>8.1} ± {:<7.1} kg/h  max {:>7.0} ppm·m  z {:>5.1}  P_FA {:.1e}",
+                s.rank, ll[1].abs(), ll[0].abs(), s.rate_kg_h, s.rate_sd_kg_h, s.max_enhancement_ppm_m, s.significance, s.false_alarm_probability
             );
         }
     }
