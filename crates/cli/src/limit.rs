@@ -354,12 +354,8 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
     let (lines, samples, nb) = (meta.lines, meta.samples, bands.len());
 
     // The window bands of the whole cube, once, in memory.
-    let mut data = vec![0f32; lines * samples * nb];
-    for (l, chunk) in data.chunks_mut(samples * nb).enumerate() {
-        cube.read_line(l, &bands, chunk)
-            .with_context(|| format!("{}: line {l}", path.display()))?;
-    }
-    let base = VecCube::new(lines, samples, nb, data)?;
+    let base = VecCube::from_source(cube.as_ref(), &bands)
+        .with_context(|| format!("{}: reading the gas-window bands", path.display()))?;
     let (qlo, qhi) = args.q_range.unwrap_or(default_q_range(gsd));
     let settings = PodSettings {
         gsd_m: gsd,

@@ -380,12 +380,7 @@ fn detection_limit(
     wind: Option<Wind>,
     quiet: bool,
 ) -> anyhow::Result<crate::limit::PodEstimate> {
-    let (lines, samples, nb) = (meta.lines, meta.samples, window.bands.len());
-    let mut data = vec![0f32; lines * samples * nb];
-    for (l, chunk) in data.chunks_mut(samples * nb).enumerate() {
-        cube.read_line(l, &window.bands, chunk)?;
-    }
-    let base = plumewatch_core::VecCube::new(lines, samples, nb, data)?;
+    let base = plumewatch_core::VecCube::from_source(cube, &window.bands)?;
     let wl = meta.wavelength_nm.as_deref().unwrap_or_default();
     let fwhm = meta.fwhm_nm.as_deref().unwrap_or_default();
     let model = plumewatch_core::BandModel::new(

@@ -95,6 +95,25 @@ impl VecCube {
         })
     }
 
+    /// The bands `bands` of every line of `src`, in memory (lines read in parallel).
+    pub fn from_source(src: &dyn LineSource, bands: &[usize]) -> Result<Self> {
+        use rayon::prelude::*;
+        let (lines, samples, nb) = (src.lines(), src.samples(), bands.len());
+        let line_len = samples * nb;
+        let mut data = vec![0f32; lines * line_len];
+        if line_len > 0 {
+            data.par_chunks_mut(line_len * 16)
+                .enumerate()
+                .try_for_each(|(blk, chunk)| -> Result<()> {
+                    for (i, line) in chunk.chunks_mut(line_len).enumerate() {
+                        src.read_line(blk * 16 + i, bands, line)?;
+                    }
+                    Ok(())
+                })?;
+        }
+        Self::new(lines, samples, nb, data)
+    }
+
     /// Value at (line, sample, band).
     pub fn get(&self, line: usize, sample: usize, band: usize) -> f32 {
         self.data[(line * self.samples + sample) * self.bands + band]

@@ -413,14 +413,7 @@ pub fn detect_pixels<T: Real>(
     params: &DetectParams,
     parallel: bool,
 ) -> Result<PixelOutputs> {
-    let rows = has_output.len();
-    if pixels.len() != rows * bands || in_stats.len() != rows {
-        return Err(Error::Shape {
-            what: "group pixel values (rows × bands)".into(),
-            expected: rows * bands,
-            got: pixels.len(),
-        });
-    }
+    // The shapes are checked by `detect_group_in_place`.
     let mut work = pixels.to_vec();
     detect_group_in_place(
         &mut work,
@@ -696,7 +689,7 @@ pub fn detect_cube(
                 )?;
             } else {
                 // Read once into memory (in parallel), then by sample ranges from there.
-                let staged = stage(src, &read_bands)?;
+                let staged = VecCube::from_source(src, &read_bands)?;
                 let all: Vec<usize> = (0..read_bands.len()).collect();
                 detect_columns(
                     input, &staged, &all, &reader, g, params, progress, &mut maps,
@@ -733,22 +726,6 @@ impl PixelReader {
         };
         (ok, saturated)
     }
-}
-
-/// The bands `read_bands` of every line of `src` in memory (read in parallel).
-fn stage(src: &dyn LineSource, read_bands: &[usize]) -> Result<VecCube> {
-    let (lines, samples, nr) = (src.lines(), src.samples(), read_bands.len());
-    let line_len = samples * nr;
-    let mut data = vec![0f32; lines * line_len];
-    data.par_chunks_mut(line_len * 16)
-        .enumerate()
-        .try_for_each(|(blk, chunk)| -> Result<()> {
-            for (i, line) in chunk.chunks_mut(line_len).enumerate() {
-                src.read_line(blk * 16 + i, read_bands, line)?;
-            }
-            Ok(())
-        })?;
-    VecCube::new(lines, samples, nr, data)
 }
 
 /// Runs one group whose pixels are in `px32` (rows in line order, then sample).
