@@ -444,11 +444,13 @@ impl RadianceCube for GdalCube {
     }
 }
 
-/// Writes a float32 Cloud-Optimized GeoTIFF (ZSTD level 1 with the floating-point
-/// predictor, compressed on every core: about 2× faster than DEFLATE and smaller on
-/// these rasters; overviews as GDAL's COG driver chooses)
-/// atomically, with georeferencing, nodata, band descriptions and band metadata item
-/// `UNITS`.
+/// Writes a float32 Cloud-Optimized GeoTIFF atomically, with georeferencing, nodata,
+/// band descriptions and band metadata item `UNITS`: 256 × 256 tiles, ZSTD level 1
+/// compressed on every core, and internal overviews (factors 2, 4, … until a level fits
+/// one tile) that are nodata-aware block means computed here in parallel — GDAL's own
+/// overview pass (a temporary file, compressed twice) cost more than the full-resolution
+/// data. No predictor: on detection maps the floating-point predictor made files larger
+/// and slower to write (BENCHMARKS.md).
 pub fn write_cog(
     path: &Path,
     lines: usize,
@@ -507,19 +509,93 @@ pub fn write_cog(
             band.set_metadata_item("UNITS", b.unit, "").map_err(&err)?;
         }
     }
+    let factors = overview_factors(lines, samples, COG_TILE);
+    if !factors.is_empty() {
+        let levels: Vec<i32> = factors.iter().map(|&f| f as i32).collect();
+        // "NONE" allocates the overview bands without computing them.
+        ds.build_overviews("NONE", &levels, &[]).map_err(&err)?;
+        for (i, b) in bands.iter().enumerate() {
+            let band = ds.rasterband(i + 1).map_err(&err)?;
+            for (k, &f) in factors.iter().enumerate() {
+                let mut ov = band.overview(k).map_err(&err)?;
+                let (w, h) = ov.size();
+                let data = block_mean(b.data, lines, samples, f, h, w, nodata);
+                let mut buf = Buffer::new((w, h), data);
+                ov.write((0, 0), (w, h), &mut buf).map_err(&err)?;
+            }
+        }
+    }
     let cog = DriverManager::get_driver_by_name("COG").map_err(&err)?;
+    let tile = format!("BLOCKSIZE={COG_TILE}");
     let opts = RasterCreationOptions::from_iter([
         "COMPRESS=ZSTD",
         "LEVEL=1",
-        "PREDICTOR=YES",
         "NUM_THREADS=ALL_CPUS",
         "BIGTIFF=IF_SAFER",
+        tile.as_str(),
+        if factors.is_empty() {
+            "OVERVIEWS=NONE"
+        } else {
+            "OVERVIEWS=FORCE_USE_EXISTING"
+        },
     ]);
     atomic::write_atomically(path, |tmp| {
         // Errors name the final path: the temporary name means nothing to the user.
         let out = ds.create_copy(&cog, tmp, &opts).map_err(gdal_err(path))?;
         out.close().map_err(gdal_err(path))
     })
+}
+
+/// Tile size of the COGs written here.
+const COG_TILE: usize = 256;
+
+/// Overview decimation factors 2, 4, … until the coarsest level fits one `tile`.
+fn overview_factors(lines: usize, samples: usize, tile: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut f = 1usize;
+    while lines.max(samples).div_ceil(f) > tile {
+        f *= 2;
+        out.push(f);
+    }
+    out
+}
+
+/// `h × w` means of `f × f` blocks of `data` (`lines × samples`), skipping NaN and
+/// `nodata`; a block with no valid value is `nodata` (NaN without one).
+fn block_mean(
+    data: &[f32],
+    lines: usize,
+    samples: usize,
+    f: usize,
+    h: usize,
+    w: usize,
+    nodata: Option<f64>,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    let nd = nodata.map(|v| v as f32);
+    let fill = nd.unwrap_or(f32::NAN);
+    let mut out = vec![fill; h * w];
+    out.par_chunks_mut(w.max(1))
+        .enumerate()
+        .for_each(|(oy, row)| {
+            let (y0, y1) = ((oy * f).min(lines), ((oy + 1) * f).min(lines));
+            for (ox, o) in row.iter_mut().enumerate() {
+                let (x0, x1) = ((ox * f).min(samples), ((ox + 1) * f).min(samples));
+                let (mut sum, mut n) = (0f64, 0u32);
+                for y in y0..y1 {
+                    for &v in &data[y * samples + x0..y * samples + x1] {
+                        if !v.is_nan() && Some(v) != nd {
+                            sum += v as f64;
+                            n += 1;
+                        }
+                    }
+                }
+                if n > 0 {
+                    *o = (sum / n as f64) as f32;
+                }
+            }
+        });
+    out
 }
 
 /// Reads band `band` (1-based) of any GDAL raster as f32: (lines, samples, values

@@ -145,3 +145,52 @@ fn cog_refuses_wrong_band_length_and_leaves_nothing() {
     assert!(e.contains("x.tif"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn cog_overviews_are_nodata_aware_block_means() {
+    let (lines, samples) = (600usize, 700usize);
+    let mut data: Vec<f32> = (0..lines * samples).map(|i| (i % 997) as f32).collect();
+    // A 2 × 2 block entirely nodata, and one with a single valid value.
+    for (l, s) in [
+        (10, 20),
+        (10, 21),
+        (11, 20),
+        (11, 21),
+        (20, 40),
+        (20, 41),
+        (21, 40),
+    ] {
+        data[l * samples + s] = -9999.0;
+    }
+    data[30 * samples + 50] = f32::NAN;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ovr.tif");
+    let bands = [OutputBand {
+        data: &data,
+        description: "x",
+        unit: "",
+    }];
+    write_cog(&out, lines, samples, &bands, None, Some(-9999.0)).unwrap();
+    let ds = gdal::Dataset::open(&out).unwrap();
+    let band = ds.rasterband(1).unwrap();
+    // Factors 2 and 4: the coarsest level (150 × 175) fits one 256 × 256 tile.
+    assert_eq!(band.overview_count().unwrap(), 2);
+    let ov = band.overview(0).unwrap();
+    assert_eq!(ov.size(), (350, 300));
+    let got = ov.read_band_as::<f32>().unwrap().into_shape_and_vec().1;
+    let at = |l: usize, s: usize| data[l * samples + s];
+    for (oy, ox) in [(0usize, 0usize), (7, 300), (299, 349), (150, 3)] {
+        let (y, x) = (2 * oy, 2 * ox);
+        let want = (at(y, x) + at(y, x + 1) + at(y + 1, x) + at(y + 1, x + 1)) / 4.0;
+        assert!((got[oy * 350 + ox] - want).abs() < 1e-3, "{oy},{ox}");
+    }
+    assert_eq!(got[5 * 350 + 10], -9999.0, "all-nodata block stays nodata");
+    assert_eq!(
+        got[10 * 350 + 20],
+        at(21, 41),
+        "one valid value is the mean"
+    );
+    let (y, x) = (30, 50);
+    let want = (at(y, x + 1) + at(y + 1, x) + at(y + 1, x + 1)) / 3.0;
+    assert!((got[15 * 350 + 25] - want).abs() < 1e-3, "NaN skipped");
+}

@@ -595,8 +595,9 @@ pub struct DetectionMaps {
 /// lines) finished since the last call.
 ///
 /// # Memory
-/// Column groups: the window bands of one block of columns per thread
-/// (`lines × 32 columns × bands` f32) plus the four output maps. Global statistics:
+/// Column groups: the window bands of one block of columns (whole groups, about
+/// 128 MiB of f32, at least one group) plus the four output maps; sources without
+/// cheap sample-range reads (GDAL) are first staged whole. Global statistics:
 /// the window bands of the whole cube.
 pub fn detect_cube(
     input: &CubeInput<'_>,
@@ -796,7 +797,10 @@ fn group_flags(
     (has_output, in_stats)
 }
 
-/// Column groups, blocks of adjacent columns in parallel.
+/// Column groups. Columns are processed in blocks of whole groups that fit a memory
+/// budget: each block is first read line by line (lines in parallel, every read a long
+/// run of adjacent samples per band, which the hardware prefetchers stream) into one
+/// contiguous buffer per group, then its groups are detected in parallel.
 #[allow(clippy::too_many_arguments)]
 fn detect_columns(
     input: &CubeInput<'_>,
@@ -809,50 +813,48 @@ fn detect_columns(
     maps: &mut DetectionMaps,
 ) -> Result<()> {
     let (lines, samples) = (maps.lines, maps.samples);
-    let (nb, nr) = (reader.nb, reader.nr);
-    // Whole groups per block; about 32 columns (two 64-byte cache lines of f32 per
-    // band and line) so that neighbouring samples are read together.
-    let block_cols = g * (BLOCK_COLUMNS / g).max(1);
-    let blocks: Vec<(usize, usize)> = (0..samples.div_ceil(block_cols))
-        .map(|i| (i * block_cols, ((i + 1) * block_cols).min(samples)))
-        .collect();
-    type BlockOut = Vec<((usize, usize), PixelOutputs)>;
-    let results: Vec<Result<BlockOut>> = blocks
-        .par_iter()
-        .map_init(Vec::<f32>::new, |buf, &(b0, b1)| -> Result<BlockOut> {
-            let width = b1 - b0;
-            // Every value is overwritten below: reuse the thread's buffer without
-            // clearing it.
-            buf.resize(lines * width * nb, 0.0);
-            let mut ok = vec![false; lines * width];
-            let mut sat = vec![false; lines * width];
-            let mut line = vec![0f32; width * nr];
-            for l in 0..lines {
-                src.read_line_cols(l, b0..b1, read_bands, &mut line)?;
-                // Groups are contiguous: sample gc0 + w of line l is row
-                // lines·gc0 + l·gw + w.
-                let mut gc0 = 0;
-                while gc0 < width {
-                    let gw = g.min(width - gc0);
-                    let r0 = lines * gc0 + l * gw;
-                    let src_px = &line[gc0 * nr..(gc0 + gw) * nr];
-                    for (w, px) in src_px.chunks_exact(nr).enumerate() {
-                        let r = r0 + w;
-                        buf[r * nb..(r + 1) * nb].copy_from_slice(&px[..nb]);
-                        (ok[r], sat[r]) = reader.flags(px);
-                    }
-                    gc0 += gw;
-                }
-            }
-            let mut out = Vec::new();
-            let mut rest: &mut [f32] = buf;
-            let mut gc0 = 0;
-            while gc0 < width {
-                let gw = g.min(width - gc0);
-                let (px, tail) = rest.split_at_mut(lines * gw * nb);
-                rest = tail;
-                let r0 = lines * gc0;
-                let rows = r0..r0 + lines * gw;
+    let nb = reader.nb;
+    let block_cols = block_columns(lines, samples, nb, g);
+    let mut buf: Vec<f32> = Vec::new();
+    let mut ok: Vec<bool> = Vec::new();
+    let mut sat: Vec<bool> = Vec::new();
+    for b0 in (0..samples).step_by(block_cols) {
+        let b1 = (b0 + block_cols).min(samples);
+        let width = b1 - b0;
+        // Every value is overwritten by the read: reuse the buffer without clearing it.
+        // Its pages are zero-filled on first touch, by the parallel readers.
+        if buf.len() < lines * width * nb {
+            buf = vec![0.0; lines * width * nb];
+        }
+        ok.resize(lines * width, false);
+        sat.resize(lines * width, false);
+        let groups: Vec<(usize, usize)> = (0..width)
+            .step_by(g)
+            .map(|gc0| (gc0, g.min(width - gc0)))
+            .collect();
+        read_block(
+            src,
+            read_bands,
+            reader,
+            b0..b1,
+            &groups,
+            &mut buf[..lines * width * nb],
+            &mut ok[..lines * width],
+            &mut sat[..lines * width],
+        )?;
+        // One contiguous slice per group (rows in line order, then sample).
+        let mut parts = Vec::with_capacity(groups.len());
+        let mut rest: &mut [f32] = &mut buf[..lines * width * nb];
+        for &(gc0, gw) in &groups {
+            let (px, tail) = rest.split_at_mut(lines * gw * nb);
+            rest = tail;
+            parts.push((gc0, gw, px));
+        }
+        let (ok, sat) = (&ok[..], &sat[..]);
+        let results: Vec<Result<((usize, usize), PixelOutputs)>> = parts
+            .into_par_iter()
+            .map(|(gc0, gw, px)| {
+                let rows = lines * gc0..lines * (gc0 + gw);
                 let (c0, c1) = (b0 + gc0, b0 + gc0 + gw);
                 let (has_output, in_stats) = group_flags(
                     px,
@@ -875,14 +877,11 @@ fn detect_columns(
                     false,
                 )?;
                 progress(gw as u64);
-                out.push(((c0, c1), res));
-                gc0 += gw;
-            }
-            Ok(out)
-        })
-        .collect();
-    for res in results {
-        for ((c0, c1), out) in res? {
+                Ok(((c0, c1), res))
+            })
+            .collect();
+        for res in results {
+            let ((c0, c1), out) = res?;
             let width = c1 - c0;
             for l in 0..lines {
                 let i = l * samples + c0;
@@ -897,8 +896,84 @@ fn detect_columns(
     Ok(())
 }
 
-/// Columns per block in [`detect_columns`].
-const BLOCK_COLUMNS: usize = 16;
+/// Columns per block of [`detect_columns`]: whole groups, as many as fit
+/// [`BLOCK_BYTES`] of window values (at least one group), split evenly.
+fn block_columns(lines: usize, samples: usize, nb: usize, g: usize) -> usize {
+    let per_column = (lines * nb * std::mem::size_of::<f32>()).max(1);
+    let fit = (BLOCK_BYTES / per_column).max(1);
+    let fit = (g * (fit / g)).max(g).min(samples.max(1));
+    let blocks = samples.div_ceil(fit);
+    let even = samples.div_ceil(blocks);
+    (g * even.div_ceil(g)).max(g)
+}
+
+/// Reads samples `cols` of every line into per-group buffers (`groups` are (first
+/// column in the block, width); group rows in line order, then sample) with each
+/// pixel's flags; lines in parallel.
+#[allow(clippy::too_many_arguments)]
+fn read_block(
+    src: &dyn LineSource,
+    read_bands: &[usize],
+    reader: &PixelReader,
+    cols: std::ops::Range<usize>,
+    groups: &[(usize, usize)],
+    buf: &mut [f32],
+    ok: &mut [bool],
+    sat: &mut [bool],
+) -> Result<()> {
+    let (nb, nr) = (reader.nb, reader.nr);
+    let lines = ok.len() / cols.len().max(1);
+    const LINES_PER_TASK: usize = 32;
+    // Task t owns lines [t·LPT, (t+1)·LPT) of every group: split each group's slices
+    // into those line ranges and hand every task its slice of each group.
+    let tasks = lines.div_ceil(LINES_PER_TASK);
+    let mut per_task: Vec<Vec<GroupLines<'_>>> = (0..tasks)
+        .map(|_| Vec::with_capacity(groups.len()))
+        .collect();
+    let (mut rb, mut ro, mut rs) = (buf, ok, sat);
+    for &(_, gw) in groups {
+        let (gb, tb) = rb.split_at_mut(lines * gw * nb);
+        let (go, to) = ro.split_at_mut(lines * gw);
+        let (gs, ts) = rs.split_at_mut(lines * gw);
+        (rb, ro, rs) = (tb, to, ts);
+        for (t, ((b, o), s)) in gb
+            .chunks_mut(LINES_PER_TASK * gw * nb)
+            .zip(go.chunks_mut(LINES_PER_TASK * gw))
+            .zip(gs.chunks_mut(LINES_PER_TASK * gw))
+            .enumerate()
+        {
+            per_task[t].push((b, o, s));
+        }
+    }
+    let width = cols.len();
+    per_task
+        .into_par_iter()
+        .enumerate()
+        .try_for_each(|(t, mut parts)| -> Result<()> {
+            let mut line = vec![0f32; width * nr];
+            let l0 = t * LINES_PER_TASK;
+            for l in l0..(l0 + LINES_PER_TASK).min(lines) {
+                src.read_line_cols(l, cols.clone(), read_bands, &mut line)?;
+                for (&(gc0, gw), (b, o, s)) in groups.iter().zip(parts.iter_mut()) {
+                    let r0 = (l - l0) * gw;
+                    let src_px = &line[gc0 * nr..(gc0 + gw) * nr];
+                    for (w, px) in src_px.chunks_exact(nr).enumerate() {
+                        let r = r0 + w;
+                        b[r * nb..(r + 1) * nb].copy_from_slice(&px[..nb]);
+                        (o[r], s[r]) = reader.flags(px);
+                    }
+                }
+            }
+            Ok(())
+        })
+}
+
+/// One task's share of one group in [`read_block`]: window values, output flags and
+/// saturation flags of a range of lines.
+type GroupLines<'a> = (&'a mut [f32], &'a mut [bool], &'a mut [bool]);
+
+/// Window values held in memory per block of [`detect_columns`].
+const BLOCK_BYTES: usize = 128 << 20;
 
 /// One set of statistics for the whole scene; lines read in parallel.
 fn detect_global(

@@ -396,12 +396,36 @@ impl EnviCube {
         };
         match h.interleave {
             Interleave::Bsq | Interleave::Bil => {
-                for (k, &b) in bands.iter().enumerate() {
-                    let start = self.row_offset(line, b) + s0 * T::SIZE;
-                    let row = &data[start..start + ns * T::SIZE];
-                    let (g, o) = gain_offset(b);
-                    let dst = out[k..].iter_mut().step_by(nb);
-                    convert_values::<T, BE, O, _>(row.chunks_exact(T::SIZE), dst, ignore, g, o);
+                // Tiles of TB bands × TS samples: each band row is decoded contiguously
+                // into `tile`, then the tile is written out pixel by pixel (TB adjacent
+                // values per pixel) — a cache-friendly transpose.
+                const TB: usize = 8;
+                const TS: usize = 64;
+                let mut tile = [[O::from_raw(0u8); TS]; TB];
+                for (kc, band_chunk) in bands.chunks(TB).enumerate() {
+                    let k0 = kc * TB;
+                    let kn = band_chunk.len();
+                    for t0 in (0..ns).step_by(TS) {
+                        let tn = TS.min(ns - t0);
+                        for (j, &b) in band_chunk.iter().enumerate() {
+                            let start = self.row_offset(line, b) + (s0 + t0) * T::SIZE;
+                            let row = &data[start..start + tn * T::SIZE];
+                            let (g, o) = gain_offset(b);
+                            convert_values::<T, BE, O, _>(
+                                row.chunks_exact(T::SIZE),
+                                tile[j][..tn].iter_mut(),
+                                ignore,
+                                g,
+                                o,
+                            );
+                        }
+                        let dst = &mut out[t0 * nb..(t0 + tn) * nb];
+                        for (s, px) in dst.chunks_exact_mut(nb).enumerate() {
+                            for (d, row) in px[k0..k0 + kn].iter_mut().zip(&tile) {
+                                *d = row[s];
+                            }
+                        }
+                    }
                 }
             }
             Interleave::Bip => {
