@@ -81,30 +81,14 @@ pub(crate) fn run<T: Real>(
     } else {
         vec![1.0; prep.rows]
     };
-    // m_xc = mean_S(x − μ_T): μ − μ_T up to rounding.
-    let m_xc: Vec<f64> = {
-        let parts = prep.map_chunks(|r0, chunk| {
-            let mut acc = vec![0.0; b];
-            for (i, px) in chunk.chunks_exact(b).enumerate() {
-                if prep.in_stats[r0 + i] {
-                    for (a, v) in acc.iter_mut().zip(px) {
-                        *a += v.to_f64();
-                    }
-                }
-            }
-            acc
-        });
-        let mut m = vec![0.0; b];
-        for part in parts {
-            for (a, v) in m.iter_mut().zip(part) {
-                *a += v / n;
-            }
-        }
-        m
-    };
+    // m_xc = mean_S(x − μ_T): μ − μ_T up to rounding, from the statistics' pass.
+    let m_xc = &prep.mean_xc;
     let cus = p.covariance_update_scaling;
     let mut t_prev: Vec<f64> = template.iter().zip(&mu0).map(|(a, m)| a * m).collect();
     let mut w = prep.stats.solve(&t_prev);
+    // C⁻¹·t_prev for the Woodbury update: the unblended covariance's solve of the
+    // previous target (on the first pass, `w` itself).
+    let mut c_inv_t_prev = w.clone();
     let mut norm = dot(&t_prev, &w);
     // (μ_T − μ_current)·w is added to every xc·w; μ_current = μ0 on the first pass.
     let mut mu = mu0.clone();
@@ -121,7 +105,7 @@ pub(crate) fn run<T: Real>(
         .zip(&albedo)
         .filter(|(_, r)| **r > 0.0)
         .fold((0.0f64, 0.0f64), |(k, m), (row, r)| {
-            let norm: f64 = row.iter().map(|v| v.to_f64().powi(2)).sum::<f64>().sqrt();
+            let norm = sum_sq(row).sqrt();
             (k.max(r * norm), m.max(*r))
         });
     let inv_albedo: Vec<f64> = albedo.iter().map(|r| 1.0 / r).collect();
@@ -158,6 +142,8 @@ pub(crate) fn run<T: Real>(
         let eval = |rows: &[usize], out: &mut [f64]| -> PassResult {
             let mut q = vec![0.0; b];
             let (mut s1, mut s2) = (0.0, 0.0);
+            // Σ s_p·xc_p is accumulated in batches (see `WeightedRows::flush`).
+            let mut batch = WeightedRows::default();
             for (&r, o) in rows.iter().zip(out.iter_mut()) {
                 let row = &prep.xc[r * b..(r + 1) * b];
                 let proj = dot_t(row, &w_t).to_f64();
@@ -176,11 +162,12 @@ pub(crate) fn run<T: Real>(
                     let s = cus * albedo[r] * x;
                     s1 += s;
                     s2 += s * s;
-                    for (qi, v) in q.iter_mut().zip(row) {
-                        *qi += s * v.to_f64();
+                    if batch.push(r, s) {
+                        batch.flush(&mut q, prep.xc, b);
                     }
                 }
             }
+            batch.flush(&mut q, prep.xc, b);
             PassResult { q, s1, s2 }
         };
         let parts: Vec<PassResult> = if prep.parallel {
@@ -212,7 +199,7 @@ pub(crate) fn run<T: Real>(
         let v = (s2 / n - s_bar * s_bar).max(0.0);
         let g: Vec<f64> = q
             .iter()
-            .zip(&m_xc)
+            .zip(m_xc)
             .map(|(qi, mi)| qi / n - s_bar * mi)
             .collect();
         mu = mu0
@@ -222,7 +209,10 @@ pub(crate) fn run<T: Real>(
             .collect();
         let t_new: Vec<f64> = template.iter().zip(&mu).map(|(a, m)| a * m).collect();
         w = if woodbury {
-            woodbury_solve(&prep.stats.cholesky, &t_prev, &g, v, &t_new)?
+            let (w_new, c_inv_t_new) =
+                woodbury_solve(&prep.stats.cholesky, &t_prev, &c_inv_t_prev, &g, v, &t_new)?;
+            c_inv_t_prev = c_inv_t_new;
+            w_new
         } else {
             let mut c = prep.stats.covariance.clone();
             let mut delta = vec![0.0; b * b];
@@ -258,13 +248,72 @@ pub(crate) fn run<T: Real>(
     Ok(out)
 }
 
+/// Pixels (row, weight) waiting to be added to a weighted sum of rows.
+#[derive(Default)]
+struct WeightedRows {
+    rows: Vec<usize>,
+    weights: Vec<f64>,
+}
+
+impl WeightedRows {
+    /// Rows per batch.
+    const LEN: usize = 64;
+
+    /// Queues a row; true when the batch is full.
+    fn push(&mut self, row: usize, weight: f64) -> bool {
+        self.rows.push(row);
+        self.weights.push(weight);
+        self.rows.len() >= Self::LEN
+    }
+
+    /// `q += Σ weight · xc[row]` over the queued rows (`b` values per row), then
+    /// empties the batch. Bands go in blocks of 16 held in registers across the whole
+    /// batch, so `q` is loaded and stored once per batch, not once per pixel.
+    fn flush<T: Real>(&mut self, q: &mut [f64], xc: &[T], b: usize) {
+        const W: usize = 16;
+        let mut j0 = 0;
+        while j0 < b {
+            let jw = W.min(b - j0);
+            let mut acc = [0.0f64; W];
+            if jw == W {
+                for (&r, &s) in self.rows.iter().zip(&self.weights) {
+                    let v: &[T; W] = xc[r * b + j0..r * b + j0 + W].try_into().expect("W values");
+                    for (a, x) in acc.iter_mut().zip(v) {
+                        *a += s * x.to_f64();
+                    }
+                }
+            } else {
+                for (&r, &s) in self.rows.iter().zip(&self.weights) {
+                    let v = &xc[r * b + j0..r * b + j0 + jw];
+                    for (a, x) in acc.iter_mut().zip(v) {
+                        *a += s * x.to_f64();
+                    }
+                }
+            }
+            for (qi, a) in q[j0..j0 + jw].iter_mut().zip(&acc) {
+                *qi += a;
+            }
+            j0 += jw;
+        }
+        self.rows.clear();
+        self.weights.clear();
+    }
+}
+
 /// `(C + U K Uᵀ)⁻¹ y` with `U = [t, g]`, `K = [[v, −1], [−1, 0]]`, from the Cholesky
-/// factor of `C` (Woodbury identity).
-fn woodbury_solve(c: &Cholesky, t: &[f64], g: &[f64], v: f64, y: &[f64]) -> Result<Vec<f64>> {
-    let z1 = c.solve(t);
+/// factor of `C` and `z1 = C⁻¹t` (Woodbury identity); also returns `C⁻¹y`, which is
+/// the next call's `z1` (the new target is the next update's `t`).
+fn woodbury_solve(
+    c: &Cholesky,
+    t: &[f64],
+    z1: &[f64],
+    g: &[f64],
+    v: f64,
+    y: &[f64],
+) -> Result<(Vec<f64>, Vec<f64>)> {
     let z2 = c.solve(g);
     let y0 = c.solve(y);
-    let w2 = [[dot(t, &z1), dot(t, &z2)], [dot(g, &z1), dot(g, &z2)]];
+    let w2 = [[dot(t, z1), dot(t, &z2)], [dot(g, z1), dot(g, &z2)]];
     let k = [[v, -1.0], [-1.0, 0.0]];
     let r = [dot(t, &y0), dot(g, &y0)];
     let r2 = [
@@ -290,11 +339,31 @@ fn woodbury_solve(c: &Cholesky, t: &[f64], g: &[f64], v: f64, y: &[f64]) -> Resu
     }
     let c0 = (r2[0] * a[1][1] - a[0][1] * r2[1]) / det;
     let c1 = (a[0][0] * r2[1] - a[1][0] * r2[0]) / det;
-    Ok(y0
+    let w = y0
         .iter()
         .zip(z1.iter().zip(&z2))
         .map(|(y, (a, b))| y - a * c0 - b * c1)
-        .collect())
+        .collect();
+    Ok((w, y0))
+}
+
+/// `Σ a_i²` in f64, with eight partial sums (vectorised; a sequential f64 sum is one
+/// dependent add per value).
+#[inline]
+fn sum_sq<T: Real>(a: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let ca = a.chunks_exact(8);
+    let mut s: f64 = ca.remainder().iter().map(|v| v.to_f64().powi(2)).sum();
+    for x in ca {
+        for i in 0..8 {
+            let v = x[i].to_f64();
+            acc[i] += v * v;
+        }
+    }
+    for v in acc {
+        s += v;
+    }
+    s
 }
 
 /// `a · b` in `T`, with eight partial sums (vectorised at any SIMD width).

@@ -207,6 +207,8 @@ pub(crate) struct Prepared<'a, T: Real> {
     /// `μ_T − μ` (what was subtracted minus the f64 mean), added back in f64 to every
     /// projection.
     pub mean_rounding: Vec<f64>,
+    /// Mean of `xc` over the pixels in the statistics (`μ − μ_T` up to rounding), f64.
+    pub mean_xc: Vec<f64>,
     /// Split the pixel loops over threads (one big group) or not (many groups).
     pub parallel: bool,
 }
@@ -337,7 +339,8 @@ pub(crate) fn prepare<'a, T: Real>(
             .sum::<f64>()
     });
     let mut stats = BackgroundStats::from_moments(&acc, norm, reg, s4)?;
-    stats.mean = mean;
+    // The moments are of the centred pixels: their mean is μ − μ_T up to rounding.
+    let mean_xc = std::mem::replace(&mut stats.mean, mean);
     Ok(Prepared {
         b,
         rows,
@@ -345,6 +348,7 @@ pub(crate) fn prepare<'a, T: Real>(
         in_stats,
         stats,
         mean_rounding,
+        mean_xc,
         parallel,
     })
 }
