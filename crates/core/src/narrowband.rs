@@ -203,13 +203,17 @@ pub fn narrowband_column(
         }
     }
     // Log radiance of the window's candidate and ring pixels.
-    let mut line = vec![0f32; w * nb];
+    // Only the window's samples: a full line can cost far more (an injected cube
+    // applies its transmittance to every sample it returns).
+    let mut line = vec![0f32; lw * nb];
     let mut ring_sum = vec![0f64; nb];
     let mut n_ring = 0usize;
     let mut cand: Vec<(Vec<f64>, f64)> = Vec::new();
     let mut spec = vec![0f64; nb];
     for r in wr0..=wr1 {
-        spectra.source.read_line(r, spectra.bands, &mut line)?;
+        spectra
+            .source
+            .read_line_cols(r, wc0..wc1 + 1, spectra.bands, &mut line)?;
         for c in wc0..=wc1 {
             let d = dist[(r - wr0) * lw + (c - wc0)];
             let i = r * w + c;
@@ -218,7 +222,7 @@ pub fn narrowband_column(
             if !in_cand && !in_ring {
                 continue;
             }
-            let px = &line[c * nb..(c + 1) * nb];
+            let px = &line[(c - wc0) * nb..(c - wc0 + 1) * nb];
             if !px.iter().all(|&v| v.is_finite() && v > 0.0) {
                 continue;
             }
