@@ -224,3 +224,28 @@ fn injected_sample_range_reads_match_whole_lines() {
     }
     assert!(inj.read_line_cols(0, 3..6, &bands, &mut [0f32; 6]).is_err());
 }
+
+#[test]
+fn tiny_enhancements_give_exactly_the_full_beer_lambert_result() {
+    // Plume tails: enhancements whose log-ratio is near 2⁻²⁶ in some bands, where the
+    // injection skips the exponential. The result must be the exact product, bit for bit.
+    let tr = GasTransmittance::from_lut(&mag1c_lut(), &avng_bands()).unwrap();
+    let bands: Vec<usize> = (0..tr.bands()).collect();
+    let mut rng = SeededRng::new(5);
+    let mut ratio = vec![0.0; bands.len()];
+    for c in [1e-6f32, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 1e-2, 0.1, 1.0, 50.0] {
+        tr.ratio(c as f64, &mut ratio);
+        for _ in 0..200 {
+            let px: Vec<f32> = bands
+                .iter()
+                .map(|_| (rng.uniform() * 20.0) as f32 * 2f32.powi(rng.range(-8.0, 8.0) as i32))
+                .collect();
+            let mut got = px.clone();
+            tr.apply_line(&mut got, &bands, &[c]).unwrap();
+            for ((g, v), r) in got.iter().zip(&px).zip(&ratio) {
+                let want = (*v as f64 * r) as f32;
+                assert_eq!(g.to_bits(), want.to_bits(), "c = {c}: {g} vs {want}");
+            }
+        }
+    }
+}

@@ -21,6 +21,10 @@ pub struct GasTransmittance {
     log_ratio: Vec<Vec<f64>>,
 }
 
+/// Log-ratios below this in magnitude leave every f32 radiance unchanged (2⁻²⁶: the
+/// product moves by less than half a unit in the last place of an f32).
+const NO_CHANGE_LOG_RATIO: f64 = 1.0 / (1u64 << 26) as f64;
+
 impl GasTransmittance {
     /// Tabulates the log-radiance ratios from radiance convolved to the bands
     /// (`convolved[level][band]`, as [`crate::target::convolve_lut`] returns it).
@@ -147,7 +151,13 @@ impl GasTransmittance {
             for (v, &b) in px.iter_mut().zip(bands) {
                 let lr = &self.log_ratio[b];
                 if !lr.is_empty() {
-                    *v = (*v as f64 * (lr[k] + t * (lr[k + 1] - lr[k])).exp()) as f32;
+                    let x = lr[k] + t * (lr[k + 1] - lr[k]);
+                    // |x| < 2⁻²⁶ moves v by less than half a unit in its last place, so
+                    // the f32 result is v itself: skip the exponential (plume tails
+                    // cover far more pixels than plume cores).
+                    if x.abs() >= NO_CHANGE_LOG_RATIO {
+                        *v = (*v as f64 * x.exp()) as f32;
+                    }
                 }
             }
         }
