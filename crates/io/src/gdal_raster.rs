@@ -498,9 +498,19 @@ pub fn write_cog(
     }
     for (i, b) in bands.iter().enumerate() {
         let mut band = ds.rasterband(i + 1).map_err(&err)?;
-        let mut buf = Buffer::new((samples, lines), b.data.to_vec());
-        band.write((0, 0), (samples, lines), &mut buf)
-            .map_err(&err)?;
+        // In strips through one small buffer, not a full-size copy of every band.
+        let strip = (STRIP_VALUES / samples).clamp(1, lines);
+        let mut buf = Buffer::new((samples, strip), vec![0f32; samples * strip]);
+        for y0 in (0..lines).step_by(strip) {
+            let h = strip.min(lines - y0);
+            if h != strip {
+                buf = Buffer::new((samples, h), vec![0f32; samples * h]);
+            }
+            buf.data_mut()
+                .copy_from_slice(&b.data[y0 * samples..(y0 + h) * samples]);
+            band.write((0, y0 as isize), (samples, h), &mut buf)
+                .map_err(&err)?;
+        }
         if let Some(v) = nodata {
             band.set_no_data_value(Some(v)).map_err(&err)?;
         }
@@ -545,6 +555,9 @@ pub fn write_cog(
         out.close().map_err(gdal_err(path))
     })
 }
+
+/// Values per strip when copying a band into GDAL's in-memory dataset.
+const STRIP_VALUES: usize = 1 << 18;
 
 /// Tile size of the COGs written here.
 const COG_TILE: usize = 256;
