@@ -608,6 +608,16 @@ pub fn detect_cube(
     params: &DetectParams,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<DetectionMaps> {
+    detect_cube_in_blocks(input, params, progress, BLOCK_BYTES)
+}
+
+/// [`detect_cube`] with column blocks of at most `block_bytes` of window values.
+fn detect_cube_in_blocks(
+    input: &CubeInput<'_>,
+    params: &DetectParams,
+    progress: &(dyn Fn(u64) + Sync),
+    block_bytes: usize,
+) -> Result<DetectionMaps> {
     params.validate()?;
     let src = input.source;
     let (lines, samples) = (src.lines(), src.samples());
@@ -691,13 +701,22 @@ pub fn detect_cube(
                     params,
                     progress,
                     &mut maps,
+                    block_bytes,
                 )?;
             } else {
                 // Read once into memory (in parallel), then by sample ranges from there.
                 let staged = VecCube::from_source(src, &read_bands)?;
                 let all: Vec<usize> = (0..read_bands.len()).collect();
                 detect_columns(
-                    input, &staged, &all, &reader, g, params, progress, &mut maps,
+                    input,
+                    &staged,
+                    &all,
+                    &reader,
+                    g,
+                    params,
+                    progress,
+                    &mut maps,
+                    block_bytes,
                 )?;
             }
         }
@@ -815,10 +834,11 @@ fn detect_columns(
     params: &DetectParams,
     progress: &(dyn Fn(u64) + Sync),
     maps: &mut DetectionMaps,
+    block_bytes: usize,
 ) -> Result<()> {
     let (lines, samples) = (maps.lines, maps.samples);
     let nb = reader.nb;
-    let block_cols = block_columns(lines, samples, nb, g);
+    let block_cols = block_columns(lines, samples, nb, g, block_bytes);
     let mut buf: Vec<f32> = Vec::new();
     let mut ok: Vec<bool> = Vec::new();
     let mut sat: Vec<bool> = Vec::new();
@@ -901,10 +921,10 @@ fn detect_columns(
 }
 
 /// Columns per block of [`detect_columns`]: whole groups, as many as fit
-/// [`BLOCK_BYTES`] of window values (at least one group), split evenly.
-fn block_columns(lines: usize, samples: usize, nb: usize, g: usize) -> usize {
+/// `block_bytes` of window values (at least one group), split evenly.
+fn block_columns(lines: usize, samples: usize, nb: usize, g: usize, block_bytes: usize) -> usize {
     let per_column = (lines * nb * std::mem::size_of::<f32>()).max(1);
-    let fit = (BLOCK_BYTES / per_column).max(1);
+    let fit = (block_bytes / per_column).max(1);
     let fit = (g * (fit / g)).max(g).min(samples.max(1));
     let blocks = samples.div_ceil(fit);
     let even = samples.div_ceil(blocks);
@@ -1040,4 +1060,73 @@ fn detect_global(
 /// Dot product of two f64 vectors.
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+
+    /// Blocks of any size (one group per block, uneven blocks, one block) give the same
+    /// maps, bit for bit, with no-data pixels, a censored line, saturation screening
+    /// bands outside the window and groups that do not divide the columns.
+    #[test]
+    fn column_blocks_do_not_change_the_result() {
+        let (lines, samples, bands) = (60usize, 7usize, 6usize);
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as f64 / (1u64 << 31) as f64) as f32
+        };
+        let mut data: Vec<f32> = (0..lines * samples * bands)
+            .map(|i| 10.0 + (i % bands) as f32 + next())
+            .collect();
+        data[(3 * samples + 4) * bands + 1] = f32::NAN;
+        // A saturated pixel (screening band 5 only).
+        data[(7 * samples + 1) * bands + 5] = 100.0;
+        let (l9, l10) = (9 * samples * bands, 10 * samples * bands);
+        let copy = data[l9..l10].to_vec();
+        data[l10..l10 + samples * bands].copy_from_slice(&copy);
+        let cube = VecCube::new(lines, samples, bands, data).unwrap();
+        let window: Vec<usize> = (0..4).collect();
+        let ua = vec![-1e-5, -2e-5, -4e-5, -1e-5];
+        let input = CubeInput {
+            source: &cube,
+            window_bands: &window,
+            unit_absorption: &ua,
+            saturation_bands: &[3, 5],
+            exclude: None,
+        };
+        let per_column = lines * window.len() * 4;
+        for algorithm in [Algorithm::MatchedFilter, Algorithm::Mag1c] {
+            for g in [1, 2, 3] {
+                let params = DetectParams {
+                    algorithm,
+                    grouping: Grouping::Columns(g),
+                    saturation: Some(Saturation {
+                        threshold: 50.0,
+                        ..Saturation::default()
+                    }),
+                    ..DetectParams::default()
+                };
+                let whole = detect_cube_in_blocks(&input, &params, &|_| {}, usize::MAX).unwrap();
+                assert_eq!(whole.enhancement[3 * samples + 4], NODATA);
+                for budget in [1, per_column * g, per_column * (g + 1), per_column * 5] {
+                    let b = detect_cube_in_blocks(&input, &params, &|_| {}, budget).unwrap();
+                    for (name, x, y) in [
+                        ("enhancement", &b.enhancement, &whole.enhancement),
+                        ("albedo", &b.albedo, &whole.albedo),
+                        ("sigma", &b.sigma, &whole.sigma),
+                        ("z", &b.z, &whole.z),
+                    ] {
+                        assert!(
+                            x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()),
+                            "{algorithm:?}, group {g}, budget {budget}: {name} differs"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
