@@ -691,34 +691,26 @@ fn detect_cube_in_blocks(
             progress(lines as u64);
         }
         Grouping::Columns(g) => {
-            if src.cheap_column_reads() {
-                detect_columns(
-                    input,
-                    src,
-                    &read_bands,
-                    &reader,
-                    g,
-                    params,
-                    progress,
-                    &mut maps,
-                    block_bytes,
-                )?;
+            // Sources without cheap sample-range reads are read once into memory (in
+            // parallel), then by sample ranges from there.
+            let staged;
+            let (source, bands): (&dyn LineSource, Vec<usize>) = if src.cheap_column_reads() {
+                (src, read_bands.clone())
             } else {
-                // Read once into memory (in parallel), then by sample ranges from there.
-                let staged = VecCube::from_source(src, &read_bands)?;
-                let all: Vec<usize> = (0..read_bands.len()).collect();
-                detect_columns(
-                    input,
-                    &staged,
-                    &all,
-                    &reader,
-                    g,
-                    params,
-                    progress,
-                    &mut maps,
-                    block_bytes,
-                )?;
-            }
+                staged = VecCube::from_source(src, &read_bands)?;
+                (&staged, (0..read_bands.len()).collect())
+            };
+            detect_columns(
+                input,
+                source,
+                &bands,
+                &reader,
+                g,
+                params,
+                progress,
+                &mut maps,
+                block_bytes,
+            )?;
         }
     }
     Ok(maps)
