@@ -6,6 +6,7 @@ use super::header::{ByteOrder, DataType, EnviHeader, Interleave, MapInfo};
 use crate::cube::{CubeMeta, GeoRef};
 use crate::gdal_raster::OutputBand;
 use crate::{atomic, Error, Result};
+use rayon::prelude::*;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -266,6 +267,9 @@ pub fn write_envi(
     })
 }
 
+/// Bytes encoded (in parallel) per write.
+const WRITE_CHUNK_BYTES: usize = 16 << 20;
+
 fn write_data<W: Write>(
     w: &mut W,
     h: &EnviHeader,
@@ -273,46 +277,57 @@ fn write_data<W: Write>(
     nodata: Option<f64>,
 ) -> std::io::Result<()> {
     let be = h.byte_order == ByteOrder::Big;
-    let mut buf = Vec::with_capacity(h.samples * h.bands * h.data_type.size());
-    let (lines, samples) = (h.lines, h.samples);
-    let put = |buf: &mut Vec<u8>, v: f32| encode(buf, v, h.data_type, be, nodata);
-    match h.interleave {
-        Interleave::Bsq => {
-            for b in bands {
-                for row in b.data.chunks_exact(samples) {
-                    buf.clear();
-                    row.iter().for_each(|&v| put(&mut buf, v));
-                    w.write_all(&buf)?;
+    let (lines, samples, t) = (h.lines, h.samples, h.data_type);
+    let size = t.size();
+    // Rows of the file in order: one band's line (BSQ) or one whole line (BIL, BIP).
+    let (rows, row_values) = match h.interleave {
+        Interleave::Bsq => (bands.len() * lines, samples),
+        Interleave::Bil | Interleave::Bip => (lines, samples * bands.len()),
+    };
+    let row_bytes = row_values * size;
+    let encode_row = |r: usize, out: &mut [u8]| {
+        let mut put =
+            |k: usize, v: f32| encode(&mut out[k * size..(k + 1) * size], v, t, be, nodata);
+        match h.interleave {
+            Interleave::Bsq => {
+                let (b, l) = (r / lines, r % lines);
+                let row = &bands[b].data[l * samples..(l + 1) * samples];
+                row.iter().enumerate().for_each(|(k, &v)| put(k, v));
+            }
+            Interleave::Bil => {
+                for (bi, b) in bands.iter().enumerate() {
+                    let row = &b.data[r * samples..(r + 1) * samples];
+                    row.iter()
+                        .enumerate()
+                        .for_each(|(k, &v)| put(bi * samples + k, v));
+                }
+            }
+            Interleave::Bip => {
+                for (bi, b) in bands.iter().enumerate() {
+                    let row = &b.data[r * samples..(r + 1) * samples];
+                    row.iter()
+                        .enumerate()
+                        .for_each(|(k, &v)| put(k * bands.len() + bi, v));
                 }
             }
         }
-        Interleave::Bil => {
-            for l in 0..lines {
-                buf.clear();
-                for b in bands {
-                    b.data[l * samples..(l + 1) * samples]
-                        .iter()
-                        .for_each(|&v| put(&mut buf, v));
-                }
-                w.write_all(&buf)?;
-            }
-        }
-        Interleave::Bip => {
-            for l in 0..lines {
-                buf.clear();
-                for s in 0..samples {
-                    for b in bands {
-                        put(&mut buf, b.data[l * samples + s]);
-                    }
-                }
-                w.write_all(&buf)?;
-            }
-        }
+    };
+    let rows_per_chunk = (WRITE_CHUNK_BYTES / row_bytes.max(1)).clamp(1, rows.max(1));
+    let mut buf = vec![0u8; rows_per_chunk.min(rows) * row_bytes];
+    for r0 in (0..rows).step_by(rows_per_chunk) {
+        let n = rows_per_chunk.min(rows - r0);
+        let chunk = &mut buf[..n * row_bytes];
+        chunk
+            .par_chunks_mut(row_bytes)
+            .enumerate()
+            .for_each(|(i, out)| encode_row(r0 + i, out));
+        w.write_all(chunk)?;
     }
     Ok(())
 }
 
-fn encode(buf: &mut Vec<u8>, v: f32, t: DataType, be: bool, nodata: Option<f64>) {
+/// Encodes `v` into `out` (exactly one value of type `t`); NaN becomes `nodata`.
+fn encode(out: &mut [u8], v: f32, t: DataType, be: bool, nodata: Option<f64>) {
     let x: f64 = if v.is_nan() {
         nodata.unwrap_or(f64::NAN)
     } else {
@@ -322,9 +337,9 @@ fn encode(buf: &mut Vec<u8>, v: f32, t: DataType, be: bool, nodata: Option<f64>)
         ($e:expr) => {{
             let y = $e;
             if be {
-                buf.extend_from_slice(&y.to_be_bytes())
+                out.copy_from_slice(&y.to_be_bytes())
             } else {
-                buf.extend_from_slice(&y.to_le_bytes())
+                out.copy_from_slice(&y.to_le_bytes())
             }
         }};
     }
