@@ -194,6 +194,8 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
     let maps = detect_cube(&input, &params, &|n| pb.inc(n))
         .with_context(|| format!("{}: detection failed", args.cube.display()))?;
     pb.finish_and_clear();
+    // Unmapping a large cube takes tens of milliseconds: overlap it with the writing.
+    let unmap = std::thread::spawn(move || drop(cube));
     let z_name = if algorithm == Algorithm::Ace {
         "ACE score (signed)"
     } else {
@@ -223,7 +225,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
             unit: "1",
         },
     ];
-    match args.format {
+    let written = match args.format {
         FormatArg::Cog => plumewatch_io::write_cog(
             &args.output,
             lines,
@@ -231,7 +233,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
             &out_bands,
             meta.georef.as_ref(),
             Some(NODATA as f64),
-        )?,
+        ),
         FormatArg::Envi => {
             let opts = EnviWriteOptions {
                 georef: meta.georef.clone(),
@@ -243,9 +245,12 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
                 )),
                 ..EnviWriteOptions::default()
             };
-            plumewatch_io::write_envi(&args.output, lines, samples, &out_bands, &opts)?
+            plumewatch_io::write_envi(&args.output, lines, samples, &out_bands, &opts)
         }
-    }
+    };
+    // Dropping a cube does not panic; the unmapping must end before the time is taken.
+    let _ = unmap.join();
+    written?;
     if !quiet {
         let secs = start.elapsed().as_secs_f64();
         let px = (lines * samples) as f64;
