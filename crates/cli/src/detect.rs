@@ -124,6 +124,7 @@ pub struct DetectArgs {
 /// Runs `plumewatch detect`.
 pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
+    let _crs = (args.format == FormatArg::Cog).then(plumewatch_io::open_crs_database_in_background);
     let cube = plumewatch_io::open_cube(&args.cube)?;
     let meta = cube.meta().clone();
     let saturation = (!args.no_saturation).then_some(Saturation {

@@ -305,6 +305,7 @@ pub fn default_q_range(gsd_m: f64) -> (f64, f64) {
 
 pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
+    let _crs = plumewatch_io::open_crs_database_in_background();
     if args.runs == 0 || args.per_run == 0 {
         bail!("--runs and --per-run: expected at least 1 each");
     }

@@ -548,6 +548,7 @@ fn gdal_same_crs(a: &str, b: &str) -> Option<bool> {
 /// Runs `plumewatch scan`.
 pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
+    let _crs = plumewatch_io::open_crs_database_in_background();
     let winds = winds(&args)?;
     let params = PassParams {
         cfar: plumewatch_core::plume::CfarParams {

@@ -40,4 +40,7 @@ pub mod truth;
 pub use cube::{open_cube, CubeMeta, GeoRef, RadianceCube};
 pub use envi::{parse_header, write_envi, EnviCube, EnviHeader, EnviWriteOptions};
 pub use error::{Error, Result};
-pub use gdal_raster::{read_band_f32, write_cog, GdalCube, OutputBand};
+pub use gdal_raster::{
+    open_crs_database_in_background, read_band_f32, write_cog, CrsDatabaseWarmup, GdalCube,
+    OutputBand,
+};
