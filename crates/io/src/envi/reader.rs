@@ -117,6 +117,32 @@ fn map_file(file: &File, path: &Path) -> Result<Mmap> {
     unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, "cannot memory-map data file", e))
 }
 
+/// Bytes of the mapping released per call when a cube is dropped.
+const RELEASE_CHUNK: usize = 16 << 20;
+
+impl Drop for EnviCube {
+    /// Releases the mapped pages in chunks before the mapping is removed. Removing a
+    /// large mapping in one call holds the process's address-space lock for tens of
+    /// milliseconds, which stalls every allocation on other threads (a writer running
+    /// beside the drop); chunks hold it for about a millisecond each.
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        let len = self.map.len();
+        for off in (0..len).step_by(RELEASE_CHUNK) {
+            // SAFETY: the mapping is read-only and nothing reads it after this point
+            // (the cube is being dropped); DONTNEED only drops the page-table entries
+            // (the file's pages stay in the page cache).
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    off,
+                    RELEASE_CHUNK.min(len - off),
+                )
+            };
+        }
+    }
+}
+
 impl EnviCube {
     /// Opens an ENVI cube from its header (`*.hdr`) or its data file (with the header
     /// beside it).
