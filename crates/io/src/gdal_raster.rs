@@ -554,10 +554,20 @@ pub fn write_cog(
         ds.build_overviews("NONE", &levels, &[]).map_err(&err)?;
         for (i, b) in bands.iter().enumerate() {
             let band = ds.rasterband(i + 1).map_err(&err)?;
-            for (k, &f) in factors.iter().enumerate() {
+            let means = BlockSums::first(b.data, lines, samples, nodata)
+                .pyramid(factors.len())
+                .into_iter()
+                .map(|level| level.means(nodata));
+            for ((k, &f), (h, w, data)) in factors.iter().enumerate().zip(means) {
                 let mut ov = band.overview(k).map_err(&err)?;
-                let (w, h) = ov.size();
-                let data = block_mean(b.data, lines, samples, f, h, w, nodata);
+                if ov.size() != (w, h) {
+                    let (gw, gh) = ov.size();
+                    return Err(Error::format(
+                        path,
+                        format!("overview at factor {f}"),
+                        format!("GDAL made it {gw} × {gh} (expected {w} × {h})"),
+                    ));
+                }
                 let mut buf = Buffer::new((w, h), data);
                 ov.write((0, 0), (w, h), &mut buf).map_err(&err)?;
             }
@@ -601,42 +611,104 @@ fn overview_factors(lines: usize, samples: usize, tile: usize) -> Vec<usize> {
     out
 }
 
-/// `h × w` means of `f × f` blocks of `data` (`lines × samples`), skipping NaN and
-/// `nodata`; a block with no valid value is `nodata` (NaN without one).
-fn block_mean(
-    data: &[f32],
-    lines: usize,
-    samples: usize,
-    f: usize,
+/// Sums and counts of the valid values (not NaN, not `nodata`) of the blocks of one
+/// overview level: `h × w` blocks of `f × f` pixels (edge blocks clipped), so
+/// `h = ⌈lines / f⌉`. Each level follows from the previous one by adding 2 × 2 blocks,
+/// so the means of every level come from one pass over the full-resolution data.
+struct BlockSums {
     h: usize,
     w: usize,
-    nodata: Option<f64>,
-) -> Vec<f32> {
-    use rayon::prelude::*;
-    let nd = nodata.map(|v| v as f32);
-    let fill = nd.unwrap_or(f32::NAN);
-    let mut out = vec![fill; h * w];
-    out.par_chunks_mut(w.max(1))
-        .enumerate()
-        .for_each(|(oy, row)| {
-            let (y0, y1) = ((oy * f).min(lines), ((oy + 1) * f).min(lines));
-            for (ox, o) in row.iter_mut().enumerate() {
-                let (x0, x1) = ((ox * f).min(samples), ((ox + 1) * f).min(samples));
-                let (mut sum, mut n) = (0f64, 0u32);
-                for y in y0..y1 {
-                    for &v in &data[y * samples + x0..y * samples + x1] {
-                        if !v.is_nan() && Some(v) != nd {
-                            sum += v as f64;
-                            n += 1;
-                        }
-                    }
+    sum: Vec<f64>,
+    n: Vec<u32>,
+}
+
+impl BlockSums {
+    /// Factor 2, from the full-resolution `lines × samples` values.
+    fn first(data: &[f32], lines: usize, samples: usize, nodata: Option<f64>) -> Self {
+        // NaN when there is no nodata value: it equals nothing, NaN included.
+        let nd = nodata.map_or(f32::NAN, |v| v as f32);
+        let valid = |v: f32| !v.is_nan() & (v != nd);
+        let value = |v: f32, ok: bool| if ok { f64::from(v) } else { 0.0 };
+        Self::reduce(lines, samples, |y, sums, counts| {
+            for yy in 2 * y..(2 * y + 2).min(lines) {
+                let row = &data[yy * samples..(yy + 1) * samples];
+                let pairs = row.chunks_exact(2);
+                if let (&[v], Some(s), Some(n)) =
+                    (pairs.remainder(), sums.last_mut(), counts.last_mut())
+                {
+                    *s += value(v, valid(v));
+                    *n += u32::from(valid(v));
                 }
-                if n > 0 {
-                    *o = (sum / n as f64) as f32;
+                for ((s, n), p) in sums.iter_mut().zip(counts.iter_mut()).zip(pairs) {
+                    let (a, b) = (valid(p[0]), valid(p[1]));
+                    *s += value(p[0], a) + value(p[1], b);
+                    *n += u32::from(a) + u32::from(b);
                 }
             }
-        });
-    out
+        })
+    }
+
+    /// This level and the next `levels − 1` (each of twice the factor).
+    fn pyramid(self, levels: usize) -> Vec<Self> {
+        let mut out = vec![self];
+        while out.len() < levels {
+            let prev = out.last().expect("one level");
+            let next = Self::reduce(prev.h, prev.w, |y, sums, counts| {
+                for yy in 2 * y..(2 * y + 2).min(prev.h) {
+                    let row = yy * prev.w..(yy + 1) * prev.w;
+                    let (ps, pn) = (&prev.sum[row.clone()], &prev.n[row]);
+                    for ((s, n), (a, b)) in sums
+                        .iter_mut()
+                        .zip(counts.iter_mut())
+                        .zip(ps.chunks(2).zip(pn.chunks(2)))
+                    {
+                        *s += a.iter().sum::<f64>();
+                        *n += b.iter().sum::<u32>();
+                    }
+                }
+            });
+            out.push(next);
+        }
+        out
+    }
+
+    /// The level of 2 × 2 blocks of an `h × w` grid: `row(y, sums, counts)` adds the
+    /// valid values of the blocks of output row `y` into its zeroed sums and counts;
+    /// rows in parallel.
+    fn reduce(h: usize, w: usize, row: impl Fn(usize, &mut [f64], &mut [u32]) + Sync) -> Self {
+        use rayon::prelude::*;
+        let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));
+        let mut sum = vec![0f64; h2 * w2];
+        let mut n = vec![0u32; h2 * w2];
+        sum.par_chunks_mut(w2.max(1))
+            .zip(n.par_chunks_mut(w2.max(1)))
+            .enumerate()
+            .for_each(|(y, (s, c))| row(y, s, c));
+        Self {
+            h: h2,
+            w: w2,
+            sum,
+            n,
+        }
+    }
+
+    /// (h, w, means): a block with no valid value is `nodata` (NaN without one).
+    fn means(&self, nodata: Option<f64>) -> (usize, usize, Vec<f32>) {
+        let fill = nodata.map_or(f32::NAN, |v| v as f32);
+        let means = self
+            .sum
+            .iter()
+            .zip(&self.n)
+            .map(|(&s, &n)| {
+                if n > 0 {
+                    (s / f64::from(n)) as f32
+                } else {
+                    fill
+                }
+            })
+            .collect();
+        (self.h, self.w, means)
+    }
 }
 
 /// Reads band `band` (1-based) of any GDAL raster as f32: (lines, samples, values
@@ -682,5 +754,65 @@ fn gdal_type_name(name: &str) -> String {
     match name {
         "Byte" => "uint8".into(),
         other => other.to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pyramid of block sums gives, at every factor, the mean of the valid values
+    /// of each `f × f` block of the full-resolution data (edge blocks clipped), and
+    /// `nodata` where a block has none.
+    #[test]
+    fn overview_pyramid_is_the_direct_block_mean_at_every_factor() {
+        let (lines, samples) = (37usize, 53usize);
+        let nd = -9999.0f32;
+        let mut data: Vec<f32> = (0..lines * samples)
+            .map(|i| ((i * 7919) % 1013) as f32 * 0.37 - 150.0)
+            .collect();
+        // A 4 × 4 block of nodata (one whole block at factors 2 and 4), scattered
+        // nodata and NaN.
+        for y in 8..12 {
+            for x in 16..20 {
+                data[y * samples + x] = nd;
+            }
+        }
+        for i in (3..data.len()).step_by(11) {
+            data[i] = if i % 2 == 0 { nd } else { f32::NAN };
+        }
+        let levels = BlockSums::first(&data, lines, samples, Some(f64::from(nd))).pyramid(6);
+        for (k, level) in levels.iter().enumerate() {
+            let f = 2usize << k;
+            let (h, w, got) = level.means(Some(f64::from(nd)));
+            assert_eq!(
+                (h, w),
+                (lines.div_ceil(f), samples.div_ceil(f)),
+                "factor {f}"
+            );
+            for oy in 0..h {
+                for ox in 0..w {
+                    let (mut s, mut n) = (0f64, 0u32);
+                    for y in oy * f..((oy + 1) * f).min(lines) {
+                        for x in ox * f..((ox + 1) * f).min(samples) {
+                            let v = data[y * samples + x];
+                            if !v.is_nan() && v != nd {
+                                s += f64::from(v);
+                                n += 1;
+                            }
+                        }
+                    }
+                    let want = if n > 0 { (s / f64::from(n)) as f32 } else { nd };
+                    let g = got[oy * w + ox];
+                    assert!(
+                        (g - want).abs() <= 1e-4 * want.abs().max(1.0),
+                        "factor {f} block ({oy}, {ox}): {g} vs {want}"
+                    );
+                }
+            }
+        }
+        let (_, w, l1) = levels[0].means(Some(f64::from(nd)));
+        assert_eq!(l1[4 * w + 8], nd, "all-nodata block");
+        assert_eq!(levels[5].means(None).2.len(), 1, "factor 64: one block");
     }
 }
