@@ -119,6 +119,10 @@ pub struct DetectArgs {
     /// instead of the one computed from the gas LUT.
     #[arg(long)]
     pub target: Option<PathBuf>,
+    /// Print the wall time of each phase (open and gas window, read, compute, write) to
+    /// stderr, even with --quiet.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Runs `plumewatch detect`.
@@ -192,6 +196,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
         saturation_bands: &sat_bands,
         exclude: None,
     };
+    let t_detect = Instant::now();
     let maps = detect_cube(&input, &params, &|n| pb.inc(n))
         .with_context(|| format!("{}: detection failed", args.cube.display()))?;
     pb.finish_and_clear();
@@ -226,6 +231,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
             unit: "1",
         },
     ];
+    let t_write = Instant::now();
     let written = match args.format {
         FormatArg::Cog => plumewatch_io::write_cog(
             &args.output,
@@ -252,6 +258,22 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
     // Dropping a cube does not panic; the unmapping must end before the time is taken.
     let _ = unmap.join();
     written?;
+    if args.timings {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let detect = t_write - t_detect;
+        let t = maps.timings;
+        eprintln!(
+            "timings (wall, ms): open and gas window {:.1}, read {:.1}, compute {:.1}, \
+             other detection {:.1}, write {:.1}, total {:.1} (process start-up, before \
+             this, is what `plumewatch --version` takes)",
+            ms(t_detect - start),
+            ms(t.read),
+            ms(t.compute),
+            ms(detect.saturating_sub(t.read + t.compute)),
+            ms(t_write.elapsed()),
+            ms(start.elapsed())
+        );
+    }
     if !quiet {
         let secs = start.elapsed().as_secs_f64();
         let px = (lines * samples) as f64;

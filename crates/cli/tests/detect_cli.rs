@@ -95,6 +95,53 @@ fn detect_envi_output_and_default_pipeline() {
     assert!(enh[enh.len() - 128..].iter().all(|v| v.is_finite()));
 }
 
+/// `--timings` prints every phase, even with `-q`, and the phases add up to no more
+/// than the total.
+#[test]
+fn timings_report_every_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mf.tif");
+    let run = plumewatch()
+        .arg("detect")
+        .arg(scene())
+        .args(["--algo", "mf", "-q", "--timings", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let err = String::from_utf8(run.stderr).unwrap();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("timings (wall, ms): "))
+        .unwrap_or_else(|| panic!("no timings line in {err:?}"));
+    let value = |name: &str| -> f64 {
+        let rest = &line[line
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+            + name.len()..];
+        rest.trim_start()
+            .split([',', ' '])
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("a number after {name} in {line}"))
+    };
+    let phases: Vec<f64> = [
+        "open and gas window",
+        "read",
+        "compute",
+        "other detection",
+        "write",
+    ]
+    .iter()
+    .map(|p| value(p))
+    .collect();
+    let total = value("total");
+    assert!(phases.iter().all(|&v| v >= 0.0), "{line}");
+    assert!(value("compute") > 0.0 && value("write") > 0.0, "{line}");
+    assert!(phases.iter().sum::<f64>() <= total + 0.5, "{line}");
+    assert!(out.exists());
+}
+
 #[test]
 fn bad_input_exits_2_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -38,6 +38,7 @@ use crate::VecCube;
 use crate::{Error, LineSource, Result};
 use faer::{Accum, Mat, MatRef, Par};
 use rayon::prelude::*;
+use std::time::{Duration, Instant};
 
 /// Value written where a pixel has no output.
 pub const NODATA: f32 = -9999.0;
@@ -588,6 +589,17 @@ pub struct DetectionMaps {
     pub sigma: Vec<f32>,
     /// z-score (ACE: signed ACE score).
     pub z: Vec<f32>,
+    /// Wall time of the phases that produced the maps.
+    pub timings: DetectTimings,
+}
+
+/// Wall time of the phases of [`detect_cube`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DetectTimings {
+    /// Reading the window and screening bands into memory, with each pixel's flags.
+    pub read: Duration,
+    /// Statistics, detectors and placing the groups' outputs in the maps.
+    pub compute: Duration,
 }
 
 /// Runs detection over a whole cube.
@@ -689,6 +701,7 @@ fn detect_cube_in_blocks(
         albedo: vec![fill; lines * samples],
         sigma: vec![fill; lines * samples],
         z: vec![fill; lines * samples],
+        timings: DetectTimings::default(),
     };
     if lines == 0 || samples == 0 {
         return Ok(maps);
@@ -705,7 +718,9 @@ fn detect_cube_in_blocks(
             let (source, bands): (&dyn LineSource, Vec<usize>) = if src.cheap_column_reads() {
                 (src, read_bands.clone())
             } else {
+                let t = Instant::now();
                 staged = VecCube::from_source(src, &read_bands)?;
+                maps.timings.read += t.elapsed();
                 (&staged, (0..read_bands.len()).collect())
             };
             detect_columns(
@@ -872,6 +887,7 @@ fn detect_columns(
             .step_by(g)
             .map(|gc0| (gc0, g.min(width - gc0)))
             .collect();
+        let t_read = Instant::now();
         read_block(
             src,
             read_bands,
@@ -882,6 +898,8 @@ fn detect_columns(
             &mut ok[..lines * width],
             &mut sat[..lines * width],
         )?;
+        let t_compute = Instant::now();
+        maps.timings.read += t_compute - t_read;
         // One contiguous slice per group (rows in line order, then sample).
         let mut parts = Vec::with_capacity(groups.len());
         let mut rest: &mut [f32] = &mut buf[..lines * width * nb];
@@ -922,6 +940,7 @@ fn detect_columns(
             .collect();
         let results = results.into_iter().collect::<Result<Vec<_>>>()?;
         place_group_outputs(maps, &results);
+        maps.timings.compute += t_compute.elapsed();
     }
     // Returning the buffer's pages to the system takes milliseconds per 100 MiB: off the
     // caller's path.
@@ -1041,6 +1060,7 @@ fn detect_global(
     let (lines, samples) = (maps.lines, maps.samples);
     let (nb, nr) = (reader.nb, reader.nr);
     let src = input.source;
+    let t_read = Instant::now();
     let mut px = vec![0f32; lines * samples * nb];
     let mut ok = vec![false; lines * samples];
     let mut sat = vec![false; lines * samples];
@@ -1061,6 +1081,8 @@ fn detect_global(
             }
             Ok(())
         })?;
+    let t_compute = Instant::now();
+    maps.timings.read = t_compute - t_read;
     let (has_output, in_stats) = group_flags(
         &px,
         &ok,
@@ -1085,6 +1107,7 @@ fn detect_global(
     maps.albedo = out.albedo;
     maps.sigma = out.sigma;
     maps.z = out.z;
+    maps.timings.compute = t_compute.elapsed();
     Ok(())
 }
 
