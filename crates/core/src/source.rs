@@ -25,7 +25,8 @@ pub trait LineSource: Sync {
 
     /// Reads samples `cols` of line `line` into `out` (`cols.len() × bands.len()`,
     /// band fastest), with the conventions of [`LineSource::read_line`]. The default
-    /// reads the whole line and copies the samples asked for; sources that can read a
+    /// reads the whole line (straight into `out` when `cols` is every sample) and copies
+    /// the samples asked for; sources that can read a
     /// sample range directly override it and [`LineSource::cheap_column_reads`].
     fn read_line_cols(
         &self,
@@ -49,6 +50,9 @@ pub trait LineSource: Sync {
                 expected: cols.len() * nb,
                 got: out.len(),
             });
+        }
+        if cols.len() == self.samples() {
+            return self.read_line(line, bands, out);
         }
         let mut full = vec![0f32; self.samples() * nb];
         self.read_line(line, bands, &mut full)?;

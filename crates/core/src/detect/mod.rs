@@ -1058,29 +1058,22 @@ fn detect_global(
     maps: &mut DetectionMaps,
 ) -> Result<()> {
     let (lines, samples) = (maps.lines, maps.samples);
-    let (nb, nr) = (reader.nb, reader.nr);
-    let src = input.source;
+    let nb = reader.nb;
     let t_read = Instant::now();
     let mut px = vec![0f32; lines * samples * nb];
     let mut ok = vec![false; lines * samples];
     let mut sat = vec![false; lines * samples];
-    const LINES_PER_TASK: usize = 16;
-    px.par_chunks_mut(samples * nb * LINES_PER_TASK)
-        .zip(ok.par_chunks_mut(samples * LINES_PER_TASK))
-        .zip(sat.par_chunks_mut(samples * LINES_PER_TASK))
-        .enumerate()
-        .try_for_each(|(blk, ((dst, okb), satb))| -> Result<()> {
-            let mut line = vec![0f32; samples * nr];
-            for i in 0..okb.len() / samples {
-                src.read_line(blk * LINES_PER_TASK + i, read_bands, &mut line)?;
-                for (s, v) in line.chunks_exact(nr).enumerate() {
-                    let r = i * samples + s;
-                    dst[r * nb..(r + 1) * nb].copy_from_slice(&v[..nb]);
-                    (okb[r], satb[r]) = reader.flags(v);
-                }
-            }
-            Ok(())
-        })?;
+    // One group of every column: its rows are the pixels in line order, then sample.
+    read_block(
+        input.source,
+        read_bands,
+        reader,
+        0..samples,
+        &[(0, samples)],
+        &mut px,
+        &mut ok,
+        &mut sat,
+    )?;
     let t_compute = Instant::now();
     maps.timings.read = t_compute - t_read;
     let (has_output, in_stats) = group_flags(
