@@ -207,6 +207,22 @@ impl<'a, S: LineSource + ?Sized> InjectedCube<'a, S> {
     }
 }
 
+impl<S: LineSource + ?Sized> InjectedCube<'_, S> {
+    /// Applies the plumes' transmittance to samples `cols` of line `line`, read into
+    /// `out` for `bands`.
+    fn inject(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        let row = line * self.inner.samples();
+        let enh = &self.enhancement_ppm_m[row + cols.start..row + cols.end];
+        self.transmittance.apply_line(out, bands, enh)
+    }
+}
+
 impl<S: LineSource + ?Sized> LineSource for InjectedCube<'_, S> {
     fn lines(&self) -> usize {
         self.inner.lines()
@@ -219,9 +235,7 @@ impl<S: LineSource + ?Sized> LineSource for InjectedCube<'_, S> {
     }
     fn read_line(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
         self.inner.read_line(line, bands, out)?;
-        let ns = self.inner.samples();
-        let enh = &self.enhancement_ppm_m[line * ns..(line + 1) * ns];
-        self.transmittance.apply_line(out, bands, enh)
+        self.inject(line, 0..self.inner.samples(), bands, out)
     }
     fn read_line_cols(
         &self,
@@ -231,9 +245,7 @@ impl<S: LineSource + ?Sized> LineSource for InjectedCube<'_, S> {
         out: &mut [f32],
     ) -> Result<()> {
         self.inner.read_line_cols(line, cols.clone(), bands, out)?;
-        let ns = self.inner.samples();
-        let enh = &self.enhancement_ppm_m[line * ns + cols.start..line * ns + cols.end];
-        self.transmittance.apply_line(out, bands, enh)
+        self.inject(line, cols, bands, out)
     }
     fn cheap_column_reads(&self) -> bool {
         self.inner.cheap_column_reads()
