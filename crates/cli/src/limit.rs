@@ -170,15 +170,19 @@ pub fn estimate_pod(
         ..PassParams::default()
     };
     let transform = GeoTransform::north_up(0.0, 0.0, set.gsd_m)?;
-    let (clean_mask, clean_maps) = detected_pixels(
-        base,
-        &window_idx,
-        wavelength_nm,
-        absorption,
-        &params,
-        &pass,
-        &transform,
-    )?;
+    // The clean cube and every injected copy go through the same detection.
+    let detect = |cube: &dyn plumewatch_core::LineSource| {
+        detected_pixels(
+            cube,
+            &window_idx,
+            wavelength_nm,
+            absorption,
+            &params,
+            &pass,
+            &transform,
+        )
+    };
+    let (clean_mask, clean_maps) = detect(base)?;
     let clean_plume_pixels = clean_mask.iter().filter(|m| **m).count();
     let mde: Vec<f32> = clean_maps
         .sigma
@@ -257,15 +261,7 @@ pub fn estimate_pod(
             rasters.push(r);
         }
         let injected = InjectedCube::new(base, tr, &total)?;
-        let (mask, _) = detected_pixels(
-            &injected,
-            &window_idx,
-            wavelength_nm,
-            absorption,
-            &params,
-            &pass,
-            &transform,
-        )?;
+        let (mask, _) = detect(&injected)?;
         for (s, r) in sources.iter().zip(&rasters) {
             // Detected: at least 3 newly detected pixels where this plume adds ≥ 50 ppm·m
             // (or its single brightest pixel is newly detected).
