@@ -285,8 +285,7 @@ pub fn estimate_with(
         let mut total = vec![0f32; lines * samples];
         let mut rasters = Vec::with_capacity(sources.len());
         for (i, s) in sources.iter().enumerate() {
-            // One seed per (run, plume): distinct for any number of plumes per run.
-            let seed = SeededRng::derived(set.seed, ((run as u64) << 32) | i as u64).next_u64();
+            let seed = plume_seed(set.seed, run, i);
             let (r, _) = render_plume(&grid, s, &pparams, seed).with_context(ctx)?;
             for (a, b) in total.iter_mut().zip(&r) {
                 *a += b;
@@ -351,6 +350,12 @@ pub fn fit_or_bound(q: &[f64], detected: &[bool]) -> LimitEstimate {
             reason: e.to_string(),
         },
     }
+}
+
+/// The meander seed of plume `i` of run `run`: distinct for any number of runs and
+/// plumes per run.
+pub fn plume_seed(seed: u64, run: usize, i: usize) -> u64 {
+    SeededRng::derived(seed, ((run as u64) << 32) | i as u64).next_u64()
 }
 
 /// Separated random sources away from the edges and from plumes already in the scene.
@@ -434,4 +439,52 @@ fn redetect_windows(
         maps.z[at].copy_from_slice(&out.z);
     }
     Ok(maps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the seed of plume `i` of run `r` was derived from `r·100 + i`, so
+    /// with 100 or more plumes per run runs shared meanders.
+    #[test]
+    fn plume_seeds_do_not_collide_for_per_run_of_100_or_more() {
+        let mut seen = std::collections::HashSet::new();
+        for run in 0..5 {
+            for i in 0..250 {
+                assert!(seen.insert(plume_seed(1, run, i)), "run {run} plume {i}");
+            }
+        }
+    }
+
+    /// Regression: when every or no injected plume was found the logistic fit failed
+    /// and ended the whole scan with exit 2; the limit is now reported as a bound.
+    #[test]
+    fn detection_limit_with_all_or_no_detections_is_a_bound_not_a_failure() {
+        let q = [5.0, 50.0, 500.0];
+        assert_eq!(
+            fit_or_bound(&q, &[true; 3]),
+            LimitEstimate::AllDetected {
+                q90_at_most_kg_h: 5.0
+            }
+        );
+        assert_eq!(
+            fit_or_bound(&q, &[false; 3]),
+            LimitEstimate::NoneDetected {
+                q50_at_least_kg_h: 500.0
+            }
+        );
+        // Perfectly separated trials have no finite logistic fit: a reason, no error.
+        let sep = fit_or_bound(&[1.0, 2.0, 100.0, 200.0], &[false, false, true, true]);
+        assert!(matches!(
+            sep,
+            LimitEstimate::Unfitted { .. } | LimitEstimate::Fitted { .. }
+        ));
+        let mixed: Vec<f64> = (0..40).map(|i| 2f64.powf(i as f64 / 4.0)).collect();
+        let det: Vec<bool> = (0..40).map(|i| (i * 7919) % 40 < i).collect();
+        assert!(matches!(
+            fit_or_bound(&mixed, &det),
+            LimitEstimate::Fitted { .. }
+        ));
+    }
 }

@@ -26,6 +26,9 @@ use std::time::Instant;
 pub fn scan(config: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
     let start = Instant::now();
     config.validate()?;
+    let gas_name = plumewatch_io::gas_lut::open(&config.gas)?
+        .gas
+        .to_uppercase();
     let names = config.line_names();
     let mut lines = Vec::with_capacity(config.flight_lines.len());
     let mut detection_limit = None;
@@ -64,6 +67,7 @@ pub fn scan(config: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> 
     };
     Ok(ScanResult {
         config: config.clone(),
+        gas_name,
         lines,
         crs_wkt,
         site_params,
@@ -259,26 +263,39 @@ fn scan_line(
 /// The one map CRS of all flight lines. Every pair of differing CRS strings is
 /// compared through GDAL; lines without a CRS mix with none that has one.
 fn common_crs(lines: &[LineResult]) -> Result<Option<String>> {
-    let wkt = |l: &LineResult| l.georef.as_ref().and_then(|g| g.wkt.clone());
-    let first = lines.first().and_then(wkt);
-    for (i, a) in lines.iter().enumerate() {
-        for b in &lines[i + 1..] {
-            let same = match (wkt(a), wkt(b)) {
+    let crs: Vec<(&Path, Option<&str>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.path.as_path(),
+                l.georef.as_ref().and_then(|g| g.wkt.as_deref()),
+            )
+        })
+        .collect();
+    one_crs(&crs)
+}
+
+/// The CRS shared by every `(file, CRS)` pair; an error naming the first pair that
+/// differs.
+pub fn one_crs(lines: &[(&Path, Option<&str>)]) -> Result<Option<String>> {
+    for (i, (pa, a)) in lines.iter().enumerate() {
+        for (pb, b) in &lines[i + 1..] {
+            let same = match (a, b) {
                 (None, None) => true,
                 (Some(x), Some(y)) if x == y => true,
-                (Some(x), Some(y)) => plumewatch_io::crs::same_crs(&x, &y, &a.path, &b.path)?,
+                (Some(x), Some(y)) => plumewatch_io::crs::same_crs(x, y, pa, pb)?,
                 _ => false,
             };
             if !same {
                 bail!(
                     "{}: coordinate system: differs from that of {}; sites are merged in one map CRS (reproject the flight lines to one CRS first)",
-                    b.path.display(),
-                    a.path.display()
+                    pb.display(),
+                    pa.display()
                 );
             }
         }
     }
-    Ok(first)
+    Ok(lines.first().and_then(|l| l.1.map(str::to_string)))
 }
 
 /// Flight lines for `cubes` with the wind of `winds` (one per cube) and GLTs `glts`
@@ -315,5 +332,44 @@ pub fn detector_label(d: Detector) -> &'static str {
         Detector::Mag1c => {
             "mag1c (sparse, non-negative, albedo-corrected), statistics per detector column"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wkt(epsg: u32) -> String {
+        gdal_wkt(epsg)
+    }
+
+    fn gdal_wkt(epsg: u32) -> String {
+        plumewatch_io::crs::wkt_of_epsg(epsg).unwrap()
+    }
+
+    /// Regression: only the first differing CRS was checked, and by projecting one
+    /// point; a third line in another zone slipped through after a second line whose
+    /// WKT was spelled differently but meant the same CRS.
+    #[test]
+    fn every_pair_of_flight_line_crs_is_compared_through_gdal() {
+        let (a, a2, b) = (
+            wkt(32613),
+            plumewatch_io::crs::pretty_wkt_of_epsg(32613).unwrap(),
+            wkt(32614),
+        );
+        let (p1, p2, p3) = (
+            Path::new("l1.hdr"),
+            Path::new("l2.hdr"),
+            Path::new("l3.hdr"),
+        );
+        let same = one_crs(&[(p1, Some(&a)), (p2, Some(&a2))]).unwrap();
+        assert_eq!(same.as_deref(), Some(a.as_str()));
+        let e = one_crs(&[(p1, Some(&a)), (p2, Some(&a2)), (p3, Some(&b))]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("l3.hdr: coordinate system"),
+            "{e}"
+        );
+        let e = one_crs(&[(p1, Some(&a)), (p2, None)]).unwrap_err();
+        assert!(e.to_string().starts_with("l2.hdr"), "{e}");
     }
 }
