@@ -137,6 +137,16 @@ impl GdalCube {
                 },
             ));
         }
+        // Buffers are sized from the declared dimensions: refuse sizes this machine cannot
+        // hold before allocating (a clear error, not an allocation abort).
+        let line_bytes = (samples as u128) * (bands as u128) * 8;
+        if let Some(msg) = crate::memory::check_fits(line_bytes * 4, "one line of this raster") {
+            return Err(Error::format(
+                path,
+                "raster size",
+                format!("{samples} samples × {bands} bands per line: {msg}"),
+            ));
+        }
         let mut per_band = Vec::with_capacity(bands);
         let mut wavelength = Vec::with_capacity(bands);
         let mut fwhm = Vec::with_capacity(bands);

@@ -194,3 +194,34 @@ fn cog_overviews_are_nodata_aware_block_means() {
     let want = (at(y, x + 1) + at(y + 1, x) + at(y + 1, x + 1)) / 3.0;
     assert!((got[15 * 350 + 25] - want).abs() < 1e-3, "NaN skipped");
 }
+
+/// Regression: a GDAL raster whose declared size exceeds memory made plumewatch ask for
+/// the allocation and abort; it must be a clear error naming the file instead.
+#[test]
+fn gdal_raster_larger_than_memory_is_an_error_not_an_abort() {
+    use gdal::raster::RasterCreationOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.tif");
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let options = RasterCreationOptions::from_iter([
+            "BIGTIFF=YES",
+            "SPARSE_OK=TRUE",
+            "INTERLEAVE=PIXEL",
+            "TILED=YES",
+        ]);
+        // 2^21 samples × 2^14 bands per line: 256 GiB per line of f64, a few KiB on disk.
+        driver
+            .create_with_band_type_with_options::<f32, _>(&path, 1 << 21, 2, 1 << 14, &options)
+            .unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() < 64 << 20);
+    let e = match plumewatch_io::open_cube(&path) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a raster larger than memory opened"),
+    };
+    assert!(
+        e.contains("huge.tif") && e.contains("raster size") && e.contains("GiB"),
+        "{e}"
+    );
+}

@@ -109,13 +109,15 @@ impl StagedBands {
                 }
             }
         }
-        let n = (source.lines() as u128) * (source.samples() as u128) * (bands.len() as u128);
-        let available = plumewatch_io::memory::available_bytes();
-        if n * 4 > u128::from(available) {
+        // The staged bands (f32) and the scan's per-pixel maps and masks (~40 bytes).
+        let pixels = (source.lines() as u128) * (source.samples() as u128);
+        let bytes = pixels * (bands.len() as u128 * 4 + 40);
+        if let Some(msg) = plumewatch_io::memory::check_fits(bytes, "scanning this cube") {
             bail!(
-                "the gas-window bands of this cube need {:.1} GiB in memory and {:.1} GiB are available",
-                (n * 4) as f64 / (1u64 << 30) as f64,
-                available as f64 / (1u64 << 30) as f64
+                "{msg} ({} lines × {} samples, {} bands read)",
+                source.lines(),
+                source.samples(),
+                bands.len()
             );
         }
         Ok(Self {
