@@ -105,7 +105,7 @@ fn detected_pixels(
     for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
         if p.rejection.is_none() && !l.not_significant {
             for &i in &p.pixels {
-                mask[i as usize] = true;
+                mask[i] = true;
             }
         }
     }

@@ -81,7 +81,7 @@ fn scene(from_deg: f64, src_col: f64, src_row: f64, seed: u64) -> Scene {
     }
 }
 
-fn the_plume(s: &Scene) -> Vec<u32> {
+fn the_plume(s: &Scene) -> Vec<usize> {
     let set = find_plumes(
         &PlumeInputs {
             grid: s.grid,
@@ -106,7 +106,7 @@ fn the_plume(s: &Scene) -> Vec<u32> {
     let near_source = (-1..=1).any(|dr: isize| {
         (-1..=1).any(|dc: isize| {
             let i = (sr + dr) * s.grid.samples as isize + sc + dc;
-            main.pixels.binary_search(&(i as u32)).is_ok()
+            main.pixels.binary_search(&(i as usize)).is_ok()
         })
     });
     assert!(near_source, "largest plume does not reach the source");

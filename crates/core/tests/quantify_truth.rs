@@ -125,10 +125,9 @@ fn load(name: &'static str) -> Option<Truth> {
     })
 }
 
-fn source_pixels(t: &Truth, id: u32) -> Vec<u32> {
+fn source_pixels(t: &Truth, id: u32) -> Vec<usize> {
     (0..t.grid.len())
         .filter(|&i| t.mask[i] > 0.5 && t.id[i] as u32 == id)
-        .map(|i| i as u32)
         .collect()
 }
 
