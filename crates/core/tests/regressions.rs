@@ -1,5 +1,6 @@
 //! Regression tests, each named after the bug it pins.
 
+use plumewatch_core::eval::fit_logistic_pod;
 use plumewatch_core::plume::{ring_signed_area, trace_outline, Plume};
 use plumewatch_core::raster::Grid;
 
@@ -47,4 +48,21 @@ fn plume_pixel_indices_wrap_on_mosaics_above_2_pow_32_pixels() {
         assert!(v[0] == c || v[0] == c + 1.0, "{v:?}");
         assert!(v[1] == r || v[1] == r + 1.0, "{v:?}");
     }
+}
+
+/// The logistic POD fit divided by the Fisher information's determinant without
+/// checking it: when every trial has the same emission rate the information of the
+/// slope is zero (singular Hessian), only the tiny ridge kept the determinant off
+/// zero, and the fit returned `Ok` with Q50 = NaN. It must fail with an error that
+/// says the fit is degenerate and why.
+#[test]
+fn logistic_pod_fit_divides_by_a_singular_hessian() {
+    let rates = [50.0; 8];
+    let detected = [true, false, true, true, false, true, false, false];
+    let err = fit_logistic_pod(&rates, &detected)
+        .map(|f| format!("Q50 = {} kg/h", f.q50_kg_h))
+        .expect_err("a fit over one emission rate has no slope");
+    let msg = err.to_string();
+    assert!(msg.contains("degenerate"), "{msg}");
+    assert!(msg.contains("same emission rate"), "{msg}");
 }

@@ -28,7 +28,7 @@
 //!
 //! Pixels without output (no data, censored lines) hold [`crate::raster::NODATA`].
 //!
-//! The stage reads as its data flow: [`params`](DetectParams) → staging of the window
+//! The stage reads as its data flow: parameters ([`DetectParams`]) → staging of the window
 //! bands → preparation (centring, statistics) → per-group kernels → the driver that
 //! assembles [`DetectionMaps`].
 
