@@ -174,7 +174,7 @@ fn ime_with_known_u_eff_recovers_q_and_csf_agrees() {
     // wind error propagates). The noisy retrieval over the detected mask must then
     // give Q back within its noise (sd of IME = σ·k·gsd²·sqrt(n), < 1 % here).
     let area = pixels.len() as f64 * GSD * GSD;
-    let ime_truth = ime_kg(pixels.iter().map(|&i| s.truth[i as usize] as f64), GSD);
+    let ime_truth = ime_kg(pixels.iter().map(|&i| s.truth[i] as f64), GSD);
     // The mask holds most, but not all, of the plume's mass (faint wings are lost).
     let total = Q_KG_H / 3600.0 * X_MAX_M / U;
     assert!(

@@ -136,7 +136,7 @@ fn samples(t: &Truth) -> Vec<(u32, CalibrationSample)> {
         .iter()
         .map(|s| {
             let px = source_pixels(t, s.id);
-            let ime = ime_kg(px.iter().map(|&i| t.enh[i as usize] as f64), t.gsd);
+            let ime = ime_kg(px.iter().map(|&i| t.enh[i] as f64), t.gsd);
             (
                 s.id,
                 CalibrationSample {

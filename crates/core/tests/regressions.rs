@@ -10,6 +10,9 @@ use plumewatch_core::raster::Grid;
 /// formed as the segmentation forms it; the plume must store it unchanged and the
 /// outline traced from the stored pixels must sit at the pixel's own line and sample.
 /// (The mosaic itself is never allocated: only the index arithmetic is exercised.)
+// The checked conversions are the test: they are identities for `usize` and fail for
+// the old `u32`.
+#[allow(clippy::useless_conversion)]
 #[test]
 fn plume_pixel_indices_wrap_on_mosaics_above_2_pow_32_pixels() {
     let grid = Grid::new(70_000, 70_000);

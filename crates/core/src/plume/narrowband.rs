@@ -165,7 +165,7 @@ pub fn narrowband_column(
         return Ok(None);
     }
     let (w, h) = (grid.samples, grid.lines);
-    let id = labels[pixels[0] as usize];
+    let id = labels[pixels[0]];
     let (mut r0, mut c0, mut r1, mut c1) = (usize::MAX, usize::MAX, 0, 0);
     for &i in pixels {
         let (r, c) = (i / w, i % w);
