@@ -125,10 +125,9 @@ fn load(name: &'static str) -> Option<Truth> {
     })
 }
 
-fn source_pixels(t: &Truth, id: u32) -> Vec<u32> {
+fn source_pixels(t: &Truth, id: u32) -> Vec<usize> {
     (0..t.grid.len())
         .filter(|&i| t.mask[i] > 0.5 && t.id[i] as u32 == id)
-        .map(|i| i as u32)
         .collect()
 }
 
@@ -137,7 +136,7 @@ fn samples(t: &Truth) -> Vec<(u32, CalibrationSample)> {
         .iter()
         .map(|s| {
             let px = source_pixels(t, s.id);
-            let ime = ime_kg(px.iter().map(|&i| t.enh[i as usize] as f64), t.gsd);
+            let ime = ime_kg(px.iter().map(|&i| t.enh[i] as f64), t.gsd);
             (
                 s.id,
                 CalibrationSample {
