@@ -202,7 +202,7 @@ pub fn estimate_with(
         for (p, l) in a.plumes.plumes.iter().zip(&a.located) {
             if p.rejection.is_none() && !l.not_significant {
                 for &i in &p.pixels {
-                    mask[i as usize] = true;
+                    mask[i] = true;
                 }
             }
         }
