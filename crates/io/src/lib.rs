@@ -38,6 +38,8 @@ pub mod sensor;
 pub mod spectral_library;
 /// Target spectrum files: plumewatch CSV and mag1c text.
 pub mod target_file;
+/// Shared-data checks for the integration tests (fail under CI when data is missing).
+pub mod testing;
 /// `sources.json` input and `truth_sources.json` truth records.
 pub mod truth;
 
