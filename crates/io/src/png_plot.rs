@@ -25,6 +25,93 @@ pub fn write_rgb_png(path: &Path, width: usize, height: usize, rgb: &[u8]) -> Re
     })
 }
 
+/// Quicklook: left SWIR false colour (2–98% stretch) with the mask outline in magenta,
+/// right log10 enhancement 10–10⁴ ppm·m; `marks` (fractional row, col: the sources) as
+/// green crosses. `rgb` are the three bands, `enh` the enhancement (ppm·m) and `mask` the
+/// truth mask, all `lines × samples`. Returns (width, height, RGB bytes).
+pub fn truth_quicklook(
+    lines: usize,
+    samples: usize,
+    rgb: &[Vec<f32>; 3],
+    enh: &[f32],
+    mask: &[f32],
+    marks: &[(f64, f64)],
+) -> (usize, usize, Vec<u8>) {
+    let step = (lines.max(samples) / 1200 + 1).max(1);
+    let (h, w) = (lines.div_ceil(step), samples.div_ceil(step));
+    let width = 2 * w + 4;
+    let mut px = vec![255u8; width * h * 3];
+    let stretch: Vec<(f32, f32)> = rgb
+        .iter()
+        .map(|c| {
+            let mut v: Vec<f32> = c.iter().copied().filter(|x| x.is_finite()).collect();
+            if v.is_empty() {
+                return (0.0, 1.0);
+            }
+            v.sort_by(f32::total_cmp);
+            let lo = v[v.len() * 2 / 100];
+            let hi = v[(v.len() * 98 / 100).min(v.len() - 1)];
+            (lo, (hi - lo).max(1e-6))
+        })
+        .collect();
+    for y in 0..h {
+        for x in 0..w {
+            let i = (y * step) * samples + x * step;
+            let o = (y * width + x) * 3;
+            for (k, c) in rgb.iter().enumerate() {
+                let v = ((c[i] - stretch[k].0) / stretch[k].1).clamp(0.0, 1.0);
+                px[o + k] = (v * 255.0) as u8;
+            }
+            let edge = mask[i] > 0.0
+                && [(0i64, 1i64), (1, 0), (0, -1), (-1, 0)]
+                    .iter()
+                    .any(|(dy, dx)| {
+                        let (yy, xx) = ((y * step) as i64 + dy, (x * step) as i64 + dx);
+                        yy < 0
+                            || xx < 0
+                            || yy >= lines as i64
+                            || xx >= samples as i64
+                            || mask[yy as usize * samples + xx as usize] == 0.0
+                    });
+            if edge {
+                px[o..o + 3].copy_from_slice(&[255, 0, 255]);
+            }
+            let e = enh[i];
+            let t = if e > 10.0 {
+                ((e.log10() - 1.0) / 3.0).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let o2 = (y * width + w + 4 + x) * 3;
+            // Black → red → yellow → white.
+            let (r, g, b) = (
+                (3.0 * t).min(1.0),
+                (3.0 * t - 1.0).clamp(0.0, 1.0),
+                (3.0 * t - 2.0).clamp(0.0, 1.0),
+            );
+            px[o2..o2 + 3].copy_from_slice(&[
+                (r * 255.0) as u8,
+                (g * 255.0) as u8,
+                (b * 255.0) as u8,
+            ]);
+        }
+    }
+    for &(row, col) in marks {
+        let (cy, cx) = ((row / step as f64) as i64, (col / step as f64) as i64);
+        for d in -3i64..=3 {
+            for (yy, xx) in [(cy + d, cx), (cy, cx + d)] {
+                for off in [0usize, w + 4] {
+                    if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+                        let o = (yy as usize * width + xx as usize + off) * 3;
+                        px[o..o + 3].copy_from_slice(&[0, 255, 0]);
+                    }
+                }
+            }
+        }
+    }
+    (width, h, px)
+}
+
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeriesStyle {

@@ -15,3 +15,7 @@
 pub mod error;
 
 pub use error::{Context, Error, ErrorKind, Result};
+/// The `eval` workflow: detections scored against simulation truth.
+pub mod eval;
+/// The `simulate` workflows: plumes injected into a cube, synthetic scenes, with truth.
+pub mod simulate;
