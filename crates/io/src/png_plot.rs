@@ -1,5 +1,7 @@
-//! PNG output: RGB images (quicklooks) and simple line/point plots drawn pixel by pixel
-//! with a built-in 5×7 bitmap font (no plotting or font crate).
+//! PNG figures: RGB images (quicklooks), simple line/point plots drawn pixel by pixel,
+//! and the one built-in 5×7 bitmap font ([`text_pixels`]) that every figure's text is
+//! drawn with (the evidence chips of [`crate::evidence_png`] included; no plotting or
+//! font crate: `plotters` needs system fonts or a TTF to render text).
 
 use crate::{atomic, Error, Result};
 use std::path::Path;
@@ -210,7 +212,31 @@ const FONT: &[(char, [u8; 7])] = &[
     ('·', [0x00, 0x00, 0x00, 0x0C, 0x0C, 0x00, 0x00]),
     ('>', [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08]),
     ('<', [0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02]),
+    ('p', [0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10]),
+    ('m', [0x00, 0x00, 0x1A, 0x15, 0x15, 0x15, 0x15]),
+    ('k', [0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12]),
+    ('s', [0x00, 0x00, 0x0F, 0x10, 0x0E, 0x01, 0x1E]),
 ];
+
+/// Glyph of `c` in the 5 × 7 font (one byte per row, low 5 bits, MSB = left): its own
+/// glyph, else its upper-case one; `None` draws as a blank.
+fn glyph(c: char) -> Option<&'static [u8; 7]> {
+    let find = |k: char| FONT.iter().find(|(g, _)| *g == k).map(|(_, rows)| rows);
+    find(c).or_else(|| find(c.to_ascii_uppercase()))
+}
+
+/// The lit pixels of `text` in the 5 × 7 font, as (column, row) from its top-left at
+/// one image pixel per font pixel; characters advance 6 columns.
+pub fn text_pixels(text: &str) -> impl Iterator<Item = (i64, i64)> + '_ {
+    text.chars().enumerate().flat_map(|(k, ch)| {
+        let rows = glyph(ch).copied().unwrap_or([0; 7]);
+        (0..7i64).flat_map(move |ry| {
+            (0..5i64)
+                .filter(move |rx| rows[ry as usize] & (0x10 >> rx) != 0)
+                .map(move |rx| (6 * k as i64 + rx, ry))
+        })
+    })
+}
 
 /// An RGB canvas with drawing primitives.
 struct Canvas {
@@ -251,37 +277,16 @@ impl Canvas {
             }
         }
     }
+    /// Plot text is drawn in capitals.
     fn text(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
-        let mut cx = x;
-        for ch in s.chars() {
-            let up = ch.to_ascii_uppercase();
-            if let Some((_, rows)) = FONT.iter().find(|(k, _)| *k == up) {
-                for (ry, bits) in rows.iter().enumerate() {
-                    for rx in 0..5 {
-                        if bits & (0x10 >> rx) != 0 {
-                            self.set(cx + rx, y + ry as i64, c);
-                        }
-                    }
-                }
-            }
-            cx += 6;
+        for (dx, dy) in text_pixels(&s.to_ascii_uppercase()) {
+            self.set(x + dx, y + dy, c);
         }
     }
     fn text_vertical(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
         // Rotated 90° counter-clockwise, reading bottom to top, starting at (x, y).
-        let mut cy = y;
-        for ch in s.chars() {
-            let up = ch.to_ascii_uppercase();
-            if let Some((_, rows)) = FONT.iter().find(|(k, _)| *k == up) {
-                for (ry, bits) in rows.iter().enumerate() {
-                    for rx in 0..5 {
-                        if bits & (0x10 >> rx) != 0 {
-                            self.set(x + ry as i64, cy - rx, c);
-                        }
-                    }
-                }
-            }
-            cy -= 6;
+        for (dx, dy) in text_pixels(&s.to_ascii_uppercase()) {
+            self.set(x + dy, y - dx, c);
         }
     }
 }
