@@ -477,9 +477,12 @@ pub struct SceneTruth {
     pub wavelength_range_nm: [f64; 2],
 }
 
-/// Writes any serialisable record as pretty JSON, atomically.
+/// Writes any serialisable record as pretty JSON, atomically, with the members of every
+/// object in alphabetical order (so files are stable whatever the field order of the
+/// types, nested ones included).
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
+    let text = serde_json::to_value(value)
+        .and_then(|v| serde_json::to_string_pretty(&v))
         .map_err(|e| Error::format(path, "JSON", format!("cannot serialise: {e}")))?;
     atomic::write_bytes(path, text.as_bytes())
 }
