@@ -13,6 +13,8 @@ pub mod atomic;
 pub mod crs;
 /// Format-independent radiance cubes and `open_cube`.
 pub mod cube;
+/// Data files (gas LUTs, sensors, noise, solar, surfaces) found at run time.
+pub mod data_dir;
 /// ENVI header parsing, memory-mapped reading and writing.
 pub mod envi;
 pub mod error;
@@ -26,6 +28,8 @@ pub mod gdal_raster;
 pub mod geojson_out;
 /// Available memory, checked before allocations sized by inputs.
 pub mod memory;
+/// `CubeInfo`: what a radiance file holds (`plumewatch info`).
+pub mod info;
 /// isofit parametric instrument noise tables.
 pub mod noise_model;
 /// PNG quicklooks and simple line plots.
@@ -47,6 +51,6 @@ pub use cube::{open_cube, read_small_text, CubeMeta, GeoRef, RadianceCube};
 pub use envi::{parse_header, write_envi, EnviCube, EnviHeader, EnviWriteOptions};
 pub use error::{Error, Result};
 pub use gdal_raster::{
-    open_crs_database_in_background, read_band_f32, write_cog, CrsDatabaseWarmup, GdalCube,
-    OutputBand,
+    open_crs_database_in_background, read_band_f32, write_cog, write_cog_with_overviews,
+    CrsDatabaseWarmup, GdalCube, OutputBand, Overviews,
 };
