@@ -26,10 +26,10 @@ pub mod gas_lut;
 pub mod gdal_raster;
 /// `sites.geojson` and `plumes.geojson` in WGS84 (reprojected with GDAL OSR).
 pub mod geojson_out;
-/// Available memory, checked before allocations sized by inputs.
-pub mod memory;
 /// `CubeInfo`: what a radiance file holds (`plumewatch info`).
 pub mod info;
+/// Available memory, checked before allocations sized by inputs.
+pub mod memory;
 /// isofit parametric instrument noise tables.
 pub mod noise_model;
 /// PNG quicklooks and simple line plots.

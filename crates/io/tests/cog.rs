@@ -224,6 +224,8 @@ fn gdal_raster_larger_than_memory_is_an_error_not_an_abort() {
         e.contains("huge.tif") && e.contains("raster size") && e.contains("GiB"),
         "{e}"
     );
+}
+
 /// Plume ids must not be averaged: an overview of ids 0, 1, 2, 7 with fractional means
 /// everywhere blocks mix would name plumes that do not exist.
 #[test]

@@ -7,10 +7,10 @@
 //! Emission rate kg/h, distances m, areas km², enhancement ppm·m.
 
 use crate::{bail, Context, Result};
-use plumewatch_core::detect::NODATA;
 use plumewatch_core::eval::{
     log_bins, pixel_scores, score_sources, DetectedSite, PixelScores, SourceScores, TrueSource,
 };
+use plumewatch_core::raster::NODATA;
 use plumewatch_io::png_plot::{write_plot_png, Plot, Series, SeriesStyle};
 use serde::Serialize;
 use std::fmt::Write as _;

@@ -231,7 +231,14 @@ fn scan_line(
             wind_m_s: line.wind.map(|w| w.speed_m_s),
             settings: config.detection_limit,
         };
-        Some(estimate_detection_limit(&inputs, Some(&maps), progress)?)
+        Some(estimate_detection_limit(
+            &inputs,
+            Some(crate::limit::CleanScene {
+                maps: &maps,
+                analysis: &analysis,
+            }),
+            progress,
+        )?)
     } else {
         None
     };

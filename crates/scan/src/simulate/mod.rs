@@ -16,7 +16,7 @@ pub use scene::{scene, SceneSettings, SceneSummary};
 use crate::{bail, Context, Result};
 use plumewatch_core::rng::SeededRng;
 use plumewatch_core::simulate::{
-    render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource, Stability, PPM_M_TO_KG_M2,
+    render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource, Stability,
 };
 use plumewatch_io::png_plot::{truth_quicklook, write_rgb_png};
 use plumewatch_io::truth::{PhysicsRecord, SourcePosition, SourceSpec, TruthSourceRecord};
@@ -176,7 +176,7 @@ fn physics_record(params: &PlumeParams) -> PhysicsRecord {
         meander_tau_s: params.meander_tau_s,
         initial_sigma_m: params.initial_sigma_m,
         radiance_model: "L_out = L_in * T(c)/T(0) per band; ln L interpolated linearly in c between LUT concentrations (linear extrapolation beyond), LUT convolved with Gaussian band responses",
-        ppm_m_to_kg_m2: PPM_M_TO_KG_M2,
+        ppm_m_to_kg_m2: plumewatch_core::gas::PPM_M_TO_KG_M2,
         ppm_m_conversion: "1 ppm*m CH4 at 273.15 K, 101325 Pa, M = 16.043 g/mol",
         mask_threshold_ppm_m: MASK_THRESHOLD_PPM_M,
         wind_convention: "wind_from_deg: direction the wind blows from, degrees clockwise from north (meteorological)",
