@@ -6,9 +6,10 @@ use crate::progress;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use plumewatch_core::detect::{
-    detect_cube, Algorithm, CubeInput, DetectParams, Grouping, Mag1cParams, Precision, NODATA,
+    detect_cube, Algorithm, CubeInput, DetectParams, Grouping, Mag1cParams, Precision,
 };
 use plumewatch_core::mask::{CensorRule, Saturation};
+use plumewatch_core::raster::NODATA;
 use plumewatch_core::stats::Regularization;
 use plumewatch_io::{EnviWriteOptions, OutputBand};
 use std::path::PathBuf;

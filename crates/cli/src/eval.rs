@@ -4,10 +4,10 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use plumewatch_core::detect::NODATA;
 use plumewatch_core::eval::{
     log_bins, pixel_scores, score_sources, DetectedSite, PixelScores, SourceScores, TrueSource,
 };
+use plumewatch_core::raster::NODATA;
 use plumewatch_io::png_plot::{write_plot_png, Plot, Series, SeriesStyle};
 use serde_json::json;
 use std::fmt::Write as _;

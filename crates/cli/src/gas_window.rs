@@ -2,7 +2,8 @@
 //! at those bands, and the bands screened for saturation. Shared by `detect` and `scan`.
 
 use anyhow::{bail, Context};
-use plumewatch_core::mask::{saturation_bands, window_bands, Saturation};
+use plumewatch_core::bands::window_bands;
+use plumewatch_core::mask::{saturation_bands, Saturation};
 use plumewatch_core::BandModel;
 use plumewatch_io::CubeMeta;
 use std::path::Path;

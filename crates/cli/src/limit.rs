@@ -8,12 +8,13 @@ use crate::gas_window::{parse_pair, parse_window};
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::Args;
-use plumewatch_core::detect::{detect_cube, Algorithm, CubeInput, DetectParams, NODATA};
+use plumewatch_core::bands::window_bands;
+use plumewatch_core::detect::{detect_cube, Algorithm, CubeInput, DetectParams};
 use plumewatch_core::eval::{fit_logistic_pod, log_bins, wilson_interval};
 use plumewatch_core::geo::GeoTransform;
-use plumewatch_core::mask::window_bands;
-use plumewatch_core::narrowband::WindowSpectra;
+use plumewatch_core::plume::narrowband::WindowSpectra;
 use plumewatch_core::plume::CfarParams;
+use plumewatch_core::raster::NODATA;
 use plumewatch_core::rng::SeededRng;
 use plumewatch_core::scan::{analyse_pass_with_spectra, PassParams};
 use plumewatch_core::simulate::{

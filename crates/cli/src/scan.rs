@@ -6,13 +6,13 @@ use crate::progress;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_core::detect::{
-    detect_cube, nodata_as_nan, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, NODATA,
+    detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping,
 };
 use plumewatch_core::geo::GeoTransform;
-use plumewatch_core::narrowband::WindowSpectra;
 use plumewatch_core::ortho::Glt;
-use plumewatch_core::plume::Grid;
+use plumewatch_core::plume::narrowband::WindowSpectra;
 use plumewatch_core::quantify::Wind;
+use plumewatch_core::raster::{nodata_as_nan, Grid, NODATA};
 use plumewatch_core::scan::{analyse_pass_with_spectra, PassAnalysis, PassParams};
 use plumewatch_core::sites::{merge_sites, PassFootprint, Site, SiteParams};
 use plumewatch_io::evidence_png::{render_evidence, Evidence, EvidenceParams};

@@ -5,10 +5,12 @@ use crate::gas_window::parse_pair;
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use plumewatch_core::gas::PPM_M_TO_KG_M2;
+use plumewatch_core::math::order_stats::percentiles_f32;
 use plumewatch_core::rng::SeededRng;
 use plumewatch_core::simulate::{
     random_sources, render_plume, render_scene, GasTransmittance, PlumeGrid, PlumeParams,
-    PlumeTruth, PointSource, SceneConfig, SceneIngredients, Stability, PPM_M_TO_KG_M2,
+    PlumeTruth, PointSource, SceneConfig, SceneIngredients, Stability,
 };
 use plumewatch_core::BandModel;
 use plumewatch_io::envi::{ByteOrder, DataType, EnviWriteOptions, Interleave};
@@ -345,13 +347,10 @@ fn quicklook(
     let stretch: Vec<(f32, f32)> = rgb
         .iter()
         .map(|c| {
-            let mut v: Vec<f32> = c.iter().copied().filter(|x| x.is_finite()).collect();
-            if v.is_empty() {
+            let Some(p) = percentiles_f32(c, &[0.02, 0.98]) else {
                 return (0.0, 1.0);
-            }
-            v.sort_by(f32::total_cmp);
-            let lo = v[v.len() * 2 / 100];
-            let hi = v[(v.len() * 98 / 100).min(v.len() - 1)];
+            };
+            let (lo, hi) = (p[0], p[1]);
             (lo, (hi - lo).max(1e-6))
         })
         .collect();

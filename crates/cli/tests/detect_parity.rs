@@ -6,10 +6,12 @@
 //! `emit_small` is bundled in `data/`; `avng_small` lives only in `../shared/data` and
 //! its tests are skipped with a note when that folder is absent.
 
+use plumewatch_core::bands::window_bands;
 use plumewatch_core::detect::{
-    detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, Precision, NODATA,
+    detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, Precision,
 };
-use plumewatch_core::mask::{window_bands, CensorRule};
+use plumewatch_core::mask::CensorRule;
+use plumewatch_core::raster::NODATA;
 use plumewatch_io::{EnviCube, RadianceCube};
 use std::path::{Path, PathBuf};
 

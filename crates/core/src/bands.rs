@@ -1,5 +1,5 @@
 //! Spectral band models: the centre wavelength and full width at half maximum of each
-//! band of a sensor.
+//! band of a sensor, and the selection of the bands of a gas window.
 
 use crate::{Error, Result};
 
@@ -57,12 +57,7 @@ impl BandModel {
 
     /// Indices (0-based) of the bands whose centres lie inside `[lo_nm, hi_nm]`.
     pub fn indices_in_window(&self, lo_nm: f64, hi_nm: f64) -> Vec<usize> {
-        self.center_nm
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| **w >= lo_nm && **w <= hi_nm)
-            .map(|(i, _)| i)
-            .collect()
+        bands_in_window(&self.center_nm, None, lo_nm, hi_nm)
     }
 
     /// The sub-model of the given band indices.
@@ -71,5 +66,96 @@ impl BandModel {
             center_nm: indices.iter().map(|&i| self.center_nm[i]).collect(),
             fwhm_nm: indices.iter().map(|&i| self.fwhm_nm[i]).collect(),
         }
+    }
+}
+
+/// mag1c's band-keep rule (`get_mask_bad_bands`): bands below 400 nm, above 2485 nm and
+/// in the water-vapour regions 1350–1420 nm and 1800–1945 nm (exclusive) are not used.
+///
+/// # Units
+/// `wavelength_nm` in nm.
+pub fn mag1c_keeps_band(wavelength_nm: f64) -> bool {
+    let w = wavelength_nm;
+    (400.0..=2485.0).contains(&w) && !(w > 1350.0 && w < 1420.0) && !(w > 1800.0 && w < 1945.0)
+}
+
+/// Indices (0-based, ascending) of the bands used for a gas window `[lo_nm, hi_nm]`:
+/// centre inside the window, not flagged bad (`good[i]` false), and kept by
+/// [`mag1c_keeps_band`] (so the default 2122–2488 nm window uses the bands up to
+/// 2485 nm, as mag1c does).
+///
+/// # Units
+/// Wavelengths in nm.
+pub fn window_bands(
+    wavelength_nm: &[f64],
+    good: Option<&[bool]>,
+    lo_nm: f64,
+    hi_nm: f64,
+) -> Vec<usize> {
+    select_bands(wavelength_nm, good, lo_nm, hi_nm, mag1c_keeps_band)
+}
+
+/// Indices (0-based, ascending) of the bands whose centre lies in `[lo_nm, hi_nm]` and
+/// that are not flagged bad (`good[i]` false; bands beyond `good` count as good). The
+/// one band-window selector: [`window_bands`] adds mag1c's band-keep rule to it.
+///
+/// # Units
+/// Wavelengths in nm.
+pub fn bands_in_window(
+    wavelength_nm: &[f64],
+    good: Option<&[bool]>,
+    lo_nm: f64,
+    hi_nm: f64,
+) -> Vec<usize> {
+    select_bands(wavelength_nm, good, lo_nm, hi_nm, |_| true)
+}
+
+fn select_bands(
+    wavelength_nm: &[f64],
+    good: Option<&[bool]>,
+    lo_nm: f64,
+    hi_nm: f64,
+    keep: impl Fn(f64) -> bool,
+) -> Vec<usize> {
+    wavelength_nm
+        .iter()
+        .enumerate()
+        .filter(|&(i, &w)| {
+            w >= lo_nm
+                && w <= hi_nm
+                && keep(w)
+                && good.is_none_or(|g| g.get(i).copied().unwrap_or(true))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mag1c_band_rule() {
+        let w = [1400.0, 2000.0, 2122.0, 2300.0, 2480.0, 2486.0, 2490.0];
+        assert_eq!(window_bands(&w, None, 2122.0, 2488.0), vec![2, 3, 4]);
+        assert_eq!(
+            window_bands(
+                &w,
+                Some(&[true, true, true, false, true, true, true]),
+                2122.0,
+                2488.0
+            ),
+            vec![2, 4]
+        );
+    }
+
+    #[test]
+    fn window_selection_leaves_out_bad_bands_only() {
+        let w = [1400.0, 2000.0, 2122.0, 2300.0, 2480.0, 2486.0];
+        let good = [true, true, true, false, true, true];
+        assert_eq!(
+            bands_in_window(&w, Some(&good), 1400.0, 2486.0),
+            vec![0, 1, 2, 4, 5]
+        );
     }
 }

@@ -6,6 +6,25 @@
 
 use crate::{Error, Result};
 
+/// Column mass per ppm·m of CH4: kg/m² for a 1 ppm·m enhancement, the one conversion
+/// from enhancement to mass used by quantification and simulation.
+///
+/// `1e-6 m × P·M/(R·T)` with P = 101 325 Pa, M = 0.016043 kg/mol, R = 8.314462618 J/(mol K),
+/// T = 273.15 K (the value of the shared scenes' `truth_sources.json`).
+///
+/// # Units
+/// kg m⁻² per ppm·m.
+pub const PPM_M_TO_KG_M2: f64 = 7.157_589_809_239_604e-7;
+
+/// Column mass per ppm·m for a gas of molar mass `molar_mass_kg_mol` (kg/mol), at
+/// 273.15 K and 101 325 Pa ([`PPM_M_TO_KG_M2`] is its value for CH4).
+///
+/// # Units
+/// Returns kg/m² per ppm·m.
+pub fn ppm_m_to_kg_m2(molar_mass_kg_mol: f64) -> f64 {
+    1e-6 * 101_325.0 * molar_mass_kg_mol / (8.314_462_618 * 273.15)
+}
+
 /// A gas absorption look-up table: modelled at-sensor radiance on a fine wavelength grid
 /// for several column enhancements.
 ///
@@ -144,5 +163,10 @@ mod tests {
         assert!(e.unwrap_err().to_string().contains("one per wavelength"));
         let ok = GasLut::new("ch4", vec![0.0, 1.0], wl, vec![vec![1.0; 3]; 2]).unwrap();
         assert_eq!(ok.wavelength_range_nm(), (1.0, 3.0));
+    }
+
+    #[test]
+    fn conversion_constant_from_ideal_gas() {
+        assert!((ppm_m_to_kg_m2(0.016043) / PPM_M_TO_KG_M2 - 1.0).abs() < 1e-6);
     }
 }

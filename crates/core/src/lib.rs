@@ -1,7 +1,10 @@
 //! plumewatch-core: the science of plumewatch, with no file or network I/O.
 //!
-//! Data flow (see `DESIGN.md`): radiance lines → gas-window bands → unit absorption
-//! target → background statistics → matched-filter family → plumes → sources → sites.
+//! Data flow (see `DESIGN.md`), one module per stage in this order: radiance lines
+//! ([`source`]) → gas-window bands ([`bands`], [`mask`]) → unit absorption target
+//! ([`target`]) → background statistics ([`stats`]) → matched-filter family
+//! ([`detect`]) → plumes ([`plume`]) → sources ([`locate`]) → emission rates
+//! ([`quantify`]) → sites ([`sites`]); around it [`simulate`] and [`eval`].
 //!
 //! # Conventions
 //! - Radiance in µW cm⁻² sr⁻¹ nm⁻¹, wavelengths in nm, enhancement in ppm·m,
@@ -10,27 +13,32 @@
 //!   detector column. One *line* in memory is `samples × bands` values with the band
 //!   index fastest (pixel-interleaved), whatever the interleave on disk.
 
+/// Spectral band models and the selection of a gas window's bands.
 pub mod bands;
 /// The matched-filter family: mf, albedo-corrected mf, mag1c, ACE.
 pub mod detect;
+/// Errors of the core algorithms.
 pub mod error;
 /// Scoring against simulation truth: pixel ROC/PR, source POD, rate error, POD(Q) fits.
 pub mod eval;
-/// Gas absorption look-up tables.
+/// Gas absorption look-up tables and the ppm·m → kg/m² conversion.
 pub mod gas;
 /// Pixel ↔ map coordinates through a GDAL-convention geotransform; wind in pixel space.
 pub mod geo;
+/// Source location at the upwind end of a plume.
+pub mod locate;
 /// Saturation, censored-line and no-data masks.
 pub mod mask;
-/// Narrow-band (differential) check that a candidate's enhancement is gas, not a broad
-/// surface absorption feature.
-pub mod narrowband;
+/// Shared numerical helpers: the normal distribution, order statistics, correlation.
+pub mod math;
 /// Orthorectification through a geographic lookup table (GLT).
 pub mod ortho;
-/// CFAR thresholding of z, plume components, outlines and false-positive rejection.
+/// CFAR thresholding of z, plume segmentation, false-positive rejection and outlines.
 pub mod plume;
-/// Source location and emission rates (IME, cross-sectional flux, Monte-Carlo uncertainty).
+/// Emission rates (IME, cross-sectional flux, Monte-Carlo uncertainty).
 pub mod quantify;
+/// Raster size, linear pixel indices and the no-data convention of detection maps.
+pub mod raster;
 /// The deterministic seeded random generator of the simulator and the Monte Carlo.
 pub mod rng;
 /// One flight line from detection maps to located, quantified plume detections.
@@ -39,6 +47,7 @@ pub mod scan;
 pub mod simulate;
 /// Candidate sites merged across flight lines and ranked by evidence.
 pub mod sites;
+/// Radiance line sources: the `LineSource` trait and an in-memory cube.
 pub mod source;
 /// Background statistics: mean, covariance, Cholesky factor, regularisation.
 pub mod stats;
@@ -48,5 +57,6 @@ pub mod target;
 pub use bands::BandModel;
 pub use error::{Error, Result};
 pub use gas::GasLut;
+pub use raster::Grid;
 pub use source::{LineSource, VecCube};
 pub use target::{convolve_lut, transmittance_ratio, unit_absorption, Target};

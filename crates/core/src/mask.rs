@@ -92,50 +92,9 @@ pub fn censored_lines<T: PartialEq + Copy>(
     out
 }
 
-/// mag1c's band-keep rule (`get_mask_bad_bands`): bands below 400 nm, above 2485 nm and
-/// in the water-vapour regions 1350–1420 nm and 1800–1945 nm (exclusive) are not used.
-///
-/// # Units
-/// `wavelength_nm` in nm.
-pub fn mag1c_keeps_band(wavelength_nm: f64) -> bool {
-    let w = wavelength_nm;
-    (400.0..=2485.0).contains(&w) && !(w > 1350.0 && w < 1420.0) && !(w > 1800.0 && w < 1945.0)
-}
-
-/// Indices (0-based, ascending) of the bands used for a gas window `[lo_nm, hi_nm]`:
-/// centre inside the window, not flagged bad (`good[i]` false), and kept by
-/// [`mag1c_keeps_band`] (so the default 2122–2488 nm window uses the bands up to
-/// 2485 nm, as mag1c does).
-///
-/// # Units
-/// Wavelengths in nm.
-pub fn window_bands(
-    wavelength_nm: &[f64],
-    good: Option<&[bool]>,
-    lo_nm: f64,
-    hi_nm: f64,
-) -> Vec<usize> {
-    wavelength_nm
-        .iter()
-        .enumerate()
-        .filter(|&(i, &w)| {
-            w >= lo_nm
-                && w <= hi_nm
-                && mag1c_keeps_band(w)
-                && good.is_none_or(|g| g.get(i).copied().unwrap_or(true))
-        })
-        .map(|(i, _)| i)
-        .collect()
-}
-
 /// Indices of the bands screened for saturation (centres in the window of `sat`).
 pub fn saturation_bands(wavelength_nm: &[f64], sat: &Saturation) -> Vec<usize> {
-    wavelength_nm
-        .iter()
-        .enumerate()
-        .filter(|&(_, &w)| w >= sat.window_lo_nm && w <= sat.window_hi_nm)
-        .map(|(i, _)| i)
-        .collect()
+    crate::bands::bands_in_window(wavelength_nm, None, sat.window_lo_nm, sat.window_hi_nm)
 }
 
 #[cfg(test)]
@@ -152,21 +111,6 @@ mod tests {
         assert_eq!(m, [true, false, true, true, true, true, false, true]);
         let n = censored_lines(&g, 8, CensorRule::None);
         assert!(n.iter().all(|&x| !x));
-    }
-
-    #[test]
-    fn mag1c_band_rule() {
-        let w = [1400.0, 2000.0, 2122.0, 2300.0, 2480.0, 2486.0, 2490.0];
-        assert_eq!(window_bands(&w, None, 2122.0, 2488.0), vec![2, 3, 4]);
-        assert_eq!(
-            window_bands(
-                &w,
-                Some(&[true, true, true, false, true, true, true]),
-                2122.0,
-                2488.0
-            ),
-            vec![2, 4]
-        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! least-squares affine model of the raw → map relation.
 
 use crate::geo::GeoTransform;
-use crate::plume::Grid;
+use crate::raster::Grid;
 use crate::{Error, Result};
 
 /// A geographic lookup table.

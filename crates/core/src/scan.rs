@@ -7,12 +7,11 @@
 
 use crate::detect::DetectionMaps;
 use crate::geo::{downwind_pixel_unit, GeoTransform};
-use crate::narrowband::{narrowband_column, NarrowbandParams, WindowSpectra};
-use crate::plume::{find_plumes, CfarParams, Grid, PlumeInputs, PlumeSet, RejectParams, Rejection};
-use crate::quantify::{
-    locate_source, quantify, Emission, PlumePixels, QuantifyParams, SourceEstimate, SourceParams,
-    Wind,
-};
+use crate::locate::{locate_source, SourceEstimate, SourceParams};
+use crate::plume::narrowband::{narrowband_column, NarrowbandParams, WindowSpectra};
+use crate::plume::{find_plumes, CfarParams, PlumeInputs, PlumeSet, RejectParams, Rejection};
+use crate::quantify::{quantify, Emission, PlumePixels, QuantifyParams, Wind};
+use crate::raster::Grid;
 use crate::sites::Detection;
 use crate::Result;
 
@@ -219,7 +218,7 @@ pub fn analyse_pass(
 
 /// [`analyse_pass`] with the pass's radiance in the gas window, so that candidates the
 /// other rules accept also go through the narrow-band check
-/// ([`crate::narrowband`]): a candidate whose enhancement is a broad surface absorption
+/// ([`crate::plume::narrowband`]): a candidate whose enhancement is a broad surface absorption
 /// feature (asphalt, tar, plastics, clays, carbonates) rather than gas is rejected as
 /// [`Rejection::BroadbandSurface`].
 pub fn analyse_pass_with_spectra(
@@ -235,10 +234,10 @@ pub fn analyse_pass_with_spectra(
         w.validate()?;
     }
     let grid = Grid::new(maps.lines, maps.samples);
-    let z = crate::detect::nodata_as_nan(&maps.z);
-    let enhancement = crate::detect::nodata_as_nan(&maps.enhancement);
-    let albedo = crate::detect::nodata_as_nan(&maps.albedo);
-    let sigma = crate::detect::nodata_as_nan(&maps.sigma);
+    let z = crate::raster::nodata_as_nan(&maps.z);
+    let enhancement = crate::raster::nodata_as_nan(&maps.enhancement);
+    let albedo = crate::raster::nodata_as_nan(&maps.albedo);
+    let sigma = crate::raster::nodata_as_nan(&maps.sigma);
     let z = box_average_z(&z, grid, params.smoothing_radius);
     let inputs = PlumeInputs {
         grid,

@@ -13,7 +13,7 @@
 //! `significance × sqrt(persistence)`, ties broken by emission rate.
 
 use crate::geo::GeoTransform;
-use crate::plume::Grid;
+use crate::raster::Grid;
 use crate::{Error, Result};
 
 /// One accepted plume with its source and emission rate, in map coordinates.

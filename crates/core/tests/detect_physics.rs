@@ -4,9 +4,10 @@
 //! iterations equal mag1c's full recomputation of the statistics.
 
 use plumewatch_core::detect::{
-    detect_cube, detect_pixels, Algorithm, CubeInput, DetectParams, Grouping, Precision, NODATA,
+    detect_cube, detect_pixels, Algorithm, CubeInput, DetectParams, Grouping, Precision,
 };
 use plumewatch_core::mask::CensorRule;
+use plumewatch_core::raster::NODATA;
 use plumewatch_core::stats::Regularization;
 use plumewatch_core::VecCube;
 

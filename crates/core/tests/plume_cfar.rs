@@ -2,9 +2,10 @@
 //! rasters with known content.
 
 use plumewatch_core::plume::{
-    cfar_mask, column_background, find_plumes, ring_signed_area, CfarParams, Grid, PlumeInputs,
+    cfar_mask, column_background, find_plumes, ring_signed_area, CfarParams, PlumeInputs,
     RejectParams, Rejection,
 };
+use plumewatch_core::raster::Grid;
 use plumewatch_core::rng::SeededRng;
 
 /// Gaussian noise with a different offset and spread in every column (pushbroom

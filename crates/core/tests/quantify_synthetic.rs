@@ -1,12 +1,12 @@
 //! Source location and emission rate on a steady Gaussian plume of known Q on a noisy
 //! background, detected with the CFAR rule.
 
+use plumewatch_core::gas::PPM_M_TO_KG_M2;
 use plumewatch_core::geo::{downwind_pixel_unit, GeoTransform};
-use plumewatch_core::plume::{find_plumes, CfarParams, Grid, PlumeInputs, RejectParams};
-use plumewatch_core::quantify::{
-    ime_kg, locate_source, quantify, PlumePixels, QuantifyParams, SourceMethod, SourceParams,
-    UEffModel, Wind, PPM_M_TO_KG_M2,
-};
+use plumewatch_core::locate::{locate_source, SourceMethod, SourceParams};
+use plumewatch_core::plume::{find_plumes, CfarParams, PlumeInputs, RejectParams};
+use plumewatch_core::quantify::{ime_kg, quantify, PlumePixels, QuantifyParams, UEffModel, Wind};
+use plumewatch_core::raster::Grid;
 use plumewatch_core::rng::SeededRng;
 
 const GSD: f64 = 3.0;

@@ -6,10 +6,12 @@
 //! lines of std (the core library itself does no I/O).
 
 use plumewatch_core::geo::{downwind_pixel_unit, GeoTransform};
-use plumewatch_core::plume::{find_plumes, CfarParams, Grid, PlumeInputs, RejectParams};
+use plumewatch_core::locate::{locate_source, SourceParams};
+use plumewatch_core::plume::{find_plumes, CfarParams, PlumeInputs, RejectParams};
 use plumewatch_core::quantify::{
-    fit_u_eff, ime_emission_rate, ime_kg, locate_source, CalibrationSample, SourceParams, UEffModel,
+    fit_u_eff, ime_emission_rate, ime_kg, CalibrationSample, UEffModel,
 };
+use plumewatch_core::raster::Grid;
 use plumewatch_core::rng::SeededRng;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,8 @@
 //! Physics of the puff plume: mass conservation, flux conservation, sub-pixel sources.
 
+use plumewatch_core::gas::PPM_M_TO_KG_M2;
 use plumewatch_core::simulate::{
-    raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PointSource, Stability, PPM_M_TO_KG_M2,
+    raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PointSource, Stability,
 };
 
 fn source(row: f64, col: f64, from_deg: f64) -> PointSource {

@@ -1,7 +1,7 @@
 //! Merging detections across passes into ranked sites.
 
 use plumewatch_core::geo::GeoTransform;
-use plumewatch_core::plume::Grid;
+use plumewatch_core::raster::Grid;
 use plumewatch_core::sites::{merge_sites, Detection, PassFootprint, SiteParams};
 
 #[allow(clippy::too_many_arguments)]

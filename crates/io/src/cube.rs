@@ -67,18 +67,7 @@ impl CubeMeta {
         let Some(w) = &self.wavelength_nm else {
             return Vec::new();
         };
-        w.iter()
-            .enumerate()
-            .filter(|&(i, &x)| {
-                x >= lo_nm
-                    && x <= hi_nm
-                    && self
-                        .bad_bands
-                        .as_ref()
-                        .is_none_or(|g| g.get(i).copied().unwrap_or(true))
-            })
-            .map(|(i, _)| i)
-            .collect()
+        plumewatch_core::bands::bands_in_window(w, self.bad_bands.as_deref(), lo_nm, hi_nm)
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::atomic;
 use crate::{Error, Result};
 use image::{Rgb, RgbImage};
-use plumewatch_core::plume::Grid;
+use plumewatch_core::raster::Grid;
 use std::path::Path;
 
 /// Colour of the plume outline.

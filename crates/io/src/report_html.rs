@@ -8,6 +8,8 @@
 
 use crate::{atomic, Error, Result};
 use base64::Engine;
+use plumewatch_core::math::order_stats::percentile_sorted;
+use plumewatch_core::raster::NODATA;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -270,16 +272,10 @@ pub fn quicklook_png(
     lines: usize,
     samples: usize,
 ) -> Vec<u8> {
-    let valid = |v: f32| v.is_finite() && v != -9999.0;
+    let valid = |v: f32| v.is_finite() && v != NODATA;
     let mut a: Vec<f32> = albedo.iter().copied().filter(|&v| valid(v)).collect();
     a.sort_by(f32::total_cmp);
-    let pct = |v: &[f32], q: f64| {
-        if v.is_empty() {
-            0.0
-        } else {
-            v[((v.len() - 1) as f64 * q) as usize]
-        }
-    };
+    let pct = |v: &[f32], q: f64| percentile_sorted(v, q).unwrap_or(0.0);
     let (lo, hi) = (pct(&a, 0.02), pct(&a, 0.98));
     let span = if hi > lo { hi - lo } else { 1.0 };
     let is_plume = |i: usize| {

@@ -1,7 +1,8 @@
 //! Evidence PNG: the chip shows the enhancement through the colour map, and the
 //! outline, source marker, wind arrow, colour bar and scale bar are where they belong.
 
-use plumewatch_core::plume::{trace_outline, Grid};
+use plumewatch_core::plume::trace_outline;
+use plumewatch_core::raster::Grid;
 use plumewatch_io::evidence_png::{
     colormap, write_evidence_png, Evidence, EvidenceParams, OUTLINE_RGB, SOURCE_RGB, WIND_RGB,
 };

@@ -3,8 +3,9 @@
 
 use gdal::vector::LayerAccess;
 use plumewatch_core::geo::GeoTransform;
-use plumewatch_core::plume::{find_plumes, CfarParams, Grid, PlumeInputs, RejectParams};
-use plumewatch_core::quantify::{locate_source, SourceParams};
+use plumewatch_core::locate::{locate_source, SourceParams};
+use plumewatch_core::plume::{find_plumes, CfarParams, PlumeInputs, RejectParams};
+use plumewatch_core::raster::Grid;
 use plumewatch_core::sites::{merge_sites, Detection, SiteParams};
 use plumewatch_io::geojson_out::{write_plumes_geojson, write_sites_geojson, PlumeFeature};
 use std::path::Path;

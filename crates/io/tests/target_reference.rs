@@ -1,6 +1,7 @@
 //! The CH4 unit absorption target against the reference implementation (mag1c 1.2.0)
 //! and against the official EMIT CH4 target (independent radiative transfer).
 
+use plumewatch_core::math::correlation::pearson;
 use plumewatch_core::target::select_window;
 use plumewatch_core::{unit_absorption, BandModel};
 use plumewatch_io::{gas_lut, sensor, target_file};
@@ -86,15 +87,6 @@ fn aviris_ng_target_matches_mag1c() {
 #[test]
 fn emit_target_matches_mag1c() {
     check_preset_against_mag1c("emit");
-}
-
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
-    cov / (va * vb).sqrt()
 }
 
 #[test]

@@ -8,16 +8,22 @@
 
 /// Beer–Lambert injection of an enhancement into radiance.
 pub mod inject;
+/// Reflectance spectral libraries resampled to a sensor's bands.
+pub mod library;
+/// The parametric instrument noise model.
+pub mod noise;
+/// Point-source plumes as Gaussian puffs along a meandering centre line.
 pub mod plume;
 /// Semi-real synthetic radiance scenes from library spectra, the gas LUT and a noise model.
 pub mod scene;
 
 pub use inject::{GasTransmittance, InjectedCube};
+pub use library::SpectralLibrary;
+pub use noise::{BandNoise, NoiseModel};
 pub use plume::{
     puff_sigma_m, raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource,
-    Stability, PPM_M_TO_KG_M2,
+    Stability,
 };
 pub use scene::{
-    random_sources, render_scene, BandNoise, MaterialRole, MaterialUse, NoiseModel, Scene,
-    SceneConfig, SceneIngredients, SpectralLibrary,
+    random_sources, render_scene, MaterialRole, MaterialUse, Scene, SceneConfig, SceneIngredients,
 };

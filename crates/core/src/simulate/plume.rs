@@ -18,7 +18,7 @@
 //!
 //! # Units
 //! Rate kg/h, wind m/s, GSD m, enhancement ppm·m with
-//! 1 ppm·m CH4 = [`PPM_M_TO_KG_M2`] kg/m² (ideal gas at 273.15 K, 101 325 Pa,
+//! 1 ppm·m CH4 = [`crate::gas::PPM_M_TO_KG_M2`] kg/m² (ideal gas at 273.15 K, 101 325 Pa,
 //! M = 16.043 g/mol, the convention of the bundled truth scenes).
 //!
 //! # Geometry
@@ -26,23 +26,10 @@
 //! pixel `(i, j)` covers `[i, i+1) × [j, j+1)` in fractional (row, col) coordinates, so a
 //! source at `row = 10.5, col = 20.5` sits at the centre of pixel (10, 20).
 
+use crate::gas::PPM_M_TO_KG_M2;
+use crate::math::normal::normal_cdf;
 use crate::rng::SeededRng;
 use crate::{Error, Result};
-
-/// Column mass per ppm·m of CH4: kg/m² for a 1 ppm·m enhancement.
-///
-/// `1e-6 m × P·M/(R·T)` with P = 101 325 Pa, M = 0.016043 kg/mol, R = 8.314462618 J/(mol K),
-/// T = 273.15 K.
-pub const PPM_M_TO_KG_M2: f64 = 7.157_589_809_239_604e-7;
-
-/// Column mass per ppm·m for a gas of molar mass `molar_mass_kg_mol` (kg/mol), at
-/// 273.15 K and 101 325 Pa.
-///
-/// # Units
-/// Returns kg/m² per ppm·m.
-pub fn ppm_m_to_kg_m2(molar_mass_kg_mol: f64) -> f64 {
-    1e-6 * 101_325.0 * molar_mass_kg_mol / (8.314_462_618 * 273.15)
-}
 
 /// Pasquill–Gifford atmospheric stability class, from A (very unstable, fast lateral
 /// spreading) to F (stable, narrow plumes).
@@ -194,30 +181,14 @@ pub struct PlumeTruth {
     pub centreline_rowcol: Vec<[f64; 2]>,
 }
 
-/// Approximation of the error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
-fn erf(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
-            + 0.254_829_592)
-            * t
-            * (-x * x).exp();
-    if x >= 0.0 {
-        y
-    } else {
-        -y
-    }
-}
-
 /// Fraction of a unit 1-D Gaussian (centre `mu`, width `sigma`) in each cell `[k, k+1)`
 /// for `k` in `lo..hi`, written into `out`. Differences of the CDF telescope, so the
 /// fractions add up to the mass between `lo` and `hi` exactly.
 fn cell_fractions(mu: f64, sigma: f64, lo: usize, hi: usize, out: &mut Vec<f64>) {
     out.clear();
-    let s = 1.0 / (sigma * std::f64::consts::SQRT_2);
-    let mut prev = 0.5 * (1.0 + erf((lo as f64 - mu) * s));
+    let mut prev = normal_cdf((lo as f64 - mu) / sigma);
     for k in lo..hi {
-        let next = 0.5 * (1.0 + erf((k as f64 + 1.0 - mu) * s));
+        let next = normal_cdf((k as f64 + 1.0 - mu) / sigma);
         out.push(next - prev);
         prev = next;
     }
@@ -418,21 +389,4 @@ pub fn raster_mass_kg(enhancement_ppm_m: &[f32], gsd_m: f64) -> f64 {
         * gsd_m
         * gsd_m
         * PPM_M_TO_KG_M2
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn erf_matches_known_values() {
-        assert!((erf(0.5) - 0.520_499_877_8).abs() < 2e-7);
-        assert!((erf(-1.0) + 0.842_700_792_9).abs() < 2e-7);
-        assert!((erf(3.0) - 0.999_977_909_5).abs() < 2e-7);
-    }
-
-    #[test]
-    fn conversion_constant_from_ideal_gas() {
-        assert!((ppm_m_to_kg_m2(0.016043) / PPM_M_TO_KG_M2 - 1.0).abs() < 1e-6);
-    }
 }

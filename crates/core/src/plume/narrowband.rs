@@ -30,7 +30,7 @@
 //! mean (1213 ± 187 vs 1062, 2366 ± 163 vs 1280, 4425 ± 113 vs 2925 ppm·m); on EMIT
 //! `emit_small` the weakest true plume gives 523 ± 170 vs 972 ppm·m.
 
-use crate::plume::Grid;
+use crate::raster::Grid;
 use crate::source::LineSource;
 use crate::{Error, Result};
 

@@ -1,0 +1,293 @@
+//! Segmentation: CFAR seeds, hysteresis growth, morphological closing, hole filling and
+//! 8-connected components of a minimum size, each described as a [`Plume`].
+
+use super::cfar::{column_background, normalised_z};
+use super::outline::trace_outline;
+use super::reject::reject_reason;
+use super::{CfarParams, Plume, PlumeInputs, PlumeSet, RejectParams};
+use crate::math::normal::normal_sf;
+use crate::{Error, Result};
+
+/// Finds plume candidates: CFAR seeds, hysteresis growth, closing, hole filling,
+/// 8-connected components of at least `cfar.min_pixels`, outlines and rejection tests.
+pub fn find_plumes(
+    inputs: &PlumeInputs<'_>,
+    cfar: &CfarParams,
+    reject: &RejectParams,
+) -> Result<PlumeSet> {
+    let grid = inputs.grid;
+    grid.check("z", inputs.z.len())?;
+    grid.check("enhancement", inputs.enhancement.len())?;
+    if let Some(a) = inputs.albedo {
+        grid.check("albedo", a.len())?;
+    }
+    if let Some(m) = inputs.invalid {
+        grid.check("invalid-pixel mask", m.len())?;
+    }
+    let k = cfar.seed_threshold()?;
+    if !cfar.grow_z.is_finite() {
+        return Err(Error::Invalid(format!(
+            "plume growth threshold: expected a finite z, got {}",
+            cfar.grow_z
+        )));
+    }
+    let grow = cfar.grow_z.min(k);
+    let background = column_background(inputs.z, grid)?;
+    let zn = normalised_z(inputs.z, grid, &background)?;
+    let (w, h) = (grid.samples, grid.lines);
+    let usable = |i: usize| {
+        zn[i].is_finite()
+            && inputs.enhancement[i].is_finite()
+            && !inputs.invalid.is_some_and(|m| m[i])
+    };
+    let n_valid = inputs.z.iter().filter(|v| v.is_finite()).count();
+
+    // Seeds and hysteresis growth (8-connected flood from seeds through zn > grow).
+    let mut mask = vec![false; grid.len()];
+    let mut stack = Vec::new();
+    let mut n_seed = 0;
+    for i in 0..grid.len() {
+        if usable(i) && (zn[i] as f64) > k {
+            n_seed += 1;
+            if !mask[i] {
+                mask[i] = true;
+                stack.push(i);
+            }
+        }
+    }
+    while let Some(i) = stack.pop() {
+        for j in neighbours8(i, w, h) {
+            if !mask[j] && usable(j) && (zn[j] as f64) > grow {
+                mask[j] = true;
+                stack.push(j);
+            }
+        }
+    }
+
+    // Morphological closing, restricted to usable pixels.
+    if cfar.closing_radius > 0 {
+        let dilated = dilate(&mask, w, h, cfar.closing_radius);
+        let closed = erode(&dilated, w, h, cfar.closing_radius);
+        for i in 0..grid.len() {
+            mask[i] = (mask[i] || closed[i]) && usable(i);
+        }
+    }
+
+    // Connected components (8-connectivity).
+    let mut labels = vec![0u32; grid.len()];
+    let mut visited = vec![false; grid.len()];
+    let mut plumes = Vec::new();
+    let mut n_too_small = 0;
+    let mut comp = Vec::new();
+    let mut next_id = 1u32;
+    for start in 0..grid.len() {
+        if !mask[start] || visited[start] {
+            continue;
+        }
+        comp.clear();
+        visited[start] = true;
+        labels[start] = u32::MAX;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            comp.push(i);
+            for j in neighbours8(i, w, h) {
+                if mask[j] && !visited[j] {
+                    visited[j] = true;
+                    labels[j] = u32::MAX;
+                    stack.push(j);
+                }
+            }
+        }
+        fill_holes(&mut comp, w, h, &usable, &labels);
+        for &i in &comp {
+            visited[i] = true;
+        }
+        if comp.len() < cfar.min_pixels.max(1) {
+            n_too_small += 1;
+            for &i in &comp {
+                if labels[i] == u32::MAX {
+                    labels[i] = 0;
+                }
+            }
+            continue;
+        }
+        let id = next_id;
+        next_id += 1;
+        for &i in &comp {
+            labels[i] = id;
+        }
+        comp.sort_unstable();
+        plumes.push(describe(id, &comp, inputs, &zn, &labels, n_valid, reject));
+    }
+    Ok(PlumeSet {
+        plumes,
+        labels,
+        background,
+        seed_threshold: k,
+        n_seed_pixels: n_seed,
+        n_too_small,
+        n_valid,
+    })
+}
+
+fn neighbours8(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (r, c) = ((i / w) as isize, (i % w) as isize);
+    (-1isize..=1)
+        .flat_map(move |dr| (-1isize..=1).map(move |dc| (dr, dc)))
+        .filter(move |&(dr, dc)| {
+            let (rr, cc) = (r + dr, c + dc);
+            (dr, dc) != (0, 0) && rr >= 0 && cc >= 0 && (rr as usize) < h && (cc as usize) < w
+        })
+        .map(move |(dr, dc)| ((r + dr) as usize) * w + (c + dc) as usize)
+}
+
+/// Binary dilation with a (2r+1)² square, separable.
+fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let mut tmp = vec![false; mask.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let lo = x.saturating_sub(r);
+            let hi = (x + r).min(w - 1);
+            tmp[y * w + x] = (lo..=hi).any(|xx| mask[y * w + xx]);
+        }
+    }
+    let mut out = vec![false; mask.len()];
+    for y in 0..h {
+        let lo = y.saturating_sub(r);
+        let hi = (y + r).min(h - 1);
+        for x in 0..w {
+            out[y * w + x] = (lo..=hi).any(|yy| tmp[yy * w + x]);
+        }
+    }
+    out
+}
+
+/// Binary erosion with a (2r+1)² square; outside the raster counts as set (so the
+/// closing does not eat plumes touching the border).
+fn erode(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let mut tmp = vec![false; mask.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let lo = x.saturating_sub(r);
+            let hi = (x + r).min(w - 1);
+            tmp[y * w + x] = (lo..=hi).all(|xx| mask[y * w + xx]);
+        }
+    }
+    let mut out = vec![false; mask.len()];
+    for y in 0..h {
+        let lo = y.saturating_sub(r);
+        let hi = (y + r).min(h - 1);
+        for x in 0..w {
+            out[y * w + x] = (lo..=hi).all(|yy| tmp[yy * w + x]);
+        }
+    }
+    out
+}
+
+/// Adds to `comp` the usable, unlabelled pixels it encloses (background not
+/// 4-connected to the outside of its bounding box).
+fn fill_holes(
+    comp: &mut Vec<usize>,
+    w: usize,
+    _h: usize,
+    usable: &dyn Fn(usize) -> bool,
+    labels: &[u32],
+) {
+    let (mut r0, mut c0, mut r1, mut c1) = (usize::MAX, usize::MAX, 0, 0);
+    for &i in comp.iter() {
+        let (r, c) = (i / w, i % w);
+        r0 = r0.min(r);
+        c0 = c0.min(c);
+        r1 = r1.max(r);
+        c1 = c1.max(c);
+    }
+    // Local padded grid.
+    let lw = c1 - c0 + 3;
+    let lh = r1 - r0 + 3;
+    let mut inside = vec![false; lw * lh];
+    for &i in comp.iter() {
+        let (r, c) = (i / w, i % w);
+        inside[(r - r0 + 1) * lw + (c - c0 + 1)] = true;
+    }
+    let mut outside = vec![false; lw * lh];
+    let mut stack = vec![0usize];
+    outside[0] = true;
+    while let Some(p) = stack.pop() {
+        let (y, x) = (p / lw, p % lw);
+        let mut visit = |q: usize| {
+            if !outside[q] && !inside[q] {
+                outside[q] = true;
+                stack.push(q);
+            }
+        };
+        if x > 0 {
+            visit(p - 1);
+        }
+        if x + 1 < lw {
+            visit(p + 1);
+        }
+        if y > 0 {
+            visit(p - lw);
+        }
+        if y + 1 < lh {
+            visit(p + lw);
+        }
+    }
+    for y in 1..lh - 1 {
+        for x in 1..lw - 1 {
+            let p = y * lw + x;
+            if !inside[p] && !outside[p] {
+                let i = (y - 1 + r0) * w + (x - 1 + c0);
+                if usable(i) && labels[i] == 0 {
+                    comp.push(i);
+                }
+            }
+        }
+    }
+}
+
+fn describe(
+    id: u32,
+    comp: &[usize],
+    inputs: &PlumeInputs<'_>,
+    zn: &[f32],
+    labels: &[u32],
+    n_valid: usize,
+    reject: &RejectParams,
+) -> Plume {
+    let w = inputs.grid.samples;
+    let (mut r0, mut c0, mut r1, mut c1) = (usize::MAX, usize::MAX, 0, 0);
+    let mut peak = (f64::NEG_INFINITY, 0usize);
+    let mut peak_z = f64::NEG_INFINITY;
+    for &i in comp {
+        let (r, c) = (i / w, i % w);
+        r0 = r0.min(r);
+        c0 = c0.min(c);
+        r1 = r1.max(r);
+        c1 = c1.max(c);
+        let e = inputs.enhancement[i] as f64;
+        if e > peak.0 {
+            peak = (e, i);
+        }
+        peak_z = peak_z.max(zn[i] as f64);
+    }
+    let sf = normal_sf(peak_z);
+    // 1 − (1 − p)^N computed stably.
+    let fap = -((n_valid.max(1) as f64) * (-sf).ln_1p()).exp_m1();
+    let outline = trace_outline(comp, w, [r0, c0, r1, c1]);
+    let bbox = [r0, c0, r1, c1];
+    let rejection = reject_reason(id, comp, bbox, inputs, labels, reject);
+    Plume {
+        id,
+        pixels: comp.iter().map(|&i| i as u32).collect(),
+        n_pixels: comp.len(),
+        bbox,
+        peak_pixel: [peak.1 / w, peak.1 % w],
+        max_enhancement_ppm_m: peak.0,
+        peak_z,
+        significance: peak_z,
+        false_alarm_probability: fap.clamp(0.0, 1.0),
+        outline,
+        rejection,
+    }
+}

@@ -1,0 +1,77 @@
+//! Rasters of per-pixel values: their size ([`Grid`]), linear pixel indices and the
+//! no-data conventions.
+//!
+//! # Array order
+//! Every raster is `lines × samples`, row-major (sample fastest): pixel
+//! `(line, sample)` sits at linear index `line · samples + sample`. Indices are
+//! `usize`, so mosaics above 2³² pixels do not wrap.
+//!
+//! # No data
+//! Detection maps as written to disk hold [`NODATA`] where a pixel has no output; the
+//! plume, quantification and evidence code work on copies with NaN there
+//! ([`nodata_as_nan`]).
+
+use crate::{Error, Result};
+
+/// Value written where a pixel has no output (detection maps, rasters on disk).
+pub const NODATA: f32 = -9999.0;
+
+/// A copy of a detection raster with [`NODATA`] replaced by NaN (the convention of the
+/// plume, quantification and evidence code).
+pub fn nodata_as_nan(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| if v == NODATA { f32::NAN } else { v })
+        .collect()
+}
+
+/// Size of a raster: `lines × samples`, row-major.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Grid {
+    /// Down-track lines (rows).
+    pub lines: usize,
+    /// Cross-track samples (columns).
+    pub samples: usize,
+}
+
+impl Grid {
+    /// A grid of `lines × samples`.
+    pub fn new(lines: usize, samples: usize) -> Self {
+        Self { lines, samples }
+    }
+
+    /// Number of pixels.
+    pub fn len(&self) -> usize {
+        self.lines * self.samples
+    }
+
+    /// True for an empty grid.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Linear index `line · samples + sample` of a pixel.
+    pub fn index(&self, line: usize, sample: usize) -> usize {
+        line * self.samples + sample
+    }
+
+    /// `(line, sample)` of a linear pixel index (the inverse of [`Grid::index`]).
+    pub fn line_sample(&self, index: usize) -> (usize, usize) {
+        (index / self.samples, index % self.samples)
+    }
+
+    /// Checks that a raster called `what` has `lines × samples` values.
+    pub fn check(&self, what: &str, len: usize) -> Result<()> {
+        if len != self.len() {
+            return Err(Error::Shape {
+                what: format!(
+                    "{what} raster values (lines × samples = {} × {})",
+                    self.lines, self.samples
+                ),
+                expected: self.len(),
+                got: len,
+            });
+        }
+        Ok(())
+    }
+}
