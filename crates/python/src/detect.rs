@@ -2,15 +2,16 @@
 //! parameters and core calls of the CLI's `plumewatch detect`.
 
 use crate::array_cube::ArrayCube;
-use crate::errors::{to_py, Outcome, PyFailure};
+use crate::errors::{into_pyerr, to_py, Error, Outcome};
 use crate::window::{BandTable, GasWindow};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use plumewatch_core::detect::{
     detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, Mag1cParams,
-    Precision, NODATA,
+    Precision,
 };
 use plumewatch_core::mask::{CensorRule, Saturation};
 use plumewatch_core::stats::Regularization;
+use plumewatch_core::raster::NODATA;
 use plumewatch_core::LineSource;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -60,7 +61,7 @@ fn choice<T: Copy>(what: &str, value: &str, choices: &[(&str, T)]) -> Outcome<T>
         .map(|&(_, v)| v)
         .ok_or_else(|| {
             let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            PyFailure::input(format!(
+            Error::input(format!(
                 "{what}={value:?}: expected one of {}",
                 names.join(", ")
             ))
@@ -85,7 +86,7 @@ impl DetectOptions {
             "blend" => Regularization::DiagonalBlend { alpha: self.alpha },
             "ledoit-wolf" => Regularization::LedoitWolf,
             other => {
-                return Err(PyFailure::input(format!(
+                return Err(Error::input(format!(
                     "regularization={other:?}: expected one of none, blend, ledoit-wolf"
                 )))
             }
@@ -101,7 +102,7 @@ impl DetectOptions {
         )?;
         let (lo, hi) = self.window;
         if !(lo > 0.0 && lo < hi && hi.is_finite()) {
-            return Err(PyFailure::input(format!(
+            return Err(Error::input(format!(
                 "window ({lo}, {hi}): expected two wavelengths in nm, LO,HI with LO < HI (e.g. 2122,2488)"
             )));
         }
@@ -165,7 +166,7 @@ fn run(
         exclude: None,
     };
     let mut maps = detect_cube(&input, &params, &|_| {})
-        .map_err(|e| PyFailure::from(e).context(format!("{label}: detection failed")))?;
+        .map_err(|e| Error::from(e).context(format!("{label}: detection failed")))?;
     for map in [
         &mut maps.enhancement,
         &mut maps.albedo,
@@ -225,10 +226,9 @@ pub fn detect_array<'py>(
         ("good_bands", good_bands.as_ref().map(Vec::len)),
     ] {
         if let Some(len) = len.filter(|&n| n != nbands) {
-            return Err(PyFailure::input(format!(
-                "array: {name}: {len} values for {nbands} bands (expected one per band)"
-            ))
-            .into_pyerr(py));
+            let message =
+                format!("array: {name}: {len} values for {nbands} bands (expected one per band)");
+            return Err(into_pyerr(py, Error::input(message)));
         }
     }
     let table = BandTable {

@@ -4,8 +4,9 @@
 //! `detect` (`crates/cli/src/gas_window.rs`), so that Python and the CLI select the
 //! same bands and compute the same target bit for bit.
 
-use crate::errors::{Outcome, PyFailure};
-use plumewatch_core::mask::{saturation_bands, window_bands, Saturation};
+use crate::errors::{Error, Outcome};
+use plumewatch_core::bands::window_bands;
+use plumewatch_core::mask::{saturation_bands, Saturation};
 use plumewatch_core::BandModel;
 use std::path::Path;
 
@@ -47,13 +48,13 @@ impl GasWindow {
         saturation: Option<&Saturation>,
     ) -> Outcome<Self> {
         let wl = table.wavelength_nm.as_deref().ok_or_else(|| {
-            PyFailure::input(format!(
+            Error::input(format!(
                 "{label}: wavelength: the cube has no band centres; detection needs them"
             ))
         })?;
         let bands = window_bands(wl, table.good_bands.as_deref(), lo, hi);
         if bands.len() < 2 {
-            return Err(PyFailure::input(format!(
+            return Err(Error::input(format!(
                 "{label}: wavelength: {} usable band(s) in the window {lo}–{hi} nm (expected at least 2)",
                 bands.len()
             )));
@@ -63,14 +64,14 @@ impl GasWindow {
             Some(file) => plumewatch_io::target_file::read(file)?
                 .values_for(&window_wl, 0.2)
                 .map_err(|e| {
-                    PyFailure::from(e).context(format!(
+                    Error::from(e).context(format!(
                         "{}: target for the bands of {label}",
                         file.display()
                     ))
                 })?,
             None => {
                 let fwhm = table.fwhm_nm.as_deref().ok_or_else(|| {
-                    PyFailure::input(format!(
+                    Error::input(format!(
                         "{label}: fwhm: the cube has no band widths; give target= or a header with fwhm"
                     ))
                 })?;
