@@ -5,6 +5,7 @@
 - :func:`detect` runs the matched-filter family and returns enhancement (ppm·m),
   albedo, sigma (ppm·m) and z as an ``xarray.Dataset``.
 - :func:`target` computes a gas's unit absorption spectrum (1/(ppm·m)).
+- :func:`scan` turns flight lines into plumes, sources, rates and ranked sites.
 - ``plumewatch.dask`` scans campaigns of many flight lines on a Dask cluster.
 
 Errors are the classes of :mod:`plumewatch.errors`. Units: radiance
@@ -15,6 +16,7 @@ from . import errors
 from ._cube import open_cube
 from ._detect import detect, target
 from ._native import __version__
+from ._scan import ScanResult, scan
 from .errors import (
     PlumewatchComputeError,
     PlumewatchError,
@@ -27,6 +29,8 @@ __all__ = [
     "detect",
     "errors",
     "open_cube",
+    "scan",
+    "ScanResult",
     "target",
     "PlumewatchError",
     "PlumewatchInputError",

@@ -1,0 +1,263 @@
+"""Campaigns on Dask: one task per flight line, one reduce that merges sites.
+
+``scan_campaign`` works with any ``dask.distributed`` client — a ``LocalCluster`` on a
+laptop, ``dask_jobqueue.SLURMCluster`` on an HPC system, ``dask_kubernetes`` on a
+cluster — with the same code: the work is plain functions on explicit inputs and the
+client decides where they run.
+
+- Each flight line is one task (detection, plumes, sources, rates, evidence) that
+  writes its outputs to ``OUTPUT/lines/<name>/`` and returns a small record.
+- A line is identified by a content hash of its inputs (cube and GLT bytes, wind, the
+  scan configuration, the plumewatch version). A folder whose ``line.json`` holds the
+  same hash is complete and is not computed again: rerunning a campaign after a
+  failure or with added lines computes only what changed.
+- A failing line (bad file) is reported in the result and the manifest with its error
+  class and message; the other lines go on and are merged.
+- The reduce merges the lines' detections into sites exactly as the multi-line CLI
+  ``plumewatch scan`` does and writes ``sites.geojson``, ``plumes.geojson``,
+  ``report.html`` and ``scan.json`` into ``OUTPUT``, plus ``campaign.json`` (the
+  manifest with each line's status) and ``campaign.html``.
+- ``threads_per_task`` sets the computation threads of each task (default: the
+  worker's own thread count), so that workers do not oversubscribe cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from . import _native
+from ._manifest import FlightLine, Wind, flight_lines
+from ._scan import ScanResult, scan_config
+from .errors import PlumewatchError
+
+__all__ = ["scan_campaign", "CampaignResult", "LineStatus", "line_key"]
+
+_CHUNK = 8 << 20
+
+
+def _file_digest(path: Optional[str], h: "hashlib._Hash") -> None:
+    """Feeds the bytes of ``path`` (and an ENVI header or data file beside it) to ``h``."""
+    if path is None:
+        h.update(b"-")
+        return
+    p = Path(path)
+    companions = [p]
+    if p.suffix.lower() == ".hdr":
+        companions += [p.with_suffix(s) for s in ("", ".img", ".dat", ".raw", ".bil", ".bsq", ".bip")]
+    else:
+        companions += [p.with_suffix(".hdr"), Path(str(p) + ".hdr")]
+    for c in companions:
+        if c.is_file():
+            h.update(c.name.encode() + b"\0")
+            with open(c, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+
+
+def line_key(line: FlightLine, config: Dict[str, Any]) -> str:
+    """Content hash of one flight line's inputs and the campaign configuration."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps({"config": config, "wind": line.wind, "name": line.name}, sort_keys=True).encode())
+    h.update(_native.__version__.encode())
+    _file_digest(line.cube, h)
+    _file_digest(line.glt, h)
+    return h.hexdigest()
+
+
+@dataclass
+class LineStatus:
+    """How one flight line went: ``status`` is "done", "reused" (already done by an
+    earlier run with the same inputs) or "failed" (``error_class``, ``error``)."""
+
+    name: str
+    cube: str
+    key: str
+    folder: str
+    status: str
+    seconds: float = 0.0
+    error_class: Optional[str] = None
+    error: Optional[str] = None
+    time: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class CampaignResult:
+    """A campaign: the merged scan of the lines that succeeded and every line's status.
+
+    ``sites`` and ``plumes`` are GeoJSON dicts as in :class:`plumewatch.ScanResult`
+    (empty collections when every line failed); ``output`` is the campaign folder.
+    """
+
+    output: str
+    lines: List[LineStatus]
+    scan: Optional[ScanResult]
+    seconds: float
+    files: List[str] = field(default_factory=list)
+
+    @property
+    def sites(self) -> Dict[str, Any]:
+        return self.scan.sites if self.scan else {"type": "FeatureCollection", "features": []}
+
+    @property
+    def plumes(self) -> Dict[str, Any]:
+        return self.scan.plumes if self.scan else {"type": "FeatureCollection", "features": []}
+
+    @property
+    def failed(self) -> List[LineStatus]:
+        return [l for l in self.lines if l.status == "failed"]
+
+
+def _threads(requested: Optional[int]) -> Optional[int]:
+    if requested:
+        return int(requested)
+    try:
+        from distributed import get_worker
+
+        return int(get_worker().state.nthreads)
+    except Exception:
+        return None
+
+
+def scan_line_task(
+    cfg: Dict[str, Any], index: int, name: str, key: str, folder: str, threads: Optional[int]
+) -> Dict[str, Any]:
+    """One flight line (a Dask task): scans line ``index`` of ``cfg`` into ``folder``
+    unless a complete run with the same ``key`` is already there. Never raises for a
+    plumewatch error: the failure is returned as the line's status."""
+    record_path = Path(folder) / "line.json"
+    if record_path.exists():
+        try:
+            done = json.loads(record_path.read_text())
+            if done.get("key") == key:
+                return {"status": "reused", "seconds": 0.0}
+        except (OSError, ValueError):
+            pass
+    start = time.perf_counter()
+    try:
+        _native.scan_line(json.dumps(cfg), index, folder, _threads(threads))
+    except PlumewatchError as e:
+        return {"status": "failed", "error_class": type(e).__name__, "error": str(e),
+                "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    # The stamp is written last (atomically): a folder without it is incomplete.
+    tmp = record_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"key": key, "name": name, "seconds": seconds}))
+    os.replace(tmp, record_path)
+    return {"status": "done", "seconds": seconds}
+
+
+def merge_task(
+    cfg: Dict[str, Any], folders: List[str], output: str, threads: Optional[int], *statuses: Any
+) -> List[str]:
+    """The reduce: merges the lines in ``folders`` into sites and writes the campaign
+    outputs into ``output``; returns the files written. (``statuses`` only orders it
+    after the line tasks.)"""
+    if not folders:
+        return []
+    native = _native.merge_lines(json.dumps(cfg), folders, _threads(threads))
+    return list(native.write_outputs(output))
+
+
+def scan_campaign(
+    paths_or_manifest: Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]", FlightLine]]],
+    config: Optional[Dict[str, Any]] = None,
+    wind: Optional[Wind] = None,
+    client: Any = None,
+    *,
+    output: Union[str, "os.PathLike[str]"] = "plumewatch_campaign",
+    threads_per_task: Optional[int] = None,
+) -> CampaignResult:
+    """Scan a campaign of flight lines on Dask.
+
+    ``paths_or_manifest``: cube paths or a manifest (.json/.csv, see
+    ``plumewatch._manifest``). ``config``: ``ScanConfig`` settings as in
+    :func:`plumewatch.scan`. ``wind``: (m/s, degrees from) for lines without their own.
+    ``client``: a ``dask.distributed.Client`` (default: the current one, else a local
+    threaded run). ``output``: the campaign folder. ``threads_per_task``: computation
+    threads per line task (default: the worker's thread count).
+    """
+    start = time.perf_counter()
+    lines = flight_lines(paths_or_manifest, wind)
+    out = Path(output).resolve()
+    (out / "lines").mkdir(parents=True, exist_ok=True)
+    cfg = scan_config(lines, config)
+    names = _native.line_names(json.dumps(cfg))
+    statuses: List[LineStatus] = []
+    for i, (line, name) in enumerate(zip(lines, names)):
+        line_cfg = scan_config([line], config)
+        key = line_key(line, {k: v for k, v in line_cfg.items() if k != "flight_lines"})
+        statuses.append(
+            LineStatus(name=name, cube=line.cube, key=key, folder=str(out / "lines" / name),
+                       status="pending", time=line.time)
+        )
+    if client is None:
+        try:
+            from distributed import get_client
+
+            client = get_client()
+        except (ImportError, ValueError):
+            client = None
+    args = [(cfg, i, s.name, s.key, s.folder, threads_per_task) for i, s in enumerate(statuses)]
+    if client is not None:
+        futures = [client.submit(scan_line_task, *a, key=f"plumewatch-line-{s.key}-{s.name}", pure=False)
+                   for a, s in zip(args, statuses)]
+        results = client.gather(futures)
+    else:
+        results = [scan_line_task(*a) for a in args]
+    for s, r in zip(statuses, results):
+        s.status = r["status"]
+        s.seconds = r.get("seconds", 0.0)
+        s.error_class = r.get("error_class")
+        s.error = r.get("error")
+    ok = [i for i, s in enumerate(statuses) if s.status != "failed"]
+    merged_cfg = scan_config([lines[i] for i in ok], config)
+    folders = [statuses[i].folder for i in ok]
+    if client is not None and folders:
+        files = client.submit(merge_task, merged_cfg, folders, str(out), threads_per_task, pure=False).result()
+    else:
+        files = merge_task(merged_cfg, folders, str(out), threads_per_task)
+    scan = ScanResult(_native.merge_lines(json.dumps(merged_cfg), folders, None)) if folders else None
+    result = CampaignResult(str(out), statuses, scan, time.perf_counter() - start, files)
+    _write_manifest(out, result)
+    _write_html(out, result)
+    return result
+
+
+def _write_manifest(out: Path, result: CampaignResult) -> None:
+    doc = {"lines": [s.to_dict() for s in result.lines], "seconds": result.seconds,
+           "plumewatch_version": _native.__version__}
+    tmp = out / "campaign.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, out / "campaign.json")
+
+
+def _write_html(out: Path, result: CampaignResult) -> None:
+    rows = "".join(
+        f"<tr><td>{html.escape(s.name)}</td><td>{html.escape(s.status)}</td>"
+        f"<td>{s.seconds:.1f}</td><td>{html.escape(s.cube)}</td>"
+        f"<td>{html.escape((s.error_class or '') + (': ' + s.error if s.error else ''))}</td></tr>"
+        for s in result.lines
+    )
+    n_sites = len(result.sites["features"])
+    report = '<p><a href="report.html">Sites report</a></p>' if (out / "report.html").exists() else ""
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>plumewatch campaign</title>"
+        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ccc}</style>"
+        f"</head><body><h1>plumewatch campaign</h1><p>{len(result.lines)} flight line(s), "
+        f"{len(result.failed)} failed, {n_sites} site(s), {result.seconds:.1f} s.</p>{report}"
+        "<table><tr><th>line</th><th>status</th><th>s</th><th>cube</th><th>error</th></tr>"
+        f"{rows}</table></body></html>"
+    )
+    tmp = out / "campaign.html.tmp"
+    tmp.write_text(page)
+    os.replace(tmp, out / "campaign.html")

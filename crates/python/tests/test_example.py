@@ -1,0 +1,28 @@
+"""The notebook-style example runs end to end and shows the bundled scene's plume."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+EXAMPLE = REPO / "crates" / "python" / "examples" / "detect_and_plot.py"
+
+
+def test_detect_and_plot_example_runs(scene, tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE), str(scene), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    png = tmp_path / "enhancement.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000
+    zs = [float(z) for z in re.findall(r"z +([0-9.]+)", done.stdout)]
+    assert len(zs) == 5 and max(zs) > 8, done.stdout

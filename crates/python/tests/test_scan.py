@@ -1,0 +1,95 @@
+"""``scan`` gives the CLI's sites; ``plumewatch.dask.scan_campaign`` on a LocalCluster
+with 2 worker processes gives the multi-line CLI scan's sites over 6 flight lines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import plumewatch
+from conftest import run_cli
+from plumewatch import _native
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(_native, "scan_line"),
+    reason="needs the scan library's per-line and merge entry points (not in this build)",
+)
+
+WIND = (3.0, 270.0)
+# Properties that depend on the run (time, paths), not on what was found.
+VOLATILE = {"generated_utc", "seconds", "evidence", "path"}
+
+
+def features(collection: dict) -> list:
+    out = []
+    for f in collection["features"]:
+        props = {k: v for k, v in f["properties"].items() if k not in VOLATILE}
+        out.append((json.dumps(f["geometry"], sort_keys=True), json.dumps(props, sort_keys=True)))
+    return out
+
+
+def cli_scan(cli, cubes, out, *extra):
+    done = run_cli(cli, "scan", *cubes, "--wind", f"{WIND[0]},{WIND[1]}", "--limit-runs", "0", "-o", out, *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads((out / "sites.geojson").read_text()), json.loads((out / "plumes.geojson").read_text())
+
+
+def test_scan_gives_the_cli_sites(cli, scene, tmp_path):
+    sites, plumes = cli_scan(cli, [scene], tmp_path / "cli")
+    result = plumewatch.scan([scene], config={"limit_runs": 0}, wind=WIND)
+    assert len(sites["features"]) >= 2
+    assert features(result.sites) == features(sites)
+    assert features(result.plumes) == features(plumes)
+    assert result.config["flight_lines"][0]["cube"] == str(scene)
+    written = result.to_dir(tmp_path / "py")
+    assert (tmp_path / "py" / "sites.geojson").exists() and (tmp_path / "py" / "report.html").exists()
+    assert len(written) >= 5
+
+
+@pytest.fixture(scope="module")
+def six_lines(cli, tmp_path_factory):
+    root = tmp_path_factory.mktemp("lines")
+    cubes = []
+    for seed in range(1, 7):
+        out = root / f"line{seed}"
+        done = run_cli(cli, "simulate", "scene", "--sensor", "emit", "--lines", "96", "--samples", "64",
+                       "--gsd", "60", "--seed", str(seed), "--random-sources", "2", "-o", out)
+        assert done.returncode == 0, done.stderr
+        cubes.append(out / "radiance.hdr")
+    return cubes
+
+
+def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from plumewatch.dask import scan_campaign
+
+    sites, plumes = cli_scan(cli, six_lines, tmp_path / "cli")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        result = scan_campaign(six_lines, config={"limit_runs": 0}, wind=WIND, client=client,
+                               output=tmp_path / "campaign", threads_per_task=1)
+        assert [l.status for l in result.lines] == ["done"] * 6
+        assert features(result.sites) == features(sites)
+        assert features(result.plumes) == features(plumes)
+        # rerun: every line is reused, the sites are the same
+        again = scan_campaign(six_lines, config={"limit_runs": 0}, wind=WIND, client=client,
+                              output=tmp_path / "campaign", threads_per_task=1)
+        assert [l.status for l in again.lines] == ["reused"] * 6
+        assert features(again.sites) == features(sites)
+
+
+def test_a_bad_line_fails_alone(cli, six_lines, tmp_path):
+    from plumewatch.dask import scan_campaign
+
+    bad = tmp_path / "bad.hdr"
+    bad.write_text("ENVI\nsamples = x\n")
+    result = scan_campaign([six_lines[0], bad, six_lines[1]], config={"limit_runs": 0}, wind=WIND,
+                           output=tmp_path / "campaign")
+    assert [l.status for l in result.lines] == ["done", "failed", "done"]
+    assert result.lines[1].error_class == "PlumewatchInputError"
+    assert "bad.hdr" in result.lines[1].error
+    manifest = json.loads((tmp_path / "campaign" / "campaign.json").read_text())
+    assert manifest["lines"][1]["status"] == "failed"
+    sites, _ = cli_scan(cli, six_lines[:2], tmp_path / "cli")
+    assert features(result.sites) == features(sites)
