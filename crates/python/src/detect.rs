@@ -10,8 +10,8 @@ use plumewatch_core::detect::{
     Precision,
 };
 use plumewatch_core::mask::{CensorRule, Saturation};
-use plumewatch_core::stats::Regularization;
 use plumewatch_core::raster::NODATA;
+use plumewatch_core::stats::Regularization;
 use plumewatch_core::LineSource;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -148,6 +148,7 @@ fn run(
     source: &dyn LineSource,
     table: &BandTable,
     options: &DetectOptions,
+    progress: Option<&Py<PyAny>>,
 ) -> Outcome<Detection> {
     let params = options.params()?;
     let window = GasWindow::for_bands(
@@ -165,7 +166,16 @@ fn run(
         saturation_bands: &window.saturation_bands,
         exclude: None,
     };
-    let mut maps = detect_cube(&input, &params, &|_| {})
+    // Progress goes to a Python callable (tqdm's `update`), taking the GIL only for
+    // the call: once per finished column (or line, for global statistics).
+    let report = |n: u64| {
+        if let Some(callback) = progress {
+            Python::attach(|py| {
+                let _ = callback.call1(py, (n,));
+            });
+        }
+    };
+    let mut maps = detect_cube(&input, &params, &report)
         .map_err(|e| Error::from(e).context(format!("{label}: detection failed")))?;
     for map in [
         &mut maps.enhancement,
@@ -205,25 +215,38 @@ fn to_dict(py: Python<'_>, d: Detection) -> PyResult<Bound<'_, PyDict>> {
     Ok(out)
 }
 
+/// The band table and no-data value given with a numpy array (a dict with every key).
+#[derive(Debug, Clone, FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct ArrayBands {
+    /// Band centres, nm, one per band.
+    pub wavelength: Option<Vec<f64>>,
+    /// Band FWHM, nm, one per band.
+    pub fwhm: Option<Vec<f64>>,
+    /// Per band: `true` = good band.
+    pub good_bands: Option<Vec<bool>>,
+    /// Raw value marking missing pixels.
+    pub nodata: Option<f64>,
+}
+
 /// Detects gas in a float32 array (line, sample, band), read in place with the GIL
-/// released. `nodata` marks missing values (read as NaN).
+/// released. `bands.nodata` marks missing values (read as NaN); `progress`, when given,
+/// is called with the number of columns (lines for global statistics) finished.
 #[pyfunction]
-#[pyo3(signature = (cube, wavelength, fwhm, good_bands, nodata, options))]
+#[pyo3(signature = (cube, bands, options, progress=None))]
 pub fn detect_array<'py>(
     py: Python<'py>,
     cube: PyReadonlyArray3<'py, f32>,
-    wavelength: Option<Vec<f64>>,
-    fwhm: Option<Vec<f64>>,
-    good_bands: Option<Vec<bool>>,
-    nodata: Option<f64>,
+    bands: ArrayBands,
     options: DetectOptions,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let view = cube.as_array();
     let nbands = view.shape()[2];
     for (name, len) in [
-        ("wavelengths", wavelength.as_ref().map(Vec::len)),
-        ("fwhm", fwhm.as_ref().map(Vec::len)),
-        ("good_bands", good_bands.as_ref().map(Vec::len)),
+        ("wavelengths", bands.wavelength.as_ref().map(Vec::len)),
+        ("fwhm", bands.fwhm.as_ref().map(Vec::len)),
+        ("good_bands", bands.good_bands.as_ref().map(Vec::len)),
     ] {
         if let Some(len) = len.filter(|&n| n != nbands) {
             let message =
@@ -232,23 +255,26 @@ pub fn detect_array<'py>(
         }
     }
     let table = BandTable {
-        wavelength_nm: wavelength,
-        fwhm_nm: fwhm,
-        good_bands,
+        wavelength_nm: bands.wavelength,
+        fwhm_nm: bands.fwhm,
+        good_bands: bands.good_bands,
     };
+    let nodata = bands.nodata;
     let source = ArrayCube::new(view, nodata.map(|v| v as f32));
-    let result = py.detach(|| run("array", &source, &table, &options));
+    let result = py.detach(|| run("array", &source, &table, &options, progress.as_ref()));
     to_dict(py, to_py(py, result)?)
 }
 
 /// Detects gas in the cube file at `path`, opened and read exactly as the CLI's
-/// `detect` opens and reads it (memory-mapped ENVI, or GDAL), with the GIL released.
+/// `detect` opens and reads it (memory-mapped ENVI, or GDAL), with the GIL released;
+/// `progress` as for [`detect_array`].
 #[pyfunction]
-#[pyo3(signature = (path, options))]
+#[pyo3(signature = (path, options, progress=None))]
 pub fn detect_path<'py>(
     py: Python<'py>,
     path: PathBuf,
     options: DetectOptions,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let result = py.detach(|| -> Outcome<Detection> {
         let cube = plumewatch_io::open_cube(&path)?;
@@ -258,7 +284,13 @@ pub fn detect_path<'py>(
             fwhm_nm: meta.fwhm_nm.clone(),
             good_bands: meta.bad_bands.clone(),
         };
-        run(&path.display().to_string(), cube.as_ref(), &table, &options)
+        run(
+            &path.display().to_string(),
+            cube.as_ref(),
+            &table,
+            &options,
+            progress.as_ref(),
+        )
     });
     to_dict(py, to_py(py, result)?)
 }

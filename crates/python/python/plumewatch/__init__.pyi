@@ -43,6 +43,7 @@ def detect(
     albedo_correction: bool = True,
     sparsity: bool = True,
     target: Optional[Union[str, os.PathLike[str]]] = None,
+    progress: Optional[bool] = None,
 ) -> xr.Dataset:
     """Enhancement (ppm·m), albedo (1), sigma (ppm·m) and z (1) per pixel (line, sample)."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -29,6 +31,24 @@ def _options(**kw: Any) -> dict:
     if kw["group"] < 1:
         raise PlumewatchInputError(f"group={kw['group']}: column group size must be at least 1")
     return kw
+
+
+@contextlib.contextmanager
+def _progress_bar(progress: Optional[bool], total: int):
+    """A tqdm bar's ``update`` (None without tqdm or when off). ``progress=None`` shows
+    one when tqdm is installed and standard error is a terminal."""
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        yield None
+        return
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            raise ImportError("progress bars need tqdm: pip install tqdm") from None
+        yield None
+        return
+    with tqdm(total=total, desc="detect", unit="col", leave=False) as bar:
+        yield bar.update
 
 
 def _maps_dataset(
@@ -86,7 +106,7 @@ def _array_inputs(
             good_bands = cube["good_band"].values
         if nodata is None:
             nodata = cube.attrs.get("nodata")
-        for name in ("x", "y", "spatial_ref"):
+        for name in ("line", "sample", "x", "y", "spatial_ref"):
             if name in cube.coords:
                 coords[name] = cube.coords[name].variable
         values = np.asarray(cube.data if isinstance(cube.data, np.ndarray) else cube.values)
@@ -135,6 +155,7 @@ def detect(
     albedo_correction: bool = True,
     sparsity: bool = True,
     target: "Optional[os.PathLike[str] | str]" = None,
+    progress: Optional[bool] = None,
 ) -> xr.Dataset:
     """Detect a gas: per-pixel enhancement, albedo factor, sigma and z.
 
@@ -182,6 +203,8 @@ def detect(
         mag1c's albedo correction and sparsity term.
     target
         Target spectrum file (plumewatch CSV or mag1c text) instead of the gas LUT.
+    progress
+        Show a tqdm progress bar (None: when tqdm is installed and stderr is a terminal).
 
     Returns
     -------
@@ -231,7 +254,10 @@ def detect(
     else:
         path = None
     if path is not None:
-        maps = _native.detect_path(path, options)
+        shape = cube.shape if isinstance(cube, xr.DataArray) else None
+        total = (shape[0] if global_stats else shape[1]) if shape else 0
+        with _progress_bar(progress if shape else False, total) as update:
+            maps = _native.detect_path(path, options, update)
         if isinstance(cube, xr.DataArray):
             meta = {"geo_transform": cube.attrs.get("transform"), "crs_wkt": cube.attrs.get("crs_wkt")}
         else:
@@ -239,7 +265,9 @@ def detect(
         coords = _spatial_coords(meta, *maps["enhancement"].shape)
         return _maps_dataset(maps, gas=gas, algo=algo, window=options["window"], source=path, coords=coords)
     values, wl, fw, good, nd, coords = _array_inputs(cube, wavelengths, fwhm, good_bands, nodata)
-    maps = _native.detect_array(values, wl, fw, good, nd, options)
+    with _progress_bar(progress, values.shape[0] if global_stats else values.shape[1]) as update:
+        bands = {"wavelength": wl, "fwhm": fw, "good_bands": good, "nodata": nd}
+        maps = _native.detect_array(values, bands, options, update)
     source = cube.attrs.get("source_path") if isinstance(cube, xr.DataArray) else None
     return _maps_dataset(maps, gas=gas, algo=algo, window=options["window"], source=source, coords=coords)
 

@@ -1,6 +1,6 @@
 """The compiled module (internal; use the functions of ``plumewatch``)."""
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -18,11 +18,11 @@ class Cube:
 
 def detect_array(
     cube: npt.NDArray[np.float32],
-    wavelength: Optional[List[float]],
-    fwhm: Optional[List[float]],
-    good_bands: Optional[List[bool]],
-    nodata: Optional[float],
+    bands: Dict[str, Any],
     options: Dict[str, Any],
+    progress: Optional[Callable[[int], Any]] = None,
 ) -> Dict[str, Any]: ...
-def detect_path(path: str, options: Dict[str, Any]) -> Dict[str, Any]: ...
+def detect_path(
+    path: str, options: Dict[str, Any], progress: Optional[Callable[[int], Any]] = None
+) -> Dict[str, Any]: ...
 def target(gas: str, wavelength: List[float], fwhm: List[float]) -> npt.NDArray[np.float64]: ...
