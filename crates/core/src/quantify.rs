@@ -225,6 +225,14 @@ pub struct QuantifyParams {
     pub draws: usize,
     /// RNG seed (default 6).
     pub seed: u64,
+    /// Column mass of a 1 ppm·m enhancement of the gas, kg/m² (default CH4,
+    /// [`PPM_M_TO_KG_M2`]); see [`crate::gas::ppm_m_to_kg_m2`] for other gases.
+    #[serde(default = "ch4_column_mass")]
+    pub column_mass_kg_m2_per_ppm_m: f64,
+}
+
+fn ch4_column_mass() -> f64 {
+    PPM_M_TO_KG_M2
 }
 
 impl Default for QuantifyParams {
@@ -235,6 +243,7 @@ impl Default for QuantifyParams {
             model_rel_error: 0.16,
             draws: 500,
             seed: 6,
+            column_mass_kg_m2_per_ppm_m: PPM_M_TO_KG_M2,
         }
     }
 }
@@ -352,15 +361,25 @@ pub fn quantify(
         gsd_m,
         wind.speed_m_s,
     )?;
+    // Masses and rates are linear in the gas's column mass; the formulas above use
+    // CH4's. A ratio within rounding of 1 (CH4 from its molar mass) is exactly 1.
+    let k = params.column_mass_kg_m2_per_ppm_m / PPM_M_TO_KG_M2;
+    if !(k.is_finite() && k > 0.0) {
+        return Err(Error::Invalid(format!(
+            "column mass per ppm·m: expected a positive value in kg/m², got {}",
+            params.column_mass_kg_m2_per_ppm_m
+        )));
+    }
+    let k = if (k - 1.0).abs() < 1e-9 { 1.0 } else { k };
     Ok(Emission {
-        ime_kg: ime,
+        ime_kg: ime * k,
         area_m2: area,
         length_m: area.sqrt(),
         u_eff_m_s: u_eff,
-        rate_kg_h: rate,
-        rate_sd_kg_h: sd,
-        rate_p16_p84_kg_h: [p16, p84],
-        rate_csf_kg_h: csf,
+        rate_kg_h: rate * k,
+        rate_sd_kg_h: sd * k,
+        rate_p16_p84_kg_h: [p16 * k, p84 * k],
+        rate_csf_kg_h: csf.map(|c| c * k),
     })
 }
 

@@ -9,6 +9,8 @@
 //! and back.
 
 pub mod atomic;
+/// Coordinate reference systems compared through GDAL.
+pub mod crs;
 /// Format-independent radiance cubes and `open_cube`.
 pub mod cube;
 /// ENVI header parsing, memory-mapped reading and writing.
@@ -22,6 +24,8 @@ pub mod gas_lut;
 pub mod gdal_raster;
 /// `sites.geojson` and `plumes.geojson` in WGS84 (reprojected with GDAL OSR).
 pub mod geojson_out;
+/// Available memory, checked before allocations sized by inputs.
+pub mod memory;
 /// isofit parametric instrument noise tables.
 pub mod noise_model;
 /// PNG quicklooks and simple line plots.
@@ -37,7 +41,7 @@ pub mod target_file;
 /// `sources.json` input and `truth_sources.json` truth records.
 pub mod truth;
 
-pub use cube::{open_cube, CubeMeta, GeoRef, RadianceCube};
+pub use cube::{open_cube, read_small_text, CubeMeta, GeoRef, RadianceCube};
 pub use envi::{parse_header, write_envi, EnviCube, EnviHeader, EnviWriteOptions};
 pub use error::{Error, Result};
 pub use gdal_raster::{

@@ -36,6 +36,8 @@
 pub mod ace;
 /// The cube driver: column blocks or one global group into detection maps.
 mod driver;
+/// The matched filters with per-column statistics estimated once and applied to any pixels.
+pub mod fixed;
 /// One group of pixels through the configured detector.
 mod group;
 /// mag1c: the sparse, albedo-corrected, reweighted-ℓ1 matched filter kernel.

@@ -5,7 +5,7 @@ use crate::math::normal::Z_95;
 use crate::{Error, Result};
 
 /// A logistic POD curve `POD(Q) = 1 / (1 + exp(−(a + b·log10 Q)))`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogisticPod {
     /// Intercept `a`.
     pub a: f64,
