@@ -3,7 +3,6 @@
 
 use crate::array_cube::ArrayCube;
 use crate::errors::{into_pyerr, to_py, Error, Outcome};
-use crate::window::{BandTable, GasWindow};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use plumewatch_core::detect::{
     detect_cube, Algorithm, CubeInput, DetectParams, DetectionMaps, Grouping, Mag1cParams,
@@ -13,9 +12,11 @@ use plumewatch_core::mask::{CensorRule, Saturation};
 use plumewatch_core::raster::NODATA;
 use plumewatch_core::stats::Regularization;
 use plumewatch_core::LineSource;
+use plumewatch_io::CubeMeta;
+use plumewatch_scan::window::GasWindow;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Detection options, one per CLI flag of `plumewatch detect` (extracted from a dict
 /// that the Python layer builds with every key).
@@ -144,16 +145,16 @@ struct Detection {
 
 /// Window, target and detection over `source`, as the CLI's `detect` runs them.
 fn run(
-    label: &str,
+    meta: &CubeMeta,
     source: &dyn LineSource,
-    table: &BandTable,
     options: &DetectOptions,
     progress: Option<&Py<PyAny>>,
 ) -> Outcome<Detection> {
     let params = options.params()?;
-    let window = GasWindow::for_bands(
-        label,
-        table,
+    let label = meta.path.display();
+    let window = GasWindow::for_cube(
+        &meta.path,
+        meta,
         &options.gas,
         options.window,
         options.target.as_deref(),
@@ -229,6 +230,25 @@ pub struct ArrayBands {
     pub nodata: Option<f64>,
 }
 
+/// The metadata of a numpy array: its band table, named "array" in messages.
+fn array_meta(view: &numpy::ndarray::ArrayView3<'_, f32>, bands: ArrayBands) -> CubeMeta {
+    let shape = view.shape();
+    CubeMeta {
+        path: Path::new("array").to_path_buf(),
+        format: "numpy".into(),
+        lines: shape[0],
+        samples: shape[1],
+        bands: shape[2],
+        wavelength_nm: bands.wavelength,
+        fwhm_nm: bands.fwhm,
+        bad_bands: bands.good_bands,
+        nodata: bands.nodata,
+        georef: None,
+        band_names: None,
+        description: None,
+    }
+}
+
 /// Detects gas in a float32 array (line, sample, band), read in place with the GIL
 /// released. `bands.nodata` marks missing values (read as NaN); `progress`, when given,
 /// is called with the number of columns (lines for global statistics) finished.
@@ -254,14 +274,9 @@ pub fn detect_array<'py>(
             return Err(into_pyerr(py, Error::input(message)));
         }
     }
-    let table = BandTable {
-        wavelength_nm: bands.wavelength,
-        fwhm_nm: bands.fwhm,
-        good_bands: bands.good_bands,
-    };
-    let nodata = bands.nodata;
-    let source = ArrayCube::new(view, nodata.map(|v| v as f32));
-    let result = py.detach(|| run("array", &source, &table, &options, progress.as_ref()));
+    let meta = array_meta(&view, bands);
+    let source = ArrayCube::new(view, meta.nodata.map(|v| v as f32));
+    let result = py.detach(|| run(&meta, &source, &options, progress.as_ref()));
     to_dict(py, to_py(py, result)?)
 }
 
@@ -278,19 +293,12 @@ pub fn detect_path<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let result = py.detach(|| -> Outcome<Detection> {
         let cube = plumewatch_io::open_cube(&path)?;
-        let meta = cube.meta();
-        let table = BandTable {
-            wavelength_nm: meta.wavelength_nm.clone(),
-            fwhm_nm: meta.fwhm_nm.clone(),
-            good_bands: meta.bad_bands.clone(),
+        // Messages name the path as given (as the CLI's do), not the data file.
+        let meta = CubeMeta {
+            path: path.clone(),
+            ..cube.meta().clone()
         };
-        run(
-            &path.display().to_string(),
-            cube.as_ref(),
-            &table,
-            &options,
-            progress.as_ref(),
-        )
+        run(&meta, cube.as_ref(), &options, progress.as_ref())
     });
     to_dict(py, to_py(py, result)?)
 }

@@ -9,8 +9,8 @@ pub mod array_cube;
 pub mod cube;
 pub mod detect;
 pub mod errors;
+pub mod scan;
 pub mod target;
-pub mod window;
 
 use pyo3::prelude::*;
 
@@ -22,5 +22,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::detect_array, m)?)?;
     m.add_function(wrap_pyfunction!(detect::detect_path, m)?)?;
     m.add_function(wrap_pyfunction!(target::target, m)?)?;
+    m.add_class::<scan::NativeScanResult>()?;
+    m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::line_names, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan_line, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::merge_lines, m)?)?;
     Ok(())
 }

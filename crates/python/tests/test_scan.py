@@ -11,22 +11,19 @@ import plumewatch
 from conftest import run_cli
 from plumewatch import _native
 
-pytestmark = pytest.mark.skipif(
+needs_line_api = pytest.mark.skipif(
     not hasattr(_native, "scan_line"),
     reason="needs the scan library's per-line and merge entry points (not in this build)",
 )
 
 WIND = (3.0, 270.0)
-# Properties that depend on the run (time, paths), not on what was found.
-VOLATILE = {"generated_utc", "seconds", "evidence", "path"}
+NO_LIMIT = {"detection_limit": {"runs": 0}}
 
 
 def features(collection: dict) -> list:
-    out = []
-    for f in collection["features"]:
-        props = {k: v for k, v in f["properties"].items() if k not in VOLATILE}
-        out.append((json.dumps(f["geometry"], sort_keys=True), json.dumps(props, sort_keys=True)))
-    return out
+    """Every feature, geometry and properties, as canonical JSON (floats exact)."""
+    assert collection["type"] == "FeatureCollection"
+    return [json.dumps(f, sort_keys=True) for f in collection["features"]]
 
 
 def cli_scan(cli, cubes, out, *extra):
@@ -37,14 +34,24 @@ def cli_scan(cli, cubes, out, *extra):
 
 def test_scan_gives_the_cli_sites(cli, scene, tmp_path):
     sites, plumes = cli_scan(cli, [scene], tmp_path / "cli")
-    result = plumewatch.scan([scene], config={"limit_runs": 0}, wind=WIND)
+    result = plumewatch.scan([scene], config=NO_LIMIT, wind=WIND)
     assert len(sites["features"]) >= 2
+    assert all(f["properties"]["rate_kg_h"] is not None for f in sites["features"])
     assert features(result.sites) == features(sites)
     assert features(result.plumes) == features(plumes)
     assert result.config["flight_lines"][0]["cube"] == str(scene)
     written = result.to_dir(tmp_path / "py")
-    assert (tmp_path / "py" / "sites.geojson").exists() and (tmp_path / "py" / "report.html").exists()
+    assert (tmp_path / "py" / "report.html").exists()
+    assert json.loads((tmp_path / "py" / "sites.geojson").read_text()) == sites
+    assert sorted(p.name for p in (tmp_path / "py").iterdir()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
     assert len(written) >= 5
+
+
+def test_scan_config_errors_are_input_errors(scene):
+    with pytest.raises(plumewatch.PlumewatchInputError, match="window_nm"):
+        plumewatch.scan([scene], config={"window_nm": [2400, 2300]})
+    with pytest.raises(plumewatch.PlumewatchInputError, match="unknown field"):
+        plumewatch.scan([scene], config={"no_such_knob": 1})
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +67,7 @@ def six_lines(cli, tmp_path_factory):
     return cubes
 
 
+@needs_line_api
 def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_path):
     distributed = pytest.importorskip("distributed")
     from plumewatch.dask import scan_campaign
@@ -67,29 +75,32 @@ def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_p
     sites, plumes = cli_scan(cli, six_lines, tmp_path / "cli")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        result = scan_campaign(six_lines, config={"limit_runs": 0}, wind=WIND, client=client,
+        result = scan_campaign(six_lines, config=NO_LIMIT, wind=WIND, client=client,
                                output=tmp_path / "campaign", threads_per_task=1)
         assert [l.status for l in result.lines] == ["done"] * 6
         assert features(result.sites) == features(sites)
         assert features(result.plumes) == features(plumes)
         # rerun: every line is reused, the sites are the same
-        again = scan_campaign(six_lines, config={"limit_runs": 0}, wind=WIND, client=client,
+        again = scan_campaign(six_lines, config=NO_LIMIT, wind=WIND, client=client,
                               output=tmp_path / "campaign", threads_per_task=1)
         assert [l.status for l in again.lines] == ["reused"] * 6
         assert features(again.sites) == features(sites)
 
 
+@needs_line_api
 def test_a_bad_line_fails_alone(cli, six_lines, tmp_path):
     from plumewatch.dask import scan_campaign
 
     bad = tmp_path / "bad.hdr"
     bad.write_text("ENVI\nsamples = x\n")
-    result = scan_campaign([six_lines[0], bad, six_lines[1]], config={"limit_runs": 0}, wind=WIND,
+    result = scan_campaign([six_lines[0], bad, six_lines[1]], config=NO_LIMIT, wind=WIND,
                            output=tmp_path / "campaign")
     assert [l.status for l in result.lines] == ["done", "failed", "done"]
     assert result.lines[1].error_class == "PlumewatchInputError"
     assert "bad.hdr" in result.lines[1].error
     manifest = json.loads((tmp_path / "campaign" / "campaign.json").read_text())
+    assert (tmp_path / "campaign" / "scan" / "report.html").exists()
+    assert "failed" in (tmp_path / "campaign" / "campaign.html").read_text()
     assert manifest["lines"][1]["status"] == "failed"
     sites, _ = cli_scan(cli, six_lines[:2], tmp_path / "cli")
     assert features(result.sites) == features(sites)

@@ -1,7 +1,7 @@
 """Type stubs of plumewatch (units in every docstring of the implementation)."""
 
 import os
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -52,3 +52,29 @@ def target(
 ) -> npt.NDArray[np.float64]:
     """Unit absorption per band, 1/(ppm·m) (negative where the gas absorbs); band
     centres and widths in nm."""
+
+class ScanResult:
+    """What a scan found: ``sites`` and ``plumes`` as GeoJSON dicts (WGS84; rates in
+    kg/h, enhancement in ppm·m), ``config`` the complete ScanConfig."""
+
+    @property
+    def sites(self) -> Dict[str, Any]: ...
+    @property
+    def plumes(self) -> Dict[str, Any]: ...
+    @property
+    def config(self) -> Dict[str, Any]: ...
+    @property
+    def sites_gdf(self) -> Any: ...
+    @property
+    def plumes_gdf(self) -> Any: ...
+    def to_dir(self, path: Union[str, os.PathLike[str]]) -> List[str]: ...
+
+def scan(
+    paths: Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]],
+    config: Optional[Dict[str, Any]] = None,
+    wind: Optional[Tuple[float, float]] = None,
+    *,
+    threads: Optional[int] = None,
+) -> ScanResult:
+    """Flight lines → ranked candidate sites, as ``plumewatch scan``; wind as
+    (m/s at 10 m, degrees the wind blows from)."""

@@ -14,9 +14,10 @@ client decides where they run.
 - A failing line (bad file) is reported in the result and the manifest with its error
   class and message; the other lines go on and are merged.
 - The reduce merges the lines' detections into sites exactly as the multi-line CLI
-  ``plumewatch scan`` does and writes ``sites.geojson``, ``plumes.geojson``,
-  ``report.html`` and ``scan.json`` into ``OUTPUT``, plus ``campaign.json`` (the
-  manifest with each line's status) and ``campaign.html``.
+  ``plumewatch scan`` does and writes what ``plumewatch scan -o OUTPUT/scan`` writes
+  (``sites.geojson``, ``plumes.geojson``, rasters, evidence, ``report.html``,
+  ``scan.json``); ``OUTPUT/campaign.json`` (the manifest with each line's status and
+  key) and ``OUTPUT/campaign.html`` (per-line status, link to the report) go beside it.
 - ``threads_per_task`` sets the computation threads of each task (default: the
   worker's own thread count), so that workers do not oversubscribe cores.
 """
@@ -34,7 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _native
 from ._manifest import FlightLine, Wind, flight_lines
-from ._scan import ScanResult, scan_config
+from ._scan import scan_config
 from .errors import PlumewatchError
 
 __all__ = ["scan_campaign", "CampaignResult", "LineStatus", "line_key"]
@@ -95,22 +96,17 @@ class CampaignResult:
     """A campaign: the merged scan of the lines that succeeded and every line's status.
 
     ``sites`` and ``plumes`` are GeoJSON dicts as in :class:`plumewatch.ScanResult`
-    (empty collections when every line failed); ``output`` is the campaign folder.
+    (empty collections when every line failed), ``config`` the merged lines'
+    ``ScanConfig``; ``output`` is the campaign folder, ``files`` what the reduce wrote.
     """
 
     output: str
     lines: List[LineStatus]
-    scan: Optional[ScanResult]
+    sites: Dict[str, Any]
+    plumes: Dict[str, Any]
+    config: Optional[Dict[str, Any]]
     seconds: float
     files: List[str] = field(default_factory=list)
-
-    @property
-    def sites(self) -> Dict[str, Any]:
-        return self.scan.sites if self.scan else {"type": "FeatureCollection", "features": []}
-
-    @property
-    def plumes(self) -> Dict[str, Any]:
-        return self.scan.plumes if self.scan else {"type": "FeatureCollection", "features": []}
 
     @property
     def failed(self) -> List[LineStatus]:
@@ -128,44 +124,44 @@ def _threads(requested: Optional[int]) -> Optional[int]:
         return None
 
 
+_STAMP = "line.json"
+
+
 def scan_line_task(
-    cfg: Dict[str, Any], index: int, name: str, key: str, folder: str, threads: Optional[int]
+    cfg_json: str, index: int, name: str, key: str, folder: str, threads: Optional[int]
 ) -> Dict[str, Any]:
-    """One flight line (a Dask task): scans line ``index`` of ``cfg`` into ``folder``
-    unless a complete run with the same ``key`` is already there. Never raises for a
-    plumewatch error: the failure is returned as the line's status."""
-    record_path = Path(folder) / "line.json"
-    if record_path.exists():
-        try:
-            done = json.loads(record_path.read_text())
-            if done.get("key") == key:
-                return {"status": "reused", "seconds": 0.0}
-        except (OSError, ValueError):
-            pass
+    """One flight line (a Dask task): scans line ``index`` of the configuration into
+    ``folder`` unless a complete run with the same ``key`` is already there. Never
+    raises for a plumewatch error: the failure is returned as the line's status."""
+    stamp = Path(folder) / _STAMP
+    try:
+        if json.loads(stamp.read_text()).get("key") == key:
+            return {"status": "reused", "seconds": 0.0}
+    except (OSError, ValueError):
+        pass
     start = time.perf_counter()
     try:
-        _native.scan_line(json.dumps(cfg), index, folder, _threads(threads))
+        _native.scan_line(cfg_json, index, folder, _threads(threads))
     except PlumewatchError as e:
         return {"status": "failed", "error_class": type(e).__name__, "error": str(e),
                 "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
     # The stamp is written last (atomically): a folder without it is incomplete.
-    tmp = record_path.with_suffix(".json.tmp")
+    tmp = stamp.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"key": key, "name": name, "seconds": seconds}))
-    os.replace(tmp, record_path)
+    os.replace(tmp, stamp)
     return {"status": "done", "seconds": seconds}
 
 
 def merge_task(
-    cfg: Dict[str, Any], folders: List[str], output: str, threads: Optional[int], *statuses: Any
-) -> List[str]:
-    """The reduce: merges the lines in ``folders`` into sites and writes the campaign
-    outputs into ``output``; returns the files written. (``statuses`` only orders it
-    after the line tasks.)"""
-    if not folders:
-        return []
-    native = _native.merge_lines(json.dumps(cfg), folders, _threads(threads))
-    return list(native.write_outputs(output))
+    cfg_json: str, folders: List[str], output: str, elapsed_s: float, threads: Optional[int]
+) -> Dict[str, Any]:
+    """The reduce (a Dask task): merges the lines in ``folders`` into sites exactly as
+    the multi-line scan does and writes the scan outputs into ``output``."""
+    native = _native.merge_lines(cfg_json, folders, elapsed_s, _threads(threads))
+    files = [str(p) for p in native.write_outputs(output)]
+    return {"sites": native.sites_geojson(), "plumes": native.plumes_geojson(),
+            "config": native.config_json(), "files": files}
 
 
 def scan_campaign(
@@ -182,24 +178,26 @@ def scan_campaign(
     ``paths_or_manifest``: cube paths or a manifest (.json/.csv, see
     ``plumewatch._manifest``). ``config``: ``ScanConfig`` settings as in
     :func:`plumewatch.scan`. ``wind``: (m/s, degrees from) for lines without their own.
-    ``client``: a ``dask.distributed.Client`` (default: the current one, else a local
-    threaded run). ``output``: the campaign folder. ``threads_per_task``: computation
-    threads per line task (default: the worker's thread count).
+    ``client``: a ``dask.distributed.Client`` (default: the current one, else the tasks
+    run here one after another). ``output``: the campaign folder; flight lines go to
+    ``OUTPUT/lines/<name>/`` and the merged scan to ``OUTPUT/scan``. ``threads_per_task``:
+    computation threads per task (default: the worker's thread count).
     """
     start = time.perf_counter()
     lines = flight_lines(paths_or_manifest, wind)
     out = Path(output).resolve()
     (out / "lines").mkdir(parents=True, exist_ok=True)
+    names = _native.line_names(json.dumps(scan_config(lines, config)))
+    lines = [FlightLine(l.cube, l.wind, l.glt, l.time, n) for l, n in zip(lines, names)]
     cfg = scan_config(lines, config)
-    names = _native.line_names(json.dumps(cfg))
-    statuses: List[LineStatus] = []
-    for i, (line, name) in enumerate(zip(lines, names)):
-        line_cfg = scan_config([line], config)
-        key = line_key(line, {k: v for k, v in line_cfg.items() if k != "flight_lines"})
-        statuses.append(
-            LineStatus(name=name, cube=line.cube, key=key, folder=str(out / "lines" / name),
-                       status="pending", time=line.time)
-        )
+    cfg_json = json.dumps(cfg)
+    settings = {k: v for k, v in cfg.items() if k != "flight_lines"}
+    statuses = [
+        LineStatus(name=l.name, cube=l.cube,
+                   key=line_key(l, {"settings": settings, "first": i == 0}),
+                   folder=str(out / "lines" / l.name), status="pending", time=l.time)
+        for i, l in enumerate(lines)
+    ]
     if client is None:
         try:
             from distributed import get_client
@@ -207,9 +205,9 @@ def scan_campaign(
             client = get_client()
         except (ImportError, ValueError):
             client = None
-    args = [(cfg, i, s.name, s.key, s.folder, threads_per_task) for i, s in enumerate(statuses)]
+    args = [(cfg_json, i, s.name, s.key, s.folder, threads_per_task) for i, s in enumerate(statuses)]
     if client is not None:
-        futures = [client.submit(scan_line_task, *a, key=f"plumewatch-line-{s.key}-{s.name}", pure=False)
+        futures = [client.submit(scan_line_task, *a, key=f"plumewatch-line-{s.name}-{s.key}", pure=False)
                    for a, s in zip(args, statuses)]
         results = client.gather(futures)
     else:
@@ -220,14 +218,18 @@ def scan_campaign(
         s.error_class = r.get("error_class")
         s.error = r.get("error")
     ok = [i for i, s in enumerate(statuses) if s.status != "failed"]
-    merged_cfg = scan_config([lines[i] for i in ok], config)
-    folders = [statuses[i].folder for i in ok]
-    if client is not None and folders:
-        files = client.submit(merge_task, merged_cfg, folders, str(out), threads_per_task, pure=False).result()
-    else:
-        files = merge_task(merged_cfg, folders, str(out), threads_per_task)
-    scan = ScanResult(_native.merge_lines(json.dumps(merged_cfg), folders, None)) if folders else None
-    result = CampaignResult(str(out), statuses, scan, time.perf_counter() - start, files)
+    empty = {"type": "FeatureCollection", "features": []}
+    merged: Dict[str, Any] = {"sites": json.dumps(empty), "plumes": json.dumps(empty), "config": "null", "files": []}
+    if ok:
+        merged_json = json.dumps(scan_config([lines[i] for i in ok], config))
+        margs = (merged_json, [statuses[i].folder for i in ok], str(out / "scan"), time.perf_counter() - start,
+                 threads_per_task)
+        if client is not None:
+            merged = client.submit(merge_task, *margs, pure=False).result()
+        else:
+            merged = merge_task(*margs)
+    result = CampaignResult(str(out), statuses, json.loads(merged["sites"]), json.loads(merged["plumes"]),
+                            json.loads(merged["config"]), time.perf_counter() - start, merged["files"])
     _write_manifest(out, result)
     _write_html(out, result)
     return result
@@ -249,7 +251,7 @@ def _write_html(out: Path, result: CampaignResult) -> None:
         for s in result.lines
     )
     n_sites = len(result.sites["features"])
-    report = '<p><a href="report.html">Sites report</a></p>' if (out / "report.html").exists() else ""
+    report = '<p><a href="scan/report.html">Sites report</a></p>' if (out / "scan" / "report.html").exists() else ""
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>plumewatch campaign</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ccc}</style>"
