@@ -73,6 +73,9 @@ def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_p
     from plumewatch.dask import scan_campaign
 
     sites, plumes = cli_scan(cli, six_lines, tmp_path / "cli")
+    # the lines overlap: every site is covered by all six, so the merge sees them all
+    assert len(sites["features"]) >= 3
+    assert all(f["properties"]["n_passes_covering"] == 6 for f in sites["features"])
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         result = scan_campaign(six_lines, config=NO_LIMIT, wind=WIND, client=client,

@@ -128,29 +128,36 @@ _STAMP = "line.json"
 
 
 def scan_line_task(
-    cfg_json: str, index: int, name: str, key: str, folder: str, threads: Optional[int]
+    cfg_json: str, index: int, line: FlightLine, folder: str, threads: Optional[int]
 ) -> Dict[str, Any]:
-    """One flight line (a Dask task): scans line ``index`` of the configuration into
-    ``folder`` unless a complete run with the same ``key`` is already there. Never
-    raises for a plumewatch error: the failure is returned as the line's status."""
+    """One flight line (a Dask task): hashes its inputs (on the worker, in parallel with
+    the other lines) and scans line ``index`` of the configuration into ``folder``
+    unless a complete run with the same key is already there. Never raises for a
+    plumewatch error: the failure is returned as the line's status."""
+    start = time.perf_counter()
+    cfg = json.loads(cfg_json)
+    settings = {k: v for k, v in cfg.items() if k != "flight_lines"}
+    try:
+        key = line_key(line, {"settings": settings, "first": index == 0})
+    except OSError as e:
+        key = f"unreadable: {e}"
     stamp = Path(folder) / _STAMP
     try:
         if json.loads(stamp.read_text()).get("key") == key:
-            return {"status": "reused", "seconds": 0.0}
+            return {"status": "reused", "key": key, "seconds": time.perf_counter() - start}
     except (OSError, ValueError):
         pass
-    start = time.perf_counter()
     try:
         _native.scan_line(cfg_json, index, folder, _threads(threads))
     except PlumewatchError as e:
-        return {"status": "failed", "error_class": type(e).__name__, "error": str(e),
+        return {"status": "failed", "key": key, "error_class": type(e).__name__, "error": str(e),
                 "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
     # The stamp is written last (atomically): a folder without it is incomplete.
     tmp = stamp.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"key": key, "name": name, "seconds": seconds}))
+    tmp.write_text(json.dumps({"key": key, "name": line.name, "seconds": seconds}))
     os.replace(tmp, stamp)
-    return {"status": "done", "seconds": seconds}
+    return {"status": "done", "key": key, "seconds": seconds}
 
 
 def merge_task(
@@ -191,12 +198,10 @@ def scan_campaign(
     lines = [FlightLine(l.cube, l.wind, l.glt, l.time, n) for l, n in zip(lines, names)]
     cfg = scan_config(lines, config)
     cfg_json = json.dumps(cfg)
-    settings = {k: v for k, v in cfg.items() if k != "flight_lines"}
     statuses = [
-        LineStatus(name=l.name, cube=l.cube,
-                   key=line_key(l, {"settings": settings, "first": i == 0}),
-                   folder=str(out / "lines" / l.name), status="pending", time=l.time)
-        for i, l in enumerate(lines)
+        LineStatus(name=l.name, cube=l.cube, key="", folder=str(out / "lines" / l.name),
+                   status="pending", time=l.time)
+        for l in lines
     ]
     if client is None:
         try:
@@ -205,15 +210,15 @@ def scan_campaign(
             client = get_client()
         except (ImportError, ValueError):
             client = None
-    args = [(cfg_json, i, s.name, s.key, s.folder, threads_per_task) for i, s in enumerate(statuses)]
+    args = [(cfg_json, i, l, s.folder, threads_per_task) for i, (l, s) in enumerate(zip(lines, statuses))]
     if client is not None:
-        futures = [client.submit(scan_line_task, *a, key=f"plumewatch-line-{s.name}-{s.key}", pure=False)
-                   for a, s in zip(args, statuses)]
+        futures = [client.submit(scan_line_task, *a, pure=False) for a in args]
         results = client.gather(futures)
     else:
         results = [scan_line_task(*a) for a in args]
     for s, r in zip(statuses, results):
         s.status = r["status"]
+        s.key = r["key"]
         s.seconds = r.get("seconds", 0.0)
         s.error_class = r.get("error_class")
         s.error = r.get("error")
