@@ -107,3 +107,24 @@ def test_a_bad_line_fails_alone(cli, six_lines, tmp_path):
     assert manifest["lines"][1]["status"] == "failed"
     sites, _ = cli_scan(cli, six_lines[:2], tmp_path / "cli")
     assert features(result.sites) == features(sites)
+
+
+@needs_line_api
+def test_rerun_reuses_lines_by_content_not_by_file_time(six_lines, tmp_path):
+    import os
+
+    from plumewatch.dask import scan_campaign
+
+    lines = six_lines[:2]
+    first = scan_campaign(lines, config=NO_LIMIT, wind=WIND, output=tmp_path / "c")
+    assert [l.status for l in first.lines] == ["done", "done"]
+    # same bytes, new modification time: hashed again, found identical, reused
+    data = lines[0].with_suffix(".img")
+    os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 10**9))
+    again = scan_campaign(lines, config=NO_LIMIT, wind=WIND, output=tmp_path / "c")
+    assert [l.status for l in again.lines] == ["reused", "reused"]
+    assert again.sites == first.sites
+    # another wind changes every line's key
+    windier = scan_campaign(lines, config=NO_LIMIT, wind=(5.0, 270.0), output=tmp_path / "c")
+    assert [l.status for l in windier.lines] == ["done", "done"]
+    assert windier.lines[0].key != first.lines[0].key

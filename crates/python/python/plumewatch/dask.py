@@ -29,6 +29,7 @@ import html
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -60,6 +61,30 @@ def _file_digest(path: Optional[str], h: "hashlib._Hash") -> None:
             with open(c, "rb") as f:
                 while chunk := f.read(_CHUNK):
                     h.update(chunk)
+
+
+def _input_files(line: FlightLine) -> List[Path]:
+    files: List[Path] = []
+    for path in (line.cube, line.glt):
+        if path is None:
+            continue
+        p = Path(path)
+        if p.suffix.lower() == ".hdr":
+            cands = [p] + [p.with_suffix(s) for s in ("", ".img", ".dat", ".raw", ".bil", ".bsq", ".bip")]
+        else:
+            cands = [p, p.with_suffix(".hdr"), Path(str(p) + ".hdr")]
+        files += [c for c in cands if c.is_file()]
+    return files
+
+
+def _input_stats(line: FlightLine) -> Dict[str, List[int]]:
+    """Size and modification time (ns) of each input file: when they are unchanged
+    since a stamp was written, its content hash is reused without reading the files."""
+    out = {}
+    for f in _input_files(line):
+        st = f.stat()
+        out[str(f.resolve())] = [st.st_size, st.st_mtime_ns]
+    return out
 
 
 def line_key(line: FlightLine, config: Dict[str, Any]) -> str:
@@ -127,6 +152,13 @@ def _threads(requested: Optional[int]) -> Optional[int]:
 _STAMP = "line.json"
 
 
+def _safe_key(line: FlightLine, settings: Dict[str, Any]) -> str:
+    try:
+        return line_key(line, settings)
+    except OSError as e:
+        return f"unreadable: {e}"
+
+
 def scan_line_task(
     cfg_json: str, index: int, line: FlightLine, folder: str, threads: Optional[int]
 ) -> Dict[str, Any]:
@@ -136,26 +168,45 @@ def scan_line_task(
     plumewatch error: the failure is returned as the line's status."""
     start = time.perf_counter()
     cfg = json.loads(cfg_json)
-    settings = {k: v for k, v in cfg.items() if k != "flight_lines"}
-    try:
-        key = line_key(line, {"settings": settings, "first": index == 0})
-    except OSError as e:
-        key = f"unreadable: {e}"
+    settings = {"settings": {k: v for k, v in cfg.items() if k != "flight_lines"}, "first": index == 0}
     stamp = Path(folder) / _STAMP
     try:
-        if json.loads(stamp.read_text()).get("key") == key:
-            return {"status": "reused", "key": key, "seconds": time.perf_counter() - start}
+        stats = _input_stats(line)
+    except OSError:
+        stats = {}
+    try:
+        done = json.loads(stamp.read_text())
     except (OSError, ValueError):
-        pass
+        done = None
+    if done is not None:
+        # Unchanged files (same size and time) keep their content hash; otherwise the
+        # files are hashed again and a line whose content is the same is still reused.
+        same = done.get("inputs") == stats and done.get("settings") == settings and done.get("line") == line.to_dict()
+        key = done.get("key") if same else None
+        if key is None:
+            key = _safe_key(line, settings)
+        if key == done.get("key"):
+            return {"status": "reused", "key": key, "seconds": time.perf_counter() - start}
+        pending = None
+    else:
+        # First run: hash the inputs on a second thread while the line is scanned (both
+        # release the GIL).
+        pool = ThreadPoolExecutor(max_workers=1)
+        pending = pool.submit(_safe_key, line, settings)
+        pool.shutdown(wait=False)
+        key = None
     try:
         _native.scan_line(cfg_json, index, folder, _threads(threads))
     except PlumewatchError as e:
-        return {"status": "failed", "key": key, "error_class": type(e).__name__, "error": str(e),
-                "seconds": time.perf_counter() - start}
+        return {"status": "failed", "key": key if pending is None else pending.result(),
+                "error_class": type(e).__name__, "error": str(e), "seconds": time.perf_counter() - start}
+    if pending is not None:
+        key = pending.result()
     seconds = time.perf_counter() - start
     # The stamp is written last (atomically): a folder without it is incomplete.
     tmp = stamp.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"key": key, "name": line.name, "seconds": seconds}))
+    tmp.write_text(json.dumps({"key": key, "name": line.name, "seconds": seconds, "inputs": stats,
+                               "settings": settings, "line": line.to_dict()}))
     os.replace(tmp, stamp)
     return {"status": "done", "key": key, "seconds": seconds}
 
