@@ -4,7 +4,7 @@ use crate::errors::{to_py, Error, Outcome};
 use plumewatch_io::geojson_out::{
     plumes_feature_collection, sites_feature_collection, PlumeFeature, ToWgs84,
 };
-use plumewatch_scan::{NoProgress, Replace, ScanConfig, ScanResult};
+use plumewatch_scan::{NoProgress, Progress, Replace, ScanConfig, ScanResult};
 use pyo3::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -92,18 +92,46 @@ impl NativeScanResult {
     }
 }
 
-/// Runs the scan described by `config_json` (a `ScanConfig`) with the GIL released.
+/// Progress sent to a Python object with `stage(what, total)`, `advance(n)` and
+/// `finish()` methods (a tqdm adapter); each call takes the GIL only for itself.
+struct PyProgress(Py<PyAny>);
+
+impl Progress for PyProgress {
+    fn stage(&self, what: &str, total: u64) {
+        Python::attach(|py| {
+            let _ = self.0.call_method1(py, "stage", (what, total));
+        });
+    }
+    fn advance(&self, n: u64) {
+        Python::attach(|py| {
+            let _ = self.0.call_method1(py, "advance", (n,));
+        });
+    }
+    fn finish(&self) {
+        Python::attach(|py| {
+            let _ = self.0.call_method0(py, "finish");
+        });
+    }
+}
+
+/// Runs the scan described by `config_json` (a `ScanConfig`) with the GIL released;
+/// `progress` (optional) receives `stage`/`advance`/`finish` calls.
 #[pyfunction]
-#[pyo3(signature = (config_json, threads=None))]
+#[pyo3(signature = (config_json, threads=None, progress=None))]
 pub fn scan(
     py: Python<'_>,
     config_json: String,
     threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<NativeScanResult> {
+    let reporter = progress.map(PyProgress);
     let result = py.detach(|| {
         with_threads(threads, || {
             let config = parse_config(&config_json)?;
-            plumewatch_scan::scan(&config, &NoProgress)
+            match &reporter {
+                Some(p) => plumewatch_scan::scan(&config, p),
+                None => plumewatch_scan::scan(&config, &NoProgress),
+            }
         })
     });
     to_py(py, result).map(|result| NativeScanResult { result })

@@ -11,10 +11,6 @@ import plumewatch
 from conftest import run_cli
 from plumewatch import _native
 
-needs_line_api = pytest.mark.skipif(
-    not hasattr(_native, "scan_line"),
-    reason="needs the scan library's per-line and merge entry points (not in this build)",
-)
 
 WIND = (3.0, 270.0)
 NO_LIMIT = {"detection_limit": {"runs": 0}}
@@ -47,6 +43,31 @@ def test_scan_gives_the_cli_sites(cli, scene, tmp_path):
     assert len(written) >= 5
 
 
+def test_scan_reports_progress_per_step(scene, tmp_path):
+    calls = []
+
+    class Recorder:
+        def stage(self, what, total):
+            calls.append(("stage", what, total))
+
+        def advance(self, n):
+            calls.append(("advance", n))
+
+        def finish(self):
+            calls.append(("finish",))
+
+    cfg = plumewatch._scan.scan_config(plumewatch._manifest.flight_lines([scene]), NO_LIMIT)
+    _native.scan(json.dumps(cfg), None, Recorder())
+    stages = [c[1] for c in calls if c[0] == "stage"]
+    assert stages == ["read emit_small_radiance", "detect emit_small_radiance"]
+    detect_total = next(c[2] for c in calls if c[0] == "stage" and c[1].startswith("detect"))
+    assert detect_total == 128
+    assert sum(c[1] for c in calls if c[0] == "advance") >= detect_total
+    # and through tqdm, as users see it
+    pytest.importorskip("tqdm")
+    assert plumewatch.scan([scene], config=NO_LIMIT, wind=WIND, progress=True).sites
+
+
 def test_scan_config_errors_are_input_errors(scene):
     with pytest.raises(plumewatch.PlumewatchInputError, match="window_nm"):
         plumewatch.scan([scene], config={"window_nm": [2400, 2300]})
@@ -67,7 +88,6 @@ def six_lines(cli, tmp_path_factory):
     return cubes
 
 
-@needs_line_api
 def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_path):
     distributed = pytest.importorskip("distributed")
     from plumewatch.dask import scan_campaign
@@ -90,7 +110,6 @@ def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_p
         assert features(again.sites) == features(sites)
 
 
-@needs_line_api
 def test_a_bad_line_fails_alone(cli, six_lines, tmp_path):
     from plumewatch.dask import scan_campaign
 
@@ -109,7 +128,6 @@ def test_a_bad_line_fails_alone(cli, six_lines, tmp_path):
     assert features(result.sites) == features(sites)
 
 
-@needs_line_api
 def test_rerun_reuses_lines_by_content_not_by_file_time(six_lines, tmp_path):
     import os
 

@@ -75,6 +75,7 @@ def scan(
     wind: Optional[Tuple[float, float]] = None,
     *,
     threads: Optional[int] = None,
+    progress: Optional[bool] = None,
 ) -> ScanResult:
     """Flight lines → ranked candidate sites, as ``plumewatch scan``; wind as
     (m/s at 10 m, degrees the wind blows from)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _native
@@ -97,12 +98,47 @@ def _frame(collection: Dict[str, Any]) -> Any:
     return geopandas.GeoDataFrame.from_features(collection["features"], crs="EPSG:4326")
 
 
+class _TqdmProgress:
+    """The library's progress (stage, advance, finish) as one tqdm bar per stage."""
+
+    def __init__(self) -> None:
+        from tqdm.auto import tqdm
+
+        self._tqdm = tqdm
+        self._bar: Any = None
+
+    def stage(self, what: str, total: int) -> None:
+        self.finish()
+        self._bar = self._tqdm(total=total, desc=what, leave=False)
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _progress(progress: Optional[bool]) -> Optional[_TqdmProgress]:
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        return None
+    try:
+        return _TqdmProgress()
+    except ImportError:
+        if progress:
+            raise ImportError("progress bars need tqdm: pip install tqdm") from None
+        return None
+
+
 def scan(
     paths: "Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]]",
     config: Optional[Dict[str, Any]] = None,
     wind: Optional[Wind] = None,
     *,
     threads: Optional[int] = None,
+    progress: Optional[bool] = None,
 ) -> ScanResult:
     """Scan flight lines for emission sources, as ``plumewatch scan`` does.
 
@@ -111,10 +147,17 @@ def scan(
     ``window_nm``, ``far``, ``gsd_m``, ``merge_distance_m``, ...). ``wind``: (speed in
     m/s at 10 m, direction in degrees the wind blows from) for lines without their own;
     needed for emission rates (kg/h). ``threads``: computation threads (default: all
-    cores). The GIL is released while it runs.
+    cores). ``progress``: tqdm bars per step (None: when tqdm is installed and standard
+    error is a terminal). The GIL is released while it runs.
+
+    Raises ``PlumewatchInputError`` (bad configuration or input file, with the CLI's
+    message), ``PlumewatchIOError`` or ``PlumewatchComputeError``.
     """
-    if not hasattr(_native, "scan"):
-        raise NotImplementedError("this build of plumewatch has no scan library")
     lines = flight_lines(paths, wind)
     cfg = scan_config(lines, config)
-    return ScanResult(_native.scan(json.dumps(cfg), threads))
+    reporter = _progress(progress)
+    try:
+        return ScanResult(_native.scan(json.dumps(cfg), threads, reporter))
+    finally:
+        if reporter is not None:
+            reporter.finish()
