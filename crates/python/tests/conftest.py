@@ -23,6 +23,16 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is missing")
 
 
+def require(module: str):
+    """Imports ``module``; skips (fails under CI) when it is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        missing(f"the Python package {module!r}")
+
+
 @pytest.fixture(scope="session")
 def scene() -> Path:
     """The bundled EMIT-like scene (ENVI, 256 lines × 128 samples × 148 bands)."""

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import plumewatch
-from conftest import run_cli
+from conftest import require, run_cli
 from plumewatch import _native
 
 
@@ -64,7 +64,7 @@ def test_scan_reports_progress_per_step(scene, tmp_path):
     assert detect_total == 128
     assert sum(c[1] for c in calls if c[0] == "advance") >= detect_total
     # and through tqdm, as users see it
-    pytest.importorskip("tqdm")
+    require("tqdm")
     assert plumewatch.scan([scene], config=NO_LIMIT, wind=WIND, progress=True).sites
 
 
@@ -89,7 +89,7 @@ def six_lines(cli, tmp_path_factory):
 
 
 def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed")
     from plumewatch.dask import scan_campaign
 
     sites, plumes = cli_scan(cli, six_lines, tmp_path / "cli")
