@@ -174,7 +174,7 @@ pub fn ime_emission_rate(ime_kg: f64, area_m2: f64, u_eff_m_s: f64) -> f64 {
 /// `gsd_m` in m, `u_m_s` in m/s, `source` in pixels; returns kg/h.
 pub fn cross_sectional_flux(
     grid: Grid,
-    pixels: &[u32],
+    pixels: &[usize],
     enhancement: &[f32],
     source: (f64, f64),
     downwind_px: (f64, f64),
@@ -185,7 +185,6 @@ pub fn cross_sectional_flux(
     let w = grid.samples;
     let mut bins: std::collections::BTreeMap<i64, (f64, usize)> = Default::default();
     for &i in pixels {
-        let i = i as usize;
         let e = enhancement[i] as f64;
         if !e.is_finite() {
             continue;
@@ -276,7 +275,7 @@ pub struct PlumePixels<'a> {
     /// Raster size.
     pub grid: Grid,
     /// Linear indices of the plume's pixels, ascending.
-    pub pixels: &'a [u32],
+    pub pixels: &'a [usize],
     /// Enhancement raster (ppm·m).
     pub enhancement: &'a [f32],
     /// 1-σ retrieval noise raster (ppm·m); `None` leaves retrieval noise out of the
@@ -314,7 +313,7 @@ pub fn quantify(
             "ground sample distance: expected a finite value > 0 m, got {gsd_m}"
         )));
     }
-    let enh = |i: &u32| plume.enhancement[*i as usize] as f64;
+    let enh = |i: &usize| plume.enhancement[*i] as f64;
     let ime = ime_kg(plume.pixels.iter().map(enh), gsd_m);
     let area = plume.pixels.len() as f64 * gsd_m * gsd_m;
     let u_eff = params.u_eff.u_eff(wind.speed_m_s);
@@ -327,7 +326,7 @@ pub fn quantify(
         let ime_d = match plume.sigma {
             Some(sig) => {
                 let noisy = plume.pixels.iter().map(|i| {
-                    let s = sig[*i as usize] as f64;
+                    let s = sig[*i] as f64;
                     let n = rng.normal();
                     enh(i) + if s.is_finite() { s * n } else { 0.0 }
                 });

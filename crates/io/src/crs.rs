@@ -20,6 +20,20 @@ pub fn same_crs(a: &str, b: &str, context_a: &Path, context_b: &Path) -> Result<
     Ok(parse(a, context_a)? == parse(b, context_b)?)
 }
 
+/// The WKT of an EPSG code.
+pub fn wkt_of_epsg(epsg: u32) -> Result<String> {
+    SpatialRef::from_epsg(epsg)
+        .and_then(|s| s.to_wkt())
+        .map_err(|e| Error::format(Path::new("EPSG"), "code", format!("{epsg}: {e}")))
+}
+
+/// The WKT of an EPSG code, pretty-printed (the same CRS spelled differently).
+pub fn pretty_wkt_of_epsg(epsg: u32) -> Result<String> {
+    SpatialRef::from_epsg(epsg)
+        .and_then(|s| s.to_pretty_wkt())
+        .map_err(|e| Error::format(Path::new("EPSG"), "code", format!("{epsg}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

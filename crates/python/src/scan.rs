@@ -34,8 +34,10 @@ pub struct NativeScanResult {
 }
 
 impl NativeScanResult {
-    fn collections(&self) -> Outcome<(serde_json::Value, serde_json::Value)> {
-        let empty = || serde_json::json!({"type": "FeatureCollection", "features": []});
+    /// Sites and plumes as GeoJSON text, as the sinks write them (empty collections
+    /// when the flight lines have no CRS, where the sinks write no GeoJSON).
+    fn collections(&self) -> Outcome<(String, String)> {
+        let empty = || r#"{"type":"FeatureCollection","features":[]}"#.to_string();
         let Some(crs) = &self.result.crs_wkt else {
             return Ok((empty(), empty()));
         };
@@ -62,7 +64,7 @@ impl NativeScanResult {
             })
             .collect();
         let plumes = plumes_feature_collection(&features, &to, context)?;
-        Ok((sites, plumes))
+        Ok((sites.to_string(), plumes.to_string()))
     }
 }
 
@@ -70,12 +72,12 @@ impl NativeScanResult {
 impl NativeScanResult {
     /// Sites as a GeoJSON FeatureCollection (text), WGS84.
     fn sites_geojson(&self, py: Python<'_>) -> PyResult<String> {
-        to_py(py, self.collections().map(|(s, _)| s.to_string()))
+        to_py(py, self.collections().map(|(s, _)| s))
     }
 
     /// Plume candidates as a GeoJSON FeatureCollection (text), WGS84.
     fn plumes_geojson(&self, py: Python<'_>) -> PyResult<String> {
-        to_py(py, self.collections().map(|(_, p)| p.to_string()))
+        to_py(py, self.collections().map(|(_, p)| p))
     }
 
     /// The complete configuration as JSON.

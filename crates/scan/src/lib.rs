@@ -37,3 +37,7 @@ pub use pipeline::scan;
 pub use progress::{NoProgress, Progress};
 pub use result::{LineResult, ScanResult, Verdict};
 pub use sinks::{write_outputs, Replace, ScanRecord};
+/// The `eval` workflow: detections scored against simulation truth.
+pub mod eval;
+/// The `simulate` workflows: plumes injected into a cube, synthetic scenes, with truth.
+pub mod simulate;

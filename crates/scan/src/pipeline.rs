@@ -26,6 +26,8 @@ use std::time::Instant;
 pub fn scan(config: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
     let start = Instant::now();
     config.validate()?;
+    // An unknown gas fails before any flight line is read.
+    gas_display_name(config)?;
     let mut lines = Vec::with_capacity(config.flight_lines.len());
     let mut detection_limit = None;
     for index in 0..config.flight_lines.len() {
@@ -71,6 +73,13 @@ pub fn scan_line_at(
     })
 }
 
+/// The gas's name in outputs (the LUT's, upper case).
+fn gas_display_name(config: &ScanConfig) -> Result<String> {
+    Ok(plumewatch_io::gas_lut::open(&config.gas)?
+        .gas
+        .to_uppercase())
+}
+
 /// Merges scanned flight lines (in the order of `config.flight_lines`) into sites as
 /// [`scan`] does: one map CRS, detections merged across lines, WGS84 positions.
 /// `start` is when the scan began (for the run's wall time).
@@ -80,6 +89,7 @@ pub fn merge_lines(
     detection_limit: Option<DetectionLimit>,
     start: Instant,
 ) -> Result<ScanResult> {
+    let gas_name = gas_display_name(config)?;
     let crs_wkt = common_crs(&lines)?;
     let detections: Vec<_> = lines.iter().flat_map(|l| l.analysis.detections()).collect();
     let footprints: Vec<PassFootprint> = lines
@@ -106,6 +116,7 @@ pub fn merge_lines(
     };
     Ok(ScanResult {
         config: config.clone(),
+        gas_name,
         lines,
         crs_wkt,
         site_params,
@@ -147,13 +158,15 @@ impl StagedBands {
                 }
             }
         }
-        let n = (source.lines() as u128) * (source.samples() as u128) * (bands.len() as u128);
-        let available = plumewatch_io::memory::available_bytes();
-        if n * 4 > u128::from(available) {
+        // The staged bands (f32) and the scan's per-pixel maps and masks (~40 bytes).
+        let pixels = (source.lines() as u128) * (source.samples() as u128);
+        let bytes = pixels * (bands.len() as u128 * 4 + 40);
+        if let Some(msg) = plumewatch_io::memory::check_fits(bytes, "scanning this cube") {
             bail!(
-                "the gas-window bands of this cube need {:.1} GiB in memory and {:.1} GiB are available",
-                (n * 4) as f64 / (1u64 << 30) as f64,
-                available as f64 / (1u64 << 30) as f64
+                "{msg} ({} lines × {} samples, {} bands read)",
+                source.lines(),
+                source.samples(),
+                bands.len()
             );
         }
         Ok(Self {
@@ -267,7 +280,14 @@ fn scan_line(
             wind_m_s: line.wind.map(|w| w.speed_m_s),
             settings: config.detection_limit,
         };
-        Some(estimate_detection_limit(&inputs, Some(&maps), progress)?)
+        Some(estimate_detection_limit(
+            &inputs,
+            Some(crate::limit::CleanScene {
+                maps: &maps,
+                analysis: &analysis,
+            }),
+            progress,
+        )?)
     } else {
         None
     };
@@ -301,26 +321,39 @@ fn scan_line(
 /// The one map CRS of all flight lines. Every pair of differing CRS strings is
 /// compared through GDAL; lines without a CRS mix with none that has one.
 fn common_crs(lines: &[LineResult]) -> Result<Option<String>> {
-    let wkt = |l: &LineResult| l.georef.as_ref().and_then(|g| g.wkt.clone());
-    let first = lines.first().and_then(wkt);
-    for (i, a) in lines.iter().enumerate() {
-        for b in &lines[i + 1..] {
-            let same = match (wkt(a), wkt(b)) {
+    let crs: Vec<(&Path, Option<&str>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.path.as_path(),
+                l.georef.as_ref().and_then(|g| g.wkt.as_deref()),
+            )
+        })
+        .collect();
+    one_crs(&crs)
+}
+
+/// The CRS shared by every `(file, CRS)` pair; an error naming the first pair that
+/// differs.
+pub fn one_crs(lines: &[(&Path, Option<&str>)]) -> Result<Option<String>> {
+    for (i, (pa, a)) in lines.iter().enumerate() {
+        for (pb, b) in &lines[i + 1..] {
+            let same = match (a, b) {
                 (None, None) => true,
                 (Some(x), Some(y)) if x == y => true,
-                (Some(x), Some(y)) => plumewatch_io::crs::same_crs(&x, &y, &a.path, &b.path)?,
+                (Some(x), Some(y)) => plumewatch_io::crs::same_crs(x, y, pa, pb)?,
                 _ => false,
             };
             if !same {
                 bail!(
                     "{}: coordinate system: differs from that of {}; sites are merged in one map CRS (reproject the flight lines to one CRS first)",
-                    b.path.display(),
-                    a.path.display()
+                    pb.display(),
+                    pa.display()
                 );
             }
         }
     }
-    Ok(first)
+    Ok(lines.first().and_then(|l| l.1.map(str::to_string)))
 }
 
 /// Flight lines for `cubes` with the wind of `winds` (one per cube) and GLTs `glts`
@@ -357,5 +390,44 @@ pub fn detector_label(d: Detector) -> &'static str {
         Detector::Mag1c => {
             "mag1c (sparse, non-negative, albedo-corrected), statistics per detector column"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wkt(epsg: u32) -> String {
+        gdal_wkt(epsg)
+    }
+
+    fn gdal_wkt(epsg: u32) -> String {
+        plumewatch_io::crs::wkt_of_epsg(epsg).unwrap()
+    }
+
+    /// Regression: only the first differing CRS was checked, and by projecting one
+    /// point; a third line in another zone slipped through after a second line whose
+    /// WKT was spelled differently but meant the same CRS.
+    #[test]
+    fn every_pair_of_flight_line_crs_is_compared_through_gdal() {
+        let (a, a2, b) = (
+            wkt(32613),
+            plumewatch_io::crs::pretty_wkt_of_epsg(32613).unwrap(),
+            wkt(32614),
+        );
+        let (p1, p2, p3) = (
+            Path::new("l1.hdr"),
+            Path::new("l2.hdr"),
+            Path::new("l3.hdr"),
+        );
+        let same = one_crs(&[(p1, Some(&a)), (p2, Some(&a2))]).unwrap();
+        assert_eq!(same.as_deref(), Some(a.as_str()));
+        let e = one_crs(&[(p1, Some(&a)), (p2, Some(&a2)), (p3, Some(&b))]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("l3.hdr: coordinate system"),
+            "{e}"
+        );
+        let e = one_crs(&[(p1, Some(&a)), (p2, None)]).unwrap_err();
+        assert!(e.to_string().starts_with("l2.hdr"), "{e}");
     }
 }

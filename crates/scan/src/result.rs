@@ -136,6 +136,8 @@ pub struct RunMeta {
 pub struct ScanResult {
     /// The configuration that produced it (complete: repeating it repeats the run).
     pub config: ScanConfig,
+    /// The gas's name from its LUT, upper case (`CH4`), for labels.
+    pub gas_name: String,
     /// Each flight line, in the configuration's order.
     pub lines: Vec<LineResult>,
     /// The map CRS shared by every flight line (WKT), when they carry one.

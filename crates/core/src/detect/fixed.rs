@@ -41,6 +41,12 @@ pub struct ColumnFilters {
     pub albedo_correction: bool,
     saturation_positions: Vec<usize>,
     saturation_threshold: Option<f32>,
+    /// Moments of each column's background pixels (to update them, see
+    /// [`ColumnFilters::updated_column`]).
+    moments: Vec<Option<MomentAccumulator>>,
+    unit_absorption: Vec<f64>,
+    normalization: Normalization,
+    regularization: crate::stats::Regularization,
 }
 
 /// The four per-pixel outputs of a window, row-major over its rows and columns.
@@ -96,10 +102,12 @@ impl ColumnFilters {
             albedo_correction,
             saturation_positions: saturation_positions.to_vec(),
             saturation_threshold: params.saturation.map(|s| s.threshold),
+            moments: Vec::new(),
+            unit_absorption: unit_absorption.to_vec(),
+            normalization: params.normalization.unwrap_or(Normalization::Sample),
+            regularization: params.regularization,
         };
-        let norm = params.normalization.unwrap_or(Normalization::Sample);
-        let reg = params.regularization;
-        filters.columns = (0..cube.samples)
+        let per_column: Vec<(Option<ColumnFilter>, Option<MomentAccumulator>)> = (0..cube.samples)
             .into_par_iter()
             .map(|col| {
                 let mut px = Vec::with_capacity(cube.lines * bands);
@@ -112,37 +120,111 @@ impl ColumnFilters {
                     }
                 }
                 if n <= bands {
-                    return Ok(None);
+                    return Ok((None, None));
                 }
-                let stats = if reg == crate::stats::Regularization::LedoitWolf {
-                    BackgroundStats::estimate(&px, bands, None, norm, reg)?
-                } else {
-                    let mut acc = MomentAccumulator::new(bands);
-                    acc.add_block(&px, None)?;
-                    BackgroundStats::from_moments(&acc, norm, reg, None)?
-                };
-                let target: Vec<f64> = unit_absorption
-                    .iter()
-                    .zip(&stats.mean)
-                    .map(|(a, m)| a * TEMPLATE_SCALING * m)
-                    .collect();
-                let whitened_target = stats.solve(&target);
-                let norm: f64 = target
-                    .iter()
-                    .zip(&whitened_target)
-                    .map(|(a, b)| a * b)
-                    .sum();
-                let mean_sq = stats.mean.iter().map(|m| m * m).sum();
-                Ok(Some(ColumnFilter {
-                    mean: stats.mean,
-                    whitened_target,
-                    norm,
-                    mean_sq,
-                    count: stats.count,
-                }))
+                let mut acc = MomentAccumulator::new(bands);
+                acc.add_block(&px, None)?;
+                let filter = filters.filter_of(&acc)?;
+                Ok((Some(filter), Some(acc)))
             })
             .collect::<Result<Vec<_>>>()?;
+        (filters.columns, filters.moments) = per_column.into_iter().unzip();
         Ok(filters)
+    }
+
+    /// The filter of the background whose moments are `acc`.
+    fn filter_of(&self, acc: &MomentAccumulator) -> Result<ColumnFilter> {
+        let stats =
+            BackgroundStats::from_moments(acc, self.normalization, self.regularization, None)?;
+        let target: Vec<f64> = self
+            .unit_absorption
+            .iter()
+            .zip(&stats.mean)
+            .map(|(a, m)| a * TEMPLATE_SCALING * m)
+            .collect();
+        let whitened_target = stats.solve(&target);
+        let norm: f64 = target
+            .iter()
+            .zip(&whitened_target)
+            .map(|(a, b)| a * b)
+            .sum();
+        let mean_sq = stats.mean.iter().map(|m| m * m).sum();
+        Ok(ColumnFilter {
+            mean: stats.mean,
+            whitened_target,
+            norm,
+            mean_sq,
+            count: stats.count,
+        })
+    }
+
+    /// The filter of column `col` after some of its pixels changed: each `(old, new)`
+    /// pair (all staged values of one pixel) leaves the statistics as `old` and enters
+    /// them as `new`, each only where it is valid. This is the column's statistics
+    /// re-estimated on the changed scene, at the cost of the changed pixels (rank-one
+    /// updates of the moments) and one factorisation. `None` where the column has too
+    /// few valid pixels.
+    pub fn updated_column(
+        &self,
+        col: usize,
+        changes: &[(&[f32], &[f32])],
+    ) -> Result<Option<ColumnFilter>> {
+        let Some(Some(acc)) = self.moments.get(col) else {
+            return Ok(None);
+        };
+        let mut acc = acc.clone();
+        for (old, new) in changes {
+            if self.valid(old) {
+                acc.remove_pixel(&old[..self.bands])?;
+            }
+            if self.valid(new) {
+                acc.add_pixel(&new[..self.bands])?;
+            }
+        }
+        if acc.count() as usize <= self.bands {
+            return Ok(None);
+        }
+        self.filter_of(&acc).map(Some)
+    }
+
+    /// Applies `filter` to `pixels` (`rows × nb` staged values of one column).
+    pub fn apply_column(&self, filter: &ColumnFilter, pixels: &[f32], nb: usize) -> WindowOutputs {
+        let rows = pixels.len() / nb.max(1);
+        let mut out = WindowOutputs {
+            enhancement: vec![NODATA; rows],
+            albedo: vec![NODATA; rows],
+            sigma: vec![NODATA; rows],
+            z: vec![NODATA; rows],
+        };
+        for (i, v) in pixels.chunks_exact(nb).enumerate() {
+            if let Some((e, r, s, z)) = self.filter_pixel(filter, v) {
+                out.enhancement[i] = e;
+                out.albedo[i] = r;
+                out.sigma[i] = s;
+                out.z[i] = z;
+            }
+        }
+        out
+    }
+
+    /// (enhancement, albedo, sigma, z) of one pixel, `None` without output.
+    fn filter_pixel(&self, f: &ColumnFilter, v: &[f32]) -> Option<(f32, f32, f32, f32)> {
+        if !self.valid(v) {
+            return None;
+        }
+        let (mut pw, mut pm) = (0.0f64, 0.0f64);
+        for ((x, m), w) in v[..self.bands].iter().zip(&f.mean).zip(&f.whitened_target) {
+            let d = f64::from(*x) - m;
+            pw += d * w;
+            pm += d * m;
+        }
+        let r = 1.0 + pm / f.mean_sq;
+        let div = if self.albedo_correction { r } else { 1.0 };
+        let e = TEMPLATE_SCALING * pw / (f.norm * div);
+        let s = TEMPLATE_SCALING / f.norm.sqrt() / div;
+        let z = e / s;
+        (e.is_finite() && s.is_finite() && z.is_finite())
+            .then_some((e as f32, r as f32, s as f32, z as f32))
     }
 
     /// Whether a pixel (all staged values) has output: window finite, not saturated.
@@ -183,25 +265,11 @@ impl ColumnFilters {
             let Some(f) = &self.columns[col0 + i % cols] else {
                 continue;
             };
-            if !self.valid(v) {
-                continue;
-            }
-            let (mut pw, mut pm) = (0.0f64, 0.0f64);
-            for ((x, m), w) in v[..self.bands].iter().zip(&f.mean).zip(&f.whitened_target) {
-                let d = f64::from(*x) - m;
-                pw += d * w;
-                pm += d * m;
-            }
-            let r = 1.0 + pm / f.mean_sq;
-            let div = if self.albedo_correction { r } else { 1.0 };
-            let e = TEMPLATE_SCALING * pw / (f.norm * div);
-            let s = TEMPLATE_SCALING / f.norm.sqrt() / div;
-            let z = e / s;
-            if e.is_finite() && s.is_finite() && z.is_finite() {
-                out.enhancement[i] = e as f32;
-                out.albedo[i] = r as f32;
-                out.sigma[i] = s as f32;
-                out.z[i] = z as f32;
+            if let Some((e, r, s, z)) = self.filter_pixel(f, v) {
+                out.enhancement[i] = e;
+                out.albedo[i] = r;
+                out.sigma[i] = s;
+                out.z[i] = z;
             }
         }
         Ok(out)
@@ -266,6 +334,37 @@ mod tests {
             let o = f.apply(&mean, 1, 2, 1, bands).unwrap();
             assert!(o.enhancement[0].abs() < 1e-2, "{}", o.enhancement[0]);
         }
+    }
+
+    #[test]
+    fn updated_statistics_equal_statistics_of_the_changed_column() {
+        let (lines, samples, bands) = (300, 3, 4);
+        let c = cube(lines, samples, bands, 5);
+        let ua = [-1e-6, -2e-6, -3e-6, -1e-6];
+        let params = DetectParams {
+            algorithm: Algorithm::AlbedoMatchedFilter,
+            ..DetectParams::default()
+        };
+        let f = ColumnFilters::estimate(&c, bands, &ua, &[], &params).unwrap();
+        // Darken rows 10..40 of column 1 by 20 % (a strong absorber).
+        let mut changed = c.clone();
+        for line in 10..40 {
+            let i = (line * samples + 1) * bands;
+            for v in &mut changed.data[i..i + bands] {
+                *v *= 0.8;
+            }
+        }
+        let pairs: Vec<(&[f32], &[f32])> = (10..40)
+            .map(|line| (pixel(&c, line, 1), pixel(&changed, line, 1)))
+            .collect();
+        let updated = f.updated_column(1, &pairs).unwrap().unwrap();
+        let direct = ColumnFilters::estimate(&changed, bands, &ua, &[], &params).unwrap();
+        let d = direct.columns[1].as_ref().unwrap();
+        for (a, b) in updated.whitened_target.iter().zip(&d.whitened_target) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-9), "{a} vs {b}");
+        }
+        assert!((updated.norm - d.norm).abs() <= 1e-8 * d.norm);
+        assert_eq!(updated.count, d.count);
     }
 
     #[test]

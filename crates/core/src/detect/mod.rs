@@ -26,11 +26,11 @@
 //! - z = enhancement / sigma (for [`Algorithm::Ace`]: the signed ACE score, see
 //!   [`ace`]).
 //!
-//! Pixels without output (no data, censored lines) hold [`NODATA`].
+//! Pixels without output (no data, censored lines) hold [`crate::raster::NODATA`].
 //!
-//! The stage reads as its data flow: [`params`](DetectParams) → staging of the window
+//! The stage reads as its data flow: parameters ([`DetectParams`]) → staging of the window
 //! bands → preparation (centring, statistics) → per-group kernels → the driver that
-//! assembles [`DetectionMaps`]. Pixels without output hold [`crate::raster::NODATA`].
+//! assembles [`DetectionMaps`].
 
 /// Adaptive coherence estimator (ACE) kernel.
 pub mod ace;

@@ -94,7 +94,7 @@ pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Resul
 fn write_set(result: &ScanResult, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for line in &result.lines {
-        written.extend(rasters::write_line_rasters(dir, line, &result.config.gas)?);
+        written.extend(rasters::write_line_rasters(dir, line, &result.gas_name)?);
     }
     if let Some(crs) = &result.crs_wkt {
         let sites_path = dir.join("sites.geojson");

@@ -7,9 +7,9 @@ use plumewatch_core::raster::NODATA;
 use plumewatch_io::OutputBand;
 use std::path::{Path, PathBuf};
 
-/// Writes `<line>_{enhancement,sigma,z,plume_mask,plume_id}.tif` into `dir`; `gas`
+/// Writes `<line>_{enhancement,sigma,z,plume_mask,plume_id}.tif` into `dir`; `gas_name`
 /// names the gas in the band descriptions.
-pub fn write_line_rasters(dir: &Path, line: &LineResult, gas: &str) -> Result<Vec<PathBuf>> {
+pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Result<Vec<PathBuf>> {
     let plumes = &line.analysis.plumes;
     let labels: Vec<f32> = plumes.labels.iter().map(|&l| l as f32).collect();
     let mask: Vec<f32> = plumes
@@ -24,8 +24,7 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas: &str) -> Result<Ve
             f32::from(u8::from(accepted))
         })
         .collect();
-    let gas_label = gas_label(gas);
-    let enhancement_description = format!("{gas_label} enhancement");
+    let enhancement_description = format!("{gas_name} enhancement");
     let rasters: [(&str, &[f32], &str, &str); 5] = [
         (
             "enhancement",
@@ -72,17 +71,4 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas: &str) -> Result<Ve
         written.push(path);
     }
     Ok(written)
-}
-
-/// A gas name for labels: the built-in name in upper case (`CH4`), or the LUT file's
-/// stem for a path.
-pub fn gas_label(gas: &str) -> String {
-    let p = Path::new(gas);
-    match p.extension() {
-        Some(_) => p
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_uppercase())
-            .unwrap_or_else(|| gas.to_uppercase()),
-        None => gas.to_uppercase(),
-    }
 }

@@ -152,6 +152,8 @@ pub struct ScanRecord {
     pub seconds: f64,
     /// Units.
     pub units: Units,
+    /// The gas's name (from its LUT).
+    pub gas_name: String,
     /// The complete configuration.
     pub config: ScanConfig,
     /// Flight lines.
@@ -241,6 +243,7 @@ impl ScanRecord {
             generated_utc: result.meta.generated_utc.clone(),
             seconds: result.meta.seconds,
             units: Units::default(),
+            gas_name: result.gas_name.clone(),
             config: result.config.clone(),
             passes,
             sites,

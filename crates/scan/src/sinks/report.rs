@@ -115,7 +115,10 @@ pub fn report_input(result: &ScanResult, evidence: &[Option<EvidenceFile>]) -> R
         .collect();
     let c = &result.config;
     let mut parameters = vec![
-        ("gas".to_string(), c.gas.clone()),
+        (
+            "gas".to_string(),
+            format!("{} ({})", result.gas_name, c.gas),
+        ),
         (
             "detector".to_string(),
             detector_label(c.detector).to_string(),
