@@ -298,7 +298,11 @@ pub fn detect_path<'py>(
             path: path.clone(),
             ..cube.meta().clone()
         };
-        run(&meta, cube.as_ref(), &options, progress.as_ref())
+        let detection = run(&meta, cube.as_ref(), &options, progress.as_ref());
+        // Unmapping a large cube takes tens of milliseconds: the CLI overlaps it with
+        // writing; here it happens beside the caller's next steps.
+        std::thread::spawn(move || drop(cube));
+        detection
     });
     to_dict(py, to_py(py, result)?)
 }
