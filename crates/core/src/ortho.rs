@@ -17,7 +17,7 @@ use crate::{Error, Result};
 /// `raw_line` and `raw_sample` are `lines × samples` of the **map grid**, row-major;
 /// each entry is the 0-based raw line/sample shown at that map pixel, or −1 when the
 /// map pixel lies outside the flight line.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Glt {
     /// Map-grid lines.
     pub lines: usize,

@@ -188,7 +188,7 @@ pub struct PassPlume {
 }
 
 /// Result of [`analyse_pass`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PassAnalysis {
     /// Pass (flight line) name.
     pub pass: String,

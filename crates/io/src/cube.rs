@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Map x of pixel corner (col, row) = `t[0] + col·t[1] + row·t[2]`, map y =
 /// `t[3] + col·t[4] + row·t[5]` (col = sample, row = line, both 0-based, (0, 0) = the
 /// upper-left corner of the first pixel).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GeoRef {
     /// `[x0, dx_col, dx_row, y0, dy_col, dy_row]`.
     ///

@@ -8,7 +8,7 @@ use plumewatch_io::GeoRef;
 use std::path::Path;
 
 /// A flight line's GLT with its map georeferencing and the affine raw → map model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ortho {
     /// The lookup table.
     pub glt: Glt,

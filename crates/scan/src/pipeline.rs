@@ -26,21 +26,70 @@ use std::time::Instant;
 pub fn scan(config: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
     let start = Instant::now();
     config.validate()?;
-    let gas_name = plumewatch_io::gas_lut::open(&config.gas)?
-        .gas
-        .to_uppercase();
-    let names = config.line_names();
+    // An unknown gas fails before any flight line is read.
+    gas_display_name(config)?;
     let mut lines = Vec::with_capacity(config.flight_lines.len());
     let mut detection_limit = None;
-    for (i, (line, name)) in config.flight_lines.iter().zip(&names).enumerate() {
-        let want_limit = i == 0 && config.detection_limit.runs > 0;
-        let (result, limit) = scan_line(config, line, name, want_limit, progress)
-            .with_context(|| format!("flight line {name}"))?;
-        lines.push(result);
-        if limit.is_some() {
-            detection_limit = limit;
+    for index in 0..config.flight_lines.len() {
+        let scanned = scan_line_at(config, index, progress)?;
+        lines.push(scanned.line);
+        if scanned.detection_limit.is_some() {
+            detection_limit = scanned.detection_limit;
         }
     }
+    merge_lines(config, lines, detection_limit, start)
+}
+
+/// One flight line scanned on its own (see [`scan_line_at`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LineScan {
+    /// The flight line's maps, plumes, sources and rates.
+    pub line: LineResult,
+    /// The detection-limit estimate (on the first flight line only, when asked for).
+    pub detection_limit: Option<DetectionLimit>,
+}
+
+/// Scans flight line `index` of `config` exactly as [`scan`] does (the detection
+/// limit on the first line when asked for), for front ends that scan the lines of a
+/// campaign in separate tasks and merge them with [`merge_lines`].
+pub fn scan_line_at(
+    config: &ScanConfig,
+    index: usize,
+    progress: &dyn Progress,
+) -> Result<LineScan> {
+    let names = config.line_names();
+    let (Some(line), Some(name)) = (config.flight_lines.get(index), names.get(index)) else {
+        bail!(
+            "flight line {index}: the configuration has {} flight line(s)",
+            config.flight_lines.len()
+        );
+    };
+    let want_limit = index == 0 && config.detection_limit.runs > 0;
+    let (line, detection_limit) = scan_line(config, line, name, want_limit, progress)
+        .with_context(|| format!("flight line {name}"))?;
+    Ok(LineScan {
+        line,
+        detection_limit,
+    })
+}
+
+/// The gas's name in outputs (the LUT's, upper case).
+fn gas_display_name(config: &ScanConfig) -> Result<String> {
+    Ok(plumewatch_io::gas_lut::open(&config.gas)?
+        .gas
+        .to_uppercase())
+}
+
+/// Merges scanned flight lines (in the order of `config.flight_lines`) into sites as
+/// [`scan`] does: one map CRS, detections merged across lines, WGS84 positions.
+/// `start` is when the scan began (for the run's wall time).
+pub fn merge_lines(
+    config: &ScanConfig,
+    lines: Vec<LineResult>,
+    detection_limit: Option<DetectionLimit>,
+    start: Instant,
+) -> Result<ScanResult> {
+    let gas_name = gas_display_name(config)?;
     let crs_wkt = common_crs(&lines)?;
     let detections: Vec<_> = lines.iter().flat_map(|l| l.analysis.detections()).collect();
     let footprints: Vec<PassFootprint> = lines

@@ -87,8 +87,9 @@ impl Verdict {
     }
 }
 
-/// One scanned flight line.
-#[derive(Debug, Clone)]
+/// One scanned flight line. Serializable, so that a flight line scanned in one process
+/// (a distributed task) can be merged with others in another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LineResult {
     /// Name in outputs.
     pub name: String,

@@ -26,7 +26,7 @@ pub struct CubeInput<'a> {
 }
 
 /// Per-pixel maps of a whole cube, `lines × samples` each (line-major).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectionMaps {
     /// Down-track lines.
     pub lines: usize,
@@ -45,7 +45,7 @@ pub struct DetectionMaps {
 }
 
 /// Wall time of the phases of [`detect_cube`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectTimings {
     /// Reading the window and screening bands into memory, with each pixel's flags.
     pub read: Duration,

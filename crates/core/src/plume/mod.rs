@@ -70,7 +70,7 @@ pub struct Plume {
 }
 
 /// Result of [`find_plumes`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlumeSet {
     /// All candidates of at least the minimum size, accepted and rejected, by id.
     pub plumes: Vec<Plume>,
