@@ -4,7 +4,7 @@
 use crate::result::LineResult;
 use crate::Result;
 use plumewatch_core::raster::NODATA;
-use plumewatch_io::OutputBand;
+use plumewatch_io::{OutputBand, Overviews};
 use std::path::{Path, PathBuf};
 
 /// Writes `<line>_{enhancement,sigma,z,plume_mask,plume_id}.tif` into `dir`; `gas_name`
@@ -56,7 +56,13 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Resu
             }
             None => (raw.lines, raw.samples, data, line.georef.as_ref()),
         };
-        plumewatch_io::write_cog(
+        // Ids and masks are categories: their overviews take the mode, never a mean.
+        let overviews = if continuous {
+            Overviews::Mean
+        } else {
+            Overviews::Categorical
+        };
+        plumewatch_io::write_cog_with_overviews(
             &path,
             lines,
             samples,
@@ -67,6 +73,7 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Resu
             }],
             georef,
             nodata,
+            overviews,
         )?;
         written.push(path);
     }
