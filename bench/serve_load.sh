@@ -10,7 +10,7 @@ duration="${1:-30}"
 conns="${2:-64}"
 command -v wrk >/dev/null || { echo "serve_load: wrk missing (bash scripts/setup-server.sh --test)" >&2; exit 1; }
 cargo build --release --locked --quiet -p plumewatch
-bin=target/release/plumewatch
+bin="${CARGO_TARGET_DIR:-target}/release/plumewatch"
 work=$(mktemp -d)
 trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 db="$work/load.db"

@@ -87,13 +87,14 @@ impl Db {
     /// Applies the migrations not yet recorded in `schema_migrations`, each in its own
     /// transaction.
     async fn migrate(&self) -> Result<()> {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
+        use sqlx::Executor;
+        (&self.pool)
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
                 version BIGINT PRIMARY KEY, description TEXT NOT NULL,
                 checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
+            )
+            .await?;
         for m in MIGRATIONS {
             let sql = match self.backend {
                 Backend::Sqlite => m.sqlite,
@@ -122,7 +123,8 @@ impl Db {
                 }
                 continue;
             }
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            // Several statements (and PL/pgSQL bodies): sent as one simple query.
+            tx.execute(sql).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, description, checksum, applied_at) \
                  VALUES ($1, $2, $3, $4)",

@@ -9,6 +9,9 @@ use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::Dataset;
 use std::path::Path;
 
+/// Fraction of `vmax` from which enhancement is coloured (below: grey footprint).
+const SHOW_FROM: f32 = 0.25;
+
 /// A flight line's enhancement (ppm·m) on a regular WGS84 lon/lat grid, row 0 at the
 /// north edge. `NaN` outside the footprint and where the scan had no data.
 #[derive(Debug, Clone)]
@@ -199,8 +202,9 @@ impl LonLatGrid {
         Ok(grid)
     }
 
-    /// Draws XYZ tile (`z`, `x`, `y`), 256 × 256 RGBA PNG: the footprint in translucent
-    /// grey, enhancement above zero from yellow to red up to [`LonLatGrid::vmax`].
+    /// Draws XYZ tile (`z`, `x`, `y`), 256 × 256 RGBA PNG: the footprint in grey
+    /// (brighter with enhancement up to a quarter of [`LonLatGrid::vmax`], the noise
+    /// floor), enhancement above that from yellow to red up to `vmax`.
     /// `None` when the tile does not exist at that zoom.
     pub fn tile_png(&self, z: u32, x: u32, y: u32) -> Option<Vec<u8>> {
         if z > 24 || x >= (1 << z) || y >= (1 << z) {
@@ -233,15 +237,18 @@ impl LonLatGrid {
                 }
                 let o = (py * 256 + px) * 4;
                 let t = (v / self.vmax).clamp(0.0, 1.0);
-                let px_rgba = if t <= 0.05 {
-                    [40, 40, 48, 90]
+                let px_rgba = if t < SHOW_FROM {
+                    // The footprint, with the noise floor left grey.
+                    let g = (62.0 + 50.0 * t / SHOW_FROM) as u8;
+                    [g, g, g + 6, 150]
                 } else {
                     // yellow (255, 230, 0) → red (200, 0, 0)
+                    let s = (t - SHOW_FROM) / (1.0 - SHOW_FROM);
                     [
-                        (255.0 - 55.0 * t) as u8,
-                        (230.0 * (1.0 - t)) as u8,
+                        (255.0 - 55.0 * s) as u8,
+                        (230.0 * (1.0 - s)) as u8,
                         0,
-                        (110.0 + 145.0 * t) as u8,
+                        (170.0 + 85.0 * s) as u8,
                     ]
                 };
                 rgba[o..o + 4].copy_from_slice(&px_rgba);

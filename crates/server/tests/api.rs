@@ -575,11 +575,7 @@ async fn jobs(app: &TestApp, n_sites: usize) {
         StatusCode::FORBIDDEN
     );
     let r = app
-        .post(
-            "/api/jobs",
-            &app.outsider,
-            &submit("line1.hdr").replace("gulf", "gulf"),
-        )
+        .post("/api/jobs", &app.outsider, &submit("line1.hdr"))
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "campaign not granted");
     let r = app
@@ -604,7 +600,7 @@ async fn jobs(app: &TestApp, n_sites: usize) {
     let last: Value = serde_json::from_str(
         text.lines()
             .filter_map(|l| l.strip_prefix("data: "))
-            .last()
+            .next_back()
             .expect("no state event"),
     )
     .unwrap();

@@ -58,7 +58,7 @@ async fn browser(profile: &std::path::Path) -> (Driver, Client) {
             "binary": which("chromium").unwrap(),
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", "--window-size=1440,900", "--use-gl=swiftshader",
+                     "--disable-dev-shm-usage", "--window-size=1440,1000", "--use-gl=swiftshader",
                      "--enable-unsafe-swiftshader", format!("--user-data-dir={}", profile.display())],
         }),
     );

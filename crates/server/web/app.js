@@ -209,7 +209,7 @@ function renderTable() {
     if (x === y) return 0;
     if (x === null || x === undefined) return 1;
     if (y === null || y === undefined) return -1;
-    return (x < y ? -1 : 1) * -dir;
+    return (x < y ? -1 : 1) * dir;
   });
   for (const th of document.querySelectorAll('#site-table th')) th.classList.toggle('sorted', th.dataset.key === key);
   $('#site-count').textContent = `${rows.length} site${rows.length === 1 ? '' : 's'}`;
@@ -218,7 +218,7 @@ function renderTable() {
     return el('tr', { 'data-site': p.id, class: 'clickable', onclick: () => { location.hash = '#/site/' + p.id; } },
       el('td', {}, 'S' + p.rank), el('td', {}, p.campaign), el('td', { class: 'num' }, fmtRate(p)),
       el('td', { class: 'num' }, fmt(p.max_enhancement_ppm_m, 0)), el('td', {}, statusBadge(p.status)),
-      el('td', { class: 'muted' }, (p.detected_at || '').slice(0, 16).replace('T', ' ')));
+      el('td', { class: 'muted' }, (p.detected_at || '').slice(0, 10)));
   }));
 }
 
@@ -247,13 +247,15 @@ async function sitePage(id) {
   const review = can('analyst') ? reviewForm(id) : null;
   main.replaceChildren(
     el('p', {}, el('a', { href: '#/map' }, '← Map')),
-    el('h1', { id: 'site-title' }, `Site S${p.rank} `, statusBadge(p.status)),
+    el('h1', { id: 'site-title' }, `Site S${p.rank} `, statusBadge(p.status), el('span', { class: 'muted sub' }, ` ${p.campaign} · ${fmtRate(p)} kg/h`)),
     el('div', { class: 'site-grid' },
-      el('figure', { class: 'card evidence' },
-        p.evidence_url ? el('img', { id: 'evidence', src: p.evidence_url, alt: 'evidence chip: enhancement around the site' }) : el('p', { class: 'muted' }, 'No evidence image.'),
-        el('figcaption', { class: 'muted' }, 'Evidence: CH₄ enhancement around the source, plume outline and wind.')),
       el('div', {},
-        el('table', { class: 'card numbers', id: 'site-numbers' }, el('tbody', {}, ...numbers.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))))),
+        el('figure', { class: 'card evidence' },
+          p.evidence_url ? el('img', { id: 'evidence', src: p.evidence_url, alt: 'evidence chip: enhancement around the site' }) : el('p', { class: 'muted' }, 'No evidence image.'),
+          el('figcaption', { class: 'muted' }, 'Evidence: CH₄ enhancement (ppm·m) around the source, plume outline and wind.'))),
+      el('div', {},
+        el('section', { class: 'card' }, el('h2', {}, 'Estimate'),
+          el('table', { class: 'numbers', id: 'site-numbers' }, el('tbody', {}, ...numbers.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v)))))),
         review,
         el('section', { class: 'card' }, el('h2', {}, 'Review history'), history))));
 }
