@@ -138,6 +138,7 @@ async function mapPage() {
   main.className = 'full';
   try {
     const campaigns = await api('/api/campaigns');
+    if (!$('#f-campaign')) return;
     for (const c of campaigns) $('#f-campaign').append(el('option', { value: c.name }, `${c.name} (${c.sites})`));
   } catch (e) { if (e.status !== 401) showError($('#site-count'), e); return; }
   initMap();
@@ -163,6 +164,7 @@ function initMap() {
   map.on('load', async () => {
     try {
       const lines = await api('/api/flight-lines');
+      if (state.map !== map) return; // left the page meanwhile
       const bounds = new maplibregl.LngLatBounds();
       for (const l of lines) {
         map.addSource('line-' + l.id, { type: 'raster', tiles: [location.origin + l.tiles], tileSize: 256, bounds: l.bounds, minzoom: 0, maxzoom: 20 });
@@ -170,6 +172,7 @@ function initMap() {
         bounds.extend([l.bounds[0], l.bounds[1]]); bounds.extend([l.bounds[2], l.bounds[3]]);
       }
       const plumes = await api('/api/plumes');
+      if (state.map !== map) return;
       map.addSource('plumes', { type: 'geojson', data: plumes });
       map.addLayer({ id: 'plume-fill', type: 'fill', source: 'plumes', paint: { 'fill-color': '#ff8c1a', 'fill-opacity': 0.15 } });
       map.addLayer({ id: 'plume-line', type: 'line', source: 'plumes', paint: { 'line-color': '#ffb347', 'line-width': 1.5 } });
@@ -188,6 +191,7 @@ function initMap() {
 }
 
 async function loadSites() {
+  if (!$('#site-table')) return; // the user has left the map page
   const q = new URLSearchParams();
   if ($('#f-campaign').value) q.set('campaign', $('#f-campaign').value);
   if ($('#f-rate').value) q.set('min_rate', $('#f-rate').value);
@@ -195,6 +199,7 @@ async function loadSites() {
   $('#export').href = '/api/export/sites.geojson' + (q.toString() ? '?' + q : '');
   try {
     const fc = await api('/api/sites?' + q);
+    if (!$('#site-table')) return;
     state.sites = fc.features;
     renderTable();
     const src = state.map && state.map.getSource('sites');
@@ -203,6 +208,7 @@ async function loadSites() {
 }
 
 function renderTable() {
+  if (!$('#site-table')) return;
   const { key, dir } = state.sort;
   const rows = [...state.sites].sort((a, b) => {
     const x = a.properties[key], y = b.properties[key];
@@ -256,8 +262,8 @@ async function sitePage(id) {
       el('div', {},
         el('section', { class: 'card' }, el('h2', {}, 'Estimate'),
           el('table', { class: 'numbers', id: 'site-numbers' }, el('tbody', {}, ...numbers.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v)))))),
-        review,
-        el('section', { class: 'card' }, el('h2', {}, 'Review history'), history))));
+        el('section', { class: 'card' }, el('h2', {}, 'Review history'), history),
+        review)));
 }
 
 function reviewForm(id) {
@@ -299,7 +305,8 @@ async function jobsPage() {
   page(el('h1', {}, 'Scan jobs'), form,
     el('table', { id: 'jobs-table', class: 'card sites' }, el('thead', {}, el('tr', {}, ...['Job', 'Campaign', 'User', 'Status', 'Progress', 'Message', 'Submitted'].map((h) => el('th', {}, h)))), list));
   try {
-    if (form) for (const c of await api('/api/campaigns')) $('#job-campaign').append(el('option', { value: c.name }, c.name));
+    const campaigns = form ? await api('/api/campaigns') : [];
+    for (const c of campaigns) if ($('#job-campaign')) $('#job-campaign').append(el('option', { value: c.name }, c.name));
     await loadJobs(list);
   } catch (e) { if (e.status !== 401) showError(msg, e); }
 }
@@ -366,6 +373,7 @@ async function adminPage() {
 async function loadAudit(tbody) {
   const action = $('#audit-filter') && $('#audit-filter').value.trim();
   const recs = await api('/api/audit?limit=300' + (action ? '&action=' + encodeURIComponent(action) : ''));
+  if (!tbody.isConnected) return;
   tbody.replaceChildren(...recs.map((r) => el('tr', { 'data-action': r.action },
     el('td', {}, r.seq), el('td', { class: 'muted' }, r.ts.replace('T', ' ').slice(0, 19)), el('td', {}, r.user), el('td', {}, r.action),
     el('td', {}, r.object), el('td', { class: 'muted' }, r.client), el('td', { class: r.outcome.startsWith('ok') ? '' : 'warn' }, r.outcome))));
