@@ -39,15 +39,11 @@ async fn audited<T>(db: &Db, action: &str, object: String, result: Result<T>) ->
 /// `plumewatch users add NAME --role ROLE`: creates the user; returns its token.
 pub async fn users_add(db: &str, name: &str, role: &str) -> Result<String> {
     let db = Db::open(db).await?;
-    let role: Role = role.parse()?;
-    let r = users::add_user(&db, name, role).await;
-    audited(
-        &db,
-        "users.add",
-        format!("user:{name} role={}", role.as_str()),
-        r,
-    )
-    .await
+    let r = match role.parse::<Role>() {
+        Ok(parsed) => users::add_user(&db, name, parsed).await,
+        Err(e) => Err(e),
+    };
+    audited(&db, "users.add", format!("user:{name} role={role}"), r).await
 }
 
 /// `plumewatch users token NAME`: a further API token for an existing user.

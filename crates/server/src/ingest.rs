@@ -255,7 +255,8 @@ pub async fn store(db: &Db, folder: &ScanFolder, campaign: &str) -> Result<Inges
         .record
         .get("generated_utc")
         .and_then(Value::as_str)
-        .map_or_else(|| now.clone(), str::to_string);
+        .and_then(|t| crate::audit::parse_since(t).ok()) // stored form, so times compare as text
+        .unwrap_or_else(|| now.clone());
     for (name, grid) in &folder.lines {
         sqlx::query(
             "INSERT INTO flight_lines (scan_id, name, lines, samples, geotransform, west, south, east, north, enhancement) \
