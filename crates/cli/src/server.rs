@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Scans run at once.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// XYZ basemap for the viewer, e.g. https://tiles.example.org/{z}/{x}/{y}.png
+    #[arg(long)]
+    basemap: Option<String>,
 }
 
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -41,7 +44,10 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         tls_key: a.tls_key,
         insecure_http: a.insecure_http,
         concurrency: a.jobs,
-        api: Default::default(),
+        api: plumewatch_server::api::ApiConfig {
+            basemap: a.basemap,
+            ..Default::default()
+        },
     };
     cmd::block_on(plumewatch_server::serve::serve(
         opts,

@@ -60,6 +60,9 @@ pub fn check_transport(opts: &ServeOptions) -> Result<bool> {
 /// on stderr once the socket is bound.
 pub async fn serve(opts: ServeOptions, runner: Arc<dyn ScanRunner>) -> Result<()> {
     let tls = check_transport(&opts)?;
+    if let Some(b) = &opts.api.basemap {
+        api::check_basemap(b)?;
+    }
     let db = Db::open(&opts.db).await?;
     let work_dir = opts.work_dir.clone().unwrap_or_else(|| {
         let p = PathBuf::from(&opts.db);

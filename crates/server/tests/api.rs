@@ -730,3 +730,48 @@ async fn api_suite_postgres() {
     let Some(pg) = PgCluster::start() else { return };
     suite(&pg.url).await;
 }
+
+#[tokio::test]
+async fn basemap_origin_is_the_only_addition_to_the_csp() {
+    use plumewatch_server::api::check_basemap;
+    assert_eq!(
+        check_basemap("https://tiles.example.org/{z}/{x}/{y}.png").unwrap(),
+        "https://tiles.example.org"
+    );
+    assert_eq!(
+        check_basemap("http://127.0.0.1:8081/t/{z}/{x}/{y}.png").unwrap(),
+        "http://127.0.0.1:8081"
+    );
+    for bad in [
+        "http://tiles.example.org/{z}/{x}/{y}.png",
+        "https://tiles.example.org/tile.png",
+        "https://tiles.example.org/{z}/{x}/{y}.png; script-src *",
+        "https://evil.org'/{z}/{x}/{y}",
+        "javascript:alert(1)",
+    ] {
+        assert!(check_basemap(bad).is_err(), "{bad}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = seeded(dir.path().join("b.db").to_str().unwrap()).await;
+    let url = "https://tiles.example.org/{z}/{x}/{y}.png";
+    let mut config = plumewatch_server::api::ApiConfig::default();
+    config.basemap = Some(url.into());
+    let state =
+        plumewatch_server::api::AppState::new(app.db.clone(), app.state.jobs.clone(), config);
+    app.router = plumewatch_server::api::router(state);
+    let r = app.get("/api/viewer", &app.viewer).await;
+    assert_eq!(r.json()["basemap"], url);
+    let csp = r.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("img-src 'self' data: blob: https://tiles.example.org;"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("connect-src 'self' https://tiles.example.org;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+}

@@ -163,8 +163,12 @@ function initMap() {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('load', async () => {
     try {
-      const lines = await api('/api/flight-lines');
+      const [viewer, lines] = await Promise.all([api('/api/viewer'), api('/api/flight-lines')]);
       if (state.map !== map) return; // left the page meanwhile
+      if (viewer.basemap) {
+        map.addSource('basemap', { type: 'raster', tiles: [viewer.basemap], tileSize: 256, maxzoom: 19 });
+        map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' });
+      }
       const bounds = new maplibregl.LngLatBounds();
       for (const l of lines) {
         map.addSource('line-' + l.id, { type: 'raster', tiles: [location.origin + l.tiles], tileSize: 256, bounds: l.bounds, minzoom: 0, maxzoom: 20 });

@@ -44,6 +44,39 @@ pub struct ApiConfig {
     pub https: bool,
     /// Browser session lifetime.
     pub session_lifetime: Duration,
+    /// A user-supplied XYZ basemap URL template for the viewer
+    /// (`https://host/{z}/{x}/{y}.png`); its origin is added to the CSP. See
+    /// [`check_basemap`].
+    pub basemap: Option<String>,
+}
+
+/// Checks a basemap URL template: `https://` (or `http://` on a loopback host), with
+/// `{z}`, `{x}` and `{y}`; returns its origin (`scheme://host[:port]`).
+pub fn check_basemap(url: &str) -> crate::Result<String> {
+    let bad = |why: &str| crate::Error::Config(format!("--basemap {url:?}: {why}"));
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("expected an http(s):// URL"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let loopback =
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    if !(scheme == "https" || (scheme == "http" && loopback)) {
+        return Err(bad(
+            "use https:// (plain http only for a loopback tile server)",
+        ));
+    }
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    {
+        return Err(bad("invalid host"));
+    }
+    if !["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)) || url.contains(['"', '\'', ' ', ';'])
+    {
+        return Err(bad("expected a tile template with {z}, {x} and {y}"));
+    }
+    Ok(format!("{scheme}://{host}"))
 }
 
 impl Default for ApiConfig {
@@ -54,6 +87,7 @@ impl Default for ApiConfig {
             login_attempts_per_minute: 10,
             https: false,
             session_lifetime: Duration::from_secs(12 * 3600),
+            basemap: None,
         }
     }
 }
@@ -350,6 +384,7 @@ fn action_name(method: &Method, route: &str) -> Option<&'static str> {
         ("POST", "/api/login") => "login",
         ("POST", "/api/logout") => "logout",
         ("GET", "/api/session") => "session.read",
+        ("GET", "/api/viewer") => "viewer.read",
         ("GET", "/api/openapi.json") => "openapi.read",
         ("GET", "/api/campaigns") => "campaigns.list",
         ("GET", "/api/sites") => "sites.list",
@@ -377,19 +412,24 @@ fn action_name(method: &Method, route: &str) -> Option<&'static str> {
 #[derive(Debug, Clone)]
 pub struct AuditUser(pub String);
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// The Content-Security-Policy: scripts and styles only from this server (no inline
+/// script), tiles also from the basemap's origin when one is configured.
+fn content_security_policy(basemap_origin: Option<&str>) -> HeaderValue {
+    let extra = basemap_origin.map(|o| format!(" {o}")).unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{extra}; \
+         connect-src 'self'{extra}; worker-src 'self' blob:; child-src blob:; object-src 'none'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
+async fn security_headers(State(csp): State<HeaderValue>, req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let https = req.extensions().get::<Https>().is_some();
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-             connect-src 'self'; worker-src 'self' blob:; child-src blob:; object-src 'none'; \
-             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -429,6 +469,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(session::login))
         .route("/api/logout", post(session::logout))
         .route("/api/session", get(session::whoami))
+        .route("/api/viewer", get(session::viewer_config))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/campaigns", get(sites::campaigns))
         .route("/api/sites", get(sites::list))
@@ -451,6 +492,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route_layer(middleware::from_fn_with_state(state.clone(), gate));
+    let origin = state
+        .config
+        .basemap
+        .as_deref()
+        .and_then(|b| check_basemap(b).ok());
+    let csp = content_security_policy(origin.as_deref());
     let max_body = state.config.max_body_bytes;
     let timeout = state.config.request_timeout;
     api.merge(crate::web::router())
@@ -460,7 +507,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(csp, security_headers))
 }
 
 /// Re-exported for handlers.

@@ -92,6 +92,7 @@ pub fn spec() -> Value {
             "/api/login": {"post": op("Exchange an API token for a session cookie; returns the CSRF token", "anyone (rate-limited)", &[], Some("Login"), "200")},
             "/api/logout": {"post": op("End the session", "any", &[], None, "204")},
             "/api/session": {"get": op("The caller's name and role", "any", &[], None, "200")},
+            "/api/viewer": {"get": op("Viewer settings: the optional basemap XYZ URL template", "any", &[], None, "200")},
             "/api/openapi.json": {"get": op("This document", "any", &[], None, "200")},
             "/api/campaigns": {"get": op("Campaigns granted to the caller", "viewer", &[], None, "200")},
             "/api/sites": {"get": op("Sites (GeoJSON FeatureCollection), strongest first", "viewer", &filters, None, "200")},

@@ -111,3 +111,12 @@ pub async fn whoami(axum::Extension(caller): axum::Extension<Caller>) -> Respons
         Json(serde_json::json!({"user": caller.user.name, "role": caller.user.role})),
     )
 }
+
+/// The viewer's settings: the optional basemap URL template.
+pub async fn viewer_config(State(state): State<AppState>) -> Response {
+    super::noted(
+        "viewer.read",
+        "viewer",
+        Json(serde_json::json!({"basemap": state.config.basemap})),
+    )
+}
