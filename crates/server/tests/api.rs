@@ -754,8 +754,10 @@ async fn basemap_origin_is_the_only_addition_to_the_csp() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = seeded(dir.path().join("b.db").to_str().unwrap()).await;
     let url = "https://tiles.example.org/{z}/{x}/{y}.png";
-    let mut config = plumewatch_server::api::ApiConfig::default();
-    config.basemap = Some(url.into());
+    let config = plumewatch_server::api::ApiConfig {
+        basemap: Some(url.into()),
+        ..Default::default()
+    };
     let state =
         plumewatch_server::api::AppState::new(app.db.clone(), app.state.jobs.clone(), config);
     app.router = plumewatch_server::api::router(state);
