@@ -777,3 +777,36 @@ async fn basemap_origin_is_the_only_addition_to_the_csp() {
     );
     assert!(csp.contains("script-src 'self';"), "{csp}");
 }
+
+#[tokio::test]
+async fn expired_sessions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = seeded(dir.path().join("s.db").to_str().unwrap()).await;
+    let config = plumewatch_server::api::ApiConfig {
+        session_lifetime: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let state =
+        plumewatch_server::api::AppState::new(app.db.clone(), app.state.jobs.clone(), config);
+    app.router = plumewatch_server::api::router(state);
+    let login = Request::post("/api/login")
+        .header("content-type", "application/json")
+        .body(Body::from(format!(
+            r#"{{"name":"vic","token":"{}"}}"#,
+            app.viewer
+        )))
+        .unwrap();
+    let r = app.send(login).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cookie = cookie_of(&r);
+    let who = app
+        .send(
+            Request::get("/api/session")
+                .header("cookie", &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(who.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(who.json()["error"], "invalid or expired credentials");
+}

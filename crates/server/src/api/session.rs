@@ -64,6 +64,11 @@ async fn try_login(state: &AppState, body: &Login) -> ApiResult<Response> {
     };
     let csrf = users::random_secret(24);
     let mut tx = state.db.begin_write().await?;
+    // Expired sessions are dead weight; sign-in is a good moment to drop them.
+    sqlx::query("DELETE FROM tokens WHERE kind = 'session' AND expires_at < $1")
+        .bind(crate::now())
+        .execute(&mut *tx)
+        .await?;
     let expires = crate::now_plus(state.config.session_lifetime.as_secs());
     let session = users::insert_token(
         &mut tx,
