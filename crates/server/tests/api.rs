@@ -299,6 +299,17 @@ async fn bad_requests(app: &TestApp, site: i64) {
         );
         assert!(r.json()["error"].is_string(), "{path}");
     }
+    let long = format!("/api/sites/{}", "9".repeat(5000));
+    assert_eq!(
+        app.get(&long, &app.admin).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let last = &app.get("/api/audit?limit=1", &app.admin).await.json()[0];
+    assert_eq!(
+        last["object"].as_str().unwrap().chars().count(),
+        513,
+        "long paths are cut in the audit record"
+    );
     // The tables are intact after all that.
     let r = app.get("/api/sites", &app.viewer).await.json();
     assert_eq!(

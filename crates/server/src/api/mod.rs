@@ -357,6 +357,11 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         .extensions()
         .get::<AuditUser>()
         .map_or(user, |u| u.0.clone());
+    // A request path is the client's text: keep at most 512 characters of it.
+    let object = match object.char_indices().nth(512) {
+        Some((cut, _)) => format!("{}…", &object[..cut]),
+        None => object,
+    };
     let entry = Entry {
         user,
         action,
