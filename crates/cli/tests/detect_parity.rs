@@ -40,7 +40,10 @@ fn data_dir(scene: &str) -> Option<PathBuf> {
     {
         return Some(shared);
     }
-    eprintln!("note: skipping: scene {scene} is in neither data/ nor ../shared/data");
+    plumewatch_io::testing::shared_data_present(
+        &shared.join("scenes").join(scene).join("radiance.hdr"),
+        "detect parity",
+    );
     None
 }
 

@@ -6,12 +6,8 @@ use std::process::Command;
 
 fn avng_small() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/scenes/avng_small");
-    if p.join("radiance.hdr").is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} not found (shared data only)", p.display());
-        None
-    }
+    plumewatch_io::testing::shared_data_present(&p.join("radiance.hdr"), "eval on avng_small")
+        .then_some(p)
 }
 
 fn run(args: &[&str]) {

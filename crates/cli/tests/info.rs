@@ -84,8 +84,8 @@ fn bundled_emit_small_reports_true_dimensions_and_wavelengths() {
 #[test]
 fn shared_avng_small_reports_true_dimensions_and_wavelengths() {
     let dir = root().join("../shared/data/scenes/avng_small");
-    if !dir.join("radiance.hdr").is_file() {
-        eprintln!("note: {} is absent; skipping", dir.display());
+    if !plumewatch_io::testing::shared_data_present(&dir.join("radiance.hdr"), "info on avng_small")
+    {
         return;
     }
     // PROVENANCE.md: 384 × 192 × 219, 1403–2495 nm.

@@ -32,17 +32,19 @@ fn limit_pod_increases_with_rate_on_bundled_emit_scene() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("limit.json")).unwrap()).unwrap();
-    let fit = &r["logistic_fit"];
+    let r =
+        plumewatch_scan::sinks::limit_report::read_limit_report(&out.join("limit.json")).unwrap();
+    let plumewatch_scan::limit::LimitEstimate::Fitted { fit } = &r.limit.estimate else {
+        panic!("expected a POD(Q) fit: {:?}", r.limit.estimate)
+    };
+    assert!(fit.b > 0.0, "POD must rise with Q: {fit:?}");
     assert!(
-        fit["b"].as_f64().unwrap() > 0.0,
-        "POD must rise with Q: {fit}"
+        fit.q50_kg_h > 100.0 && fit.q50_kg_h < 30000.0,
+        "Q50 {}",
+        fit.q50_kg_h
     );
-    let q50 = fit["q50_kg_h"].as_f64().unwrap();
-    assert!(q50 > 100.0 && q50 < 30000.0, "Q50 {q50}");
-    assert!(fit["q90_kg_h"].as_f64().unwrap() > q50);
-    assert_eq!(r["trials"], 48);
+    assert!(fit.q90_kg_h > fit.q50_kg_h);
+    assert_eq!(r.limit.q_kg_h.len(), 48);
     for f in ["limit.md", "pod.png", "min_detectable_enhancement.tif"] {
         assert!(out.join(f).is_file(), "{f}");
     }

@@ -244,8 +244,10 @@ fn scan_finds_the_strong_sources_of_the_bundled_scene() {
 #[test]
 fn scan_of_the_shared_avng_scene_rejects_the_road_and_keeps_the_sources() {
     let scene = workspace().join("../shared/data/scenes/avng_small");
-    if !scene.join("radiance.hdr").exists() {
-        eprintln!("skipped: {} is absent", scene.display());
+    if !plumewatch_io::testing::shared_data_present(
+        &scene.join("radiance.hdr"),
+        "scan of avng_small",
+    ) {
         return;
     }
     let out = tempfile::tempdir().unwrap();

@@ -29,6 +29,17 @@ pub enum Error {
     /// I/O layer and names the file).
     #[error("{0}")]
     Read(String),
+    /// A statistical fit has no unique solution for the data it was given: its
+    /// information matrix is singular (for example a logistic POD curve over trials
+    /// that all share one emission rate). The reason says which; fit over more varied
+    /// data.
+    #[error("degenerate {fit} fit: {reason}")]
+    DegenerateFit {
+        /// The fit (for example "logistic POD(Q)").
+        fit: String,
+        /// Why it is degenerate and what would fix it.
+        reason: String,
+    },
     /// A numerical step failed (for example a covariance that is not positive definite
     /// even after regularisation).
     #[error("numerical failure: {0}")]

@@ -55,14 +55,14 @@ impl Default for SourceParams {
     }
 }
 
-pub(crate) fn check_pixels(grid: Grid, pixels: &[u32], enhancement: &[f32]) -> Result<()> {
+pub(crate) fn check_pixels(grid: Grid, pixels: &[usize], enhancement: &[f32]) -> Result<()> {
     grid.check("enhancement", enhancement.len())?;
     if pixels.is_empty() {
         return Err(Error::Invalid(
             "plume: expected at least one pixel, got none".into(),
         ));
     }
-    if let Some(&bad) = pixels.iter().find(|&&i| i as usize >= grid.len()) {
+    if let Some(&bad) = pixels.iter().find(|&&i| i >= grid.len()) {
         return Err(Error::Invalid(format!(
             "plume pixel index {bad}: expected < {} (lines × samples)",
             grid.len()
@@ -84,7 +84,7 @@ pub(crate) fn check_pixels(grid: Grid, pixels: &[u32], enhancement: &[f32]) -> R
 /// maximum's 3 × 3 neighbourhood.
 pub fn locate_source(
     grid: Grid,
-    pixels: &[u32],
+    pixels: &[usize],
     enhancement: &[f32],
     downwind_px: Option<(f64, f64)>,
     params: &SourceParams,
@@ -100,7 +100,7 @@ pub fn locate_source(
             };
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
             for &i in pixels {
-                let p = proj(i as usize);
+                let p = proj(i);
                 lo = lo.min(p);
                 hi = hi.max(p);
             }
@@ -108,16 +108,13 @@ pub fn locate_source(
             (
                 pixels
                     .iter()
-                    .map(|&i| i as usize)
+                    .copied()
                     .filter(|&i| proj(i) <= lo + depth)
                     .collect(),
                 SourceMethod::UpwindEnd,
             )
         }
-        _ => (
-            pixels.iter().map(|&i| i as usize).collect(),
-            SourceMethod::MaxEnhancement,
-        ),
+        _ => (pixels.to_vec(), SourceMethod::MaxEnhancement),
     };
     let finite = |i: &usize| enhancement[*i].is_finite();
     let best = cands
@@ -190,7 +187,7 @@ pub fn locate_source(
                         continue;
                     }
                     let i = r as usize * w + c as usize;
-                    if pixels.contains(&(i as u32)) {
+                    if pixels.contains(&i) {
                         let e = enhancement[i] as f64;
                         if e.is_finite() && e > 0.0 {
                             nb.push((centre(i), e));

@@ -174,7 +174,7 @@ pub fn ime_emission_rate(ime_kg: f64, area_m2: f64, u_eff_m_s: f64) -> f64 {
 /// `gsd_m` in m, `u_m_s` in m/s, `source` in pixels; returns kg/h.
 pub fn cross_sectional_flux(
     grid: Grid,
-    pixels: &[u32],
+    pixels: &[usize],
     enhancement: &[f32],
     source: (f64, f64),
     downwind_px: (f64, f64),
@@ -185,7 +185,6 @@ pub fn cross_sectional_flux(
     let w = grid.samples;
     let mut bins: std::collections::BTreeMap<i64, (f64, usize)> = Default::default();
     for &i in pixels {
-        let i = i as usize;
         let e = enhancement[i] as f64;
         if !e.is_finite() {
             continue;
@@ -225,6 +224,14 @@ pub struct QuantifyParams {
     pub draws: usize,
     /// RNG seed (default 6).
     pub seed: u64,
+    /// Column mass of a 1 ppm·m enhancement of the gas, kg/m² (default CH4,
+    /// [`PPM_M_TO_KG_M2`]); see [`crate::gas::ppm_m_to_kg_m2`] for other gases.
+    #[serde(default = "ch4_column_mass")]
+    pub column_mass_kg_m2_per_ppm_m: f64,
+}
+
+fn ch4_column_mass() -> f64 {
+    PPM_M_TO_KG_M2
 }
 
 impl Default for QuantifyParams {
@@ -235,6 +242,7 @@ impl Default for QuantifyParams {
             model_rel_error: 0.16,
             draws: 500,
             seed: 6,
+            column_mass_kg_m2_per_ppm_m: PPM_M_TO_KG_M2,
         }
     }
 }
@@ -267,7 +275,7 @@ pub struct PlumePixels<'a> {
     /// Raster size.
     pub grid: Grid,
     /// Linear indices of the plume's pixels, ascending.
-    pub pixels: &'a [u32],
+    pub pixels: &'a [usize],
     /// Enhancement raster (ppm·m).
     pub enhancement: &'a [f32],
     /// 1-σ retrieval noise raster (ppm·m); `None` leaves retrieval noise out of the
@@ -305,7 +313,7 @@ pub fn quantify(
             "ground sample distance: expected a finite value > 0 m, got {gsd_m}"
         )));
     }
-    let enh = |i: &u32| plume.enhancement[*i as usize] as f64;
+    let enh = |i: &usize| plume.enhancement[*i] as f64;
     let ime = ime_kg(plume.pixels.iter().map(enh), gsd_m);
     let area = plume.pixels.len() as f64 * gsd_m * gsd_m;
     let u_eff = params.u_eff.u_eff(wind.speed_m_s);
@@ -318,7 +326,7 @@ pub fn quantify(
         let ime_d = match plume.sigma {
             Some(sig) => {
                 let noisy = plume.pixels.iter().map(|i| {
-                    let s = sig[*i as usize] as f64;
+                    let s = sig[*i] as f64;
                     let n = rng.normal();
                     enh(i) + if s.is_finite() { s * n } else { 0.0 }
                 });
@@ -352,15 +360,25 @@ pub fn quantify(
         gsd_m,
         wind.speed_m_s,
     )?;
+    // Masses and rates are linear in the gas's column mass; the formulas above use
+    // CH4's. A ratio within rounding of 1 (CH4 from its molar mass) is exactly 1.
+    let k = params.column_mass_kg_m2_per_ppm_m / PPM_M_TO_KG_M2;
+    if !(k.is_finite() && k > 0.0) {
+        return Err(Error::Invalid(format!(
+            "column mass per ppm·m: expected a positive value in kg/m², got {}",
+            params.column_mass_kg_m2_per_ppm_m
+        )));
+    }
+    let k = if (k - 1.0).abs() < 1e-9 { 1.0 } else { k };
     Ok(Emission {
-        ime_kg: ime,
+        ime_kg: ime * k,
         area_m2: area,
         length_m: area.sqrt(),
         u_eff_m_s: u_eff,
-        rate_kg_h: rate,
-        rate_sd_kg_h: sd,
-        rate_p16_p84_kg_h: [p16, p84],
-        rate_csf_kg_h: csf,
+        rate_kg_h: rate * k,
+        rate_sd_kg_h: sd * k,
+        rate_p16_p84_kg_h: [p16 * k, p84 * k],
+        rate_csf_kg_h: csf.map(|c| c * k),
     })
 }
 

@@ -187,6 +187,45 @@ pub fn merge_sites(
     Ok(sites)
 }
 
+/// Inverse-variance weighted rate and its uncertainty over `rated` (detections with a
+/// finite rate); (NaN, NaN) when there are none.
+fn combined_rate(rated: &[&Detection]) -> (f64, f64) {
+    if rated.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let k = rated.len() as f64;
+    let wr: Vec<f64> = rated
+        .iter()
+        .map(|d| {
+            let sd = if d.rate_sd_kg_h.is_finite() && d.rate_sd_kg_h > 0.0 {
+                d.rate_sd_kg_h
+            } else {
+                d.rate_kg_h.abs().max(1e-9)
+            };
+            1.0 / (sd * sd)
+        })
+        .collect();
+    let wrsum: f64 = wr.iter().sum();
+    let rate = rated
+        .iter()
+        .zip(&wr)
+        .map(|(d, w)| d.rate_kg_h * w)
+        .sum::<f64>()
+        / wrsum;
+    let mut rate_sd = (1.0 / wrsum).sqrt();
+    if rated.len() > 1 {
+        let mean = rated.iter().map(|d| d.rate_kg_h).sum::<f64>() / k;
+        let sd = (rated
+            .iter()
+            .map(|d| (d.rate_kg_h - mean).powi(2))
+            .sum::<f64>()
+            / (k - 1.0))
+            .sqrt();
+        rate_sd = rate_sd.max(sd / k.sqrt());
+    }
+    (rate, rate_sd)
+}
+
 fn site_of<'a>(members: impl Iterator<Item = &'a Detection>, footprints: &[PassFootprint]) -> Site {
     let m: Vec<&Detection> = members.collect();
     let k = m.len() as f64;
@@ -202,26 +241,15 @@ fn site_of<'a>(members: impl Iterator<Item = &'a Detection>, footprints: &[PassF
         / k)
         .sqrt();
     let radius = (1.0 / wsum).sqrt().max(spread);
-    // Rate: inverse-variance weighted mean; uncertainty at least the scatter's error.
-    let wr: Vec<f64> = m
+    // Rate: inverse-variance weighted mean of the detections that have a rate (a flight
+    // line without wind has none); uncertainty at least the scatter's error. NaN when
+    // no detection has a rate.
+    let rated: Vec<&Detection> = m
         .iter()
-        .map(|d| {
-            let sd = if d.rate_sd_kg_h.is_finite() && d.rate_sd_kg_h > 0.0 {
-                d.rate_sd_kg_h
-            } else {
-                d.rate_kg_h.abs().max(1e-9)
-            };
-            1.0 / (sd * sd)
-        })
+        .copied()
+        .filter(|d| d.rate_kg_h.is_finite())
         .collect();
-    let wrsum: f64 = wr.iter().sum();
-    let rate = m.iter().zip(&wr).map(|(d, w)| d.rate_kg_h * w).sum::<f64>() / wrsum;
-    let mut rate_sd = (1.0 / wrsum).sqrt();
-    if m.len() > 1 {
-        let mean = m.iter().map(|d| d.rate_kg_h).sum::<f64>() / k;
-        let sd = (m.iter().map(|d| (d.rate_kg_h - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
-        rate_sd = rate_sd.max(sd / k.sqrt());
-    }
+    let (rate, rate_sd) = combined_rate(&rated);
     let significance = m.iter().map(|d| d.significance).sum::<f64>() / k.sqrt();
     let fap = m
         .iter()

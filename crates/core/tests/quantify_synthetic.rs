@@ -81,7 +81,7 @@ fn scene(from_deg: f64, src_col: f64, src_row: f64, seed: u64) -> Scene {
     }
 }
 
-fn the_plume(s: &Scene) -> Vec<u32> {
+fn the_plume(s: &Scene) -> Vec<usize> {
     let set = find_plumes(
         &PlumeInputs {
             grid: s.grid,
@@ -106,7 +106,7 @@ fn the_plume(s: &Scene) -> Vec<u32> {
     let near_source = (-1..=1).any(|dr: isize| {
         (-1..=1).any(|dc: isize| {
             let i = (sr + dr) * s.grid.samples as isize + sc + dc;
-            main.pixels.binary_search(&(i as u32)).is_ok()
+            main.pixels.binary_search(&(i as usize)).is_ok()
         })
     });
     assert!(near_source, "largest plume does not reach the source");
@@ -174,7 +174,7 @@ fn ime_with_known_u_eff_recovers_q_and_csf_agrees() {
     // wind error propagates). The noisy retrieval over the detected mask must then
     // give Q back within its noise (sd of IME = σ·k·gsd²·sqrt(n), < 1 % here).
     let area = pixels.len() as f64 * GSD * GSD;
-    let ime_truth = ime_kg(pixels.iter().map(|&i| s.truth[i as usize] as f64), GSD);
+    let ime_truth = ime_kg(pixels.iter().map(|&i| s.truth[i] as f64), GSD);
     // The mask holds most, but not all, of the plume's mass (faint wings are lost).
     let total = Q_KG_H / 3600.0 * X_MAX_M / U;
     assert!(

@@ -106,3 +106,55 @@ fn single_linkage_chains_and_zero_distance_separates() {
         .unwrap()
         .is_empty());
 }
+
+/// Regression: a flight line without wind has no rates (NaN); merged with a line that
+/// has one, its NaN used to be weighted 1e18 and made the site's rate NaN. Sites must
+/// combine only the rates that exist.
+#[test]
+fn site_rate_is_not_nan_when_one_flight_line_has_no_wind() {
+    let dets = vec![
+        det(
+            "with_wind",
+            1,
+            500_200.0,
+            4_000_500.0,
+            120.0,
+            30.0,
+            8.0,
+            1e-6,
+        ),
+        det(
+            "no_wind",
+            1,
+            500_205.0,
+            4_000_502.0,
+            f64::NAN,
+            f64::NAN,
+            7.0,
+            1e-5,
+        ),
+    ];
+    let fps = [footprint("with_wind"), footprint("no_wind")];
+    let sites = merge_sites(
+        &dets,
+        &fps,
+        &SiteParams {
+            merge_distance: 30.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0].n_detections, 2);
+    assert_eq!(sites[0].rate_kg_h, 120.0);
+    assert_eq!(sites[0].rate_sd_kg_h, 30.0);
+    // With no rate anywhere the site has none.
+    let none = merge_sites(
+        &dets[1..],
+        &fps,
+        &SiteParams {
+            merge_distance: 30.0,
+        },
+    )
+    .unwrap();
+    assert!(none[0].rate_kg_h.is_nan());
+}

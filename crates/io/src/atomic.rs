@@ -42,7 +42,11 @@ pub fn write_atomically<T>(final_path: &Path, write: impl FnOnce(&Path) -> Resul
 /// Writes `bytes` to `final_path` atomically.
 pub fn write_bytes(final_path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(final_path, |tmp| {
-        std::fs::write(tmp, bytes).map_err(|e| Error::io(tmp, "cannot write", e))
+        use std::io::Write;
+        let mut f = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, "cannot create", e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(tmp, "cannot write", e))
     })
 }
 

@@ -77,9 +77,10 @@ pub trait RadianceCube: plumewatch_core::LineSource + Send {
     fn meta(&self) -> &CubeMeta;
 }
 
-/// Checks that `path` names an existing file (not a directory): the operating system's
-/// own error when it does not exist or cannot be reached, a format error naming
-/// `expected` for a directory.
+/// Checks that `path` names an existing regular file: the operating system's own error
+/// when it does not exist or cannot be reached, a format error naming `expected` for a
+/// directory, and for a FIFO, socket or device (which could block forever or never
+/// end), before anything opens it.
 pub fn check_input_file(path: &Path, expected: &str) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Err(Error::format(
@@ -87,9 +88,40 @@ pub fn check_input_file(path: &Path, expected: &str) -> Result<()> {
             "path",
             format!("is a directory (expected {expected})"),
         )),
+        Ok(m) if !m.is_file() => Err(Error::format(
+            path,
+            "path",
+            format!("is not a regular file (a FIFO, socket or device; expected {expected})"),
+        )),
         Ok(_) => Ok(()),
         Err(e) => Err(Error::io(path, "cannot open", e)),
     }
+}
+
+/// Largest text input (configuration, wind file, sources) read by [`read_small_text`].
+pub const MAX_TEXT_INPUT_BYTES: u64 = 64 << 20;
+
+/// Reads a small text input (`what`: "wind file", "scan configuration", ...): a regular
+/// file of at most [`MAX_TEXT_INPUT_BYTES`], valid UTF-8.
+pub fn read_small_text(path: &Path, what: &str) -> Result<String> {
+    use std::io::Read;
+    check_input_file(path, what)?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TEXT_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, "cannot read", e))?;
+    if bytes.len() as u64 > MAX_TEXT_INPUT_BYTES {
+        return Err(Error::format(
+            path,
+            what,
+            format!(
+                "larger than {} MiB (expected a small text file)",
+                MAX_TEXT_INPUT_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::format(path, what, "not valid UTF-8 text"))
 }
 
 /// Whether `path` is an ENVI header or a data file with an ENVI header beside it.

@@ -2,8 +2,8 @@
 //! upscaled) with a colour bar labelled in ppm·m, a scale bar in metres, the plume
 //! outline, the source marker and a wind arrow with its speed.
 //!
-//! Drawing is done here with a few small raster routines and a built-in 5 × 7 bitmap
-//! font (digits and the letters the labels need); the `image` crate encodes the PNG.
+//! Drawing is done here with a few small raster routines; text uses the one 5 × 7
+//! bitmap font of [`crate::png_plot`]; the `image` crate encodes the PNG.
 
 use crate::atomic;
 use crate::{Error, Result};
@@ -385,42 +385,11 @@ fn draw_circle(
     }
 }
 
-/// 5 × 7 glyphs, one byte per row (low 5 bits, MSB = left).
-fn glyph(c: char) -> [u8; 7] {
-    match c {
-        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
-        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
-        '3' => [0x1E, 0x01, 0x01, 0x0E, 0x01, 0x01, 0x1E],
-        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
-        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
-        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
-        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
-        '-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
-        '/' => [0x01, 0x02, 0x02, 0x04, 0x08, 0x08, 0x10],
-        'p' => [0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10],
-        'm' => [0x00, 0x00, 0x1A, 0x15, 0x15, 0x15, 0x15],
-        'k' => [0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12],
-        's' => [0x00, 0x00, 0x0F, 0x10, 0x0E, 0x01, 0x1E],
-        _ => [0; 7],
-    }
-}
-
-/// Draws `text` with its top-left at (x, y), each font pixel `2·size` image pixels.
+/// Draws `text` in the font of [`crate::png_plot`] with its top-left at (x, y), each
+/// font pixel `2·size` image pixels.
 fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, size: u32, rgb: [u8; 3]) {
     let px = 2 * size.max(1);
-    for (k, ch) in text.chars().enumerate() {
-        let g = glyph(ch);
-        let gx = x + k as u32 * 6 * px;
-        for (row, bits) in g.iter().enumerate() {
-            for col in 0..5 {
-                if bits & (0x10 >> col) != 0 {
-                    fill_rect(img, gx + col * px, y + row as u32 * px, px, px, rgb);
-                }
-            }
-        }
+    for (dx, dy) in crate::png_plot::text_pixels(text) {
+        fill_rect(img, x + dx as u32 * px, y + dy as u32 * px, px, px, rgb);
     }
 }

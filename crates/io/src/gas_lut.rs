@@ -186,6 +186,43 @@ pub fn builtin(gas: &str) -> Result<GasLut> {
     }
 }
 
+/// Column mass of a 1 ppm·m enhancement of the gas `spec` (as for [`open`]), kg/m², at
+/// 273.15 K and 101325 Pa, from the molar mass in the gas's sidecar
+/// (`molar_mass_g_per_mol`). Emission rates of a gas need it: a LUT without it is an
+/// error naming the field.
+pub fn column_mass_kg_m2_per_ppm_m(spec: &str) -> Result<f64> {
+    let path = Path::new(spec);
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let (side, side_path) = match ext.as_str() {
+        "json" => (read_sidecar(path)?, path.to_path_buf()),
+        "hdr" => {
+            let p = sidecar_beside(path);
+            (read_sidecar(&p)?, p)
+        }
+        _ => {
+            builtin(spec)?;
+            let p = PathBuf::from("<built-in>/ch4.json");
+            (parse_sidecar(CH4_SIDECAR, &p)?, p)
+        }
+    };
+    match side.molar_mass_g_per_mol {
+        Some(m) if m.is_finite() && m > 0.0 => Ok(plumewatch_core::gas::ppm_m_to_kg_m2(m / 1000.0)),
+        Some(m) => Err(Error::format(
+            &side_path,
+            "molar_mass_g_per_mol",
+            format!("{m}: expected a positive molar mass in g/mol"),
+        )),
+        None => Err(Error::format(
+            &side_path,
+            "molar_mass_g_per_mol",
+            "missing; emission rates of this gas need its molar mass in g/mol",
+        )),
+    }
+}
+
 /// Loads a gas LUT named by the user: a built-in gas name, a sidecar `.json` or an ENVI
 /// header `.hdr` (with its sidecar beside it).
 pub fn open(spec: &str) -> Result<GasLut> {

@@ -137,6 +137,16 @@ impl GdalCube {
                 },
             ));
         }
+        // Buffers are sized from the declared dimensions: refuse sizes this machine cannot
+        // hold before allocating (a clear error, not an allocation abort).
+        let line_bytes = (samples as u128) * (bands as u128) * 8;
+        if let Some(msg) = crate::memory::check_fits(line_bytes * 4, "one line of this raster") {
+            return Err(Error::format(
+                path,
+                "raster size",
+                format!("{samples} samples × {bands} bands per line: {msg}"),
+            ));
+        }
         let mut per_band = Vec::with_capacity(bands);
         let mut wavelength = Vec::with_capacity(bands);
         let mut fwhm = Vec::with_capacity(bands);
@@ -479,6 +489,9 @@ impl Drop for CrsDatabaseWarmup {
 /// overview pass (a temporary file, compressed twice) cost more than the full-resolution
 /// data. No predictor: on detection maps the floating-point predictor made files larger
 /// and slower to write (BENCHMARKS.md).
+///
+/// The overviews are means: for continuous quantities. Categorical rasters (plume ids,
+/// masks) go through [`write_cog_with_overviews`] with [`Overviews::Categorical`].
 pub fn write_cog(
     path: &Path,
     lines: usize,
@@ -486,6 +499,32 @@ pub fn write_cog(
     bands: &[OutputBand],
     georef: Option<&GeoRef>,
     nodata: Option<f64>,
+) -> Result<()> {
+    write_cog_with_overviews(path, lines, samples, bands, georef, nodata, Overviews::Mean)
+}
+
+/// How the overview levels of a COG are computed from the full-resolution values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overviews {
+    /// Mean of the valid values of each block: continuous quantities (radiance,
+    /// enhancement, z).
+    #[default]
+    Mean,
+    /// Mode (most frequent valid value) of each block, ties to the larger value so a
+    /// small plume stays visible: categorical rasters (plume ids, masks). Every overview
+    /// value is a value of the input, never an average of ids.
+    Categorical,
+}
+
+/// [`write_cog`] with the overview resampling chosen by `overviews`.
+pub fn write_cog_with_overviews(
+    path: &Path,
+    lines: usize,
+    samples: usize,
+    bands: &[OutputBand],
+    georef: Option<&GeoRef>,
+    nodata: Option<f64>,
+    overviews: Overviews,
 ) -> Result<()> {
     quiet_gdal();
     if lines == 0 || samples == 0 || bands.is_empty() {
@@ -554,11 +593,18 @@ pub fn write_cog(
         ds.build_overviews("NONE", &levels, &[]).map_err(&err)?;
         for (i, b) in bands.iter().enumerate() {
             let band = ds.rasterband(i + 1).map_err(&err)?;
-            let means = BlockSums::first(b.data, lines, samples, nodata)
-                .pyramid(factors.len())
-                .into_iter()
-                .map(|level| level.means(nodata));
-            for ((k, &f), (h, w, data)) in factors.iter().enumerate().zip(means) {
+            let levels: Vec<(usize, usize, Vec<f32>)> = match overviews {
+                Overviews::Mean => BlockSums::first(b.data, lines, samples, nodata)
+                    .pyramid(factors.len())
+                    .into_iter()
+                    .map(|level| level.means(nodata))
+                    .collect(),
+                Overviews::Categorical => factors
+                    .iter()
+                    .map(|&f| block_modes(b.data, lines, samples, f, nodata))
+                    .collect(),
+            };
+            for ((k, &f), (h, w, data)) in factors.iter().enumerate().zip(levels) {
                 let mut ov = band.overview(k).map_err(&err)?;
                 if ov.size() != (w, h) {
                     let (gw, gh) = ov.size();
@@ -592,6 +638,52 @@ pub fn write_cog(
         let out = ds.create_copy(&cog, tmp, &opts).map_err(gdal_err(path))?;
         out.close().map_err(gdal_err(path))
     })
+}
+
+/// The mode of the valid values (not NaN, not `nodata`) of each `f × f` block of the
+/// `lines × samples` values, ties to the larger value; `nodata` (or NaN) where a block
+/// has none. Returns (blocks down, blocks across, modes).
+fn block_modes(
+    data: &[f32],
+    lines: usize,
+    samples: usize,
+    f: usize,
+    nodata: Option<f64>,
+) -> (usize, usize, Vec<f32>) {
+    use rayon::prelude::*;
+    let fill = nodata.map_or(f32::NAN, |v| v as f32);
+    let valid = |v: f32| !v.is_nan() && v != fill;
+    let (h, w) = (lines.div_ceil(f), samples.div_ceil(f));
+    let rows: Vec<Vec<f32>> = (0..h)
+        .into_par_iter()
+        .map(|by| {
+            let mut values = Vec::with_capacity(f * f);
+            (0..w)
+                .map(|bx| {
+                    values.clear();
+                    for y in by * f..((by + 1) * f).min(lines) {
+                        let row = &data[y * samples..(y + 1) * samples];
+                        let cols = bx * f..((bx + 1) * f).min(samples);
+                        values.extend(row[cols].iter().copied().filter(|&v| valid(v)));
+                    }
+                    values.sort_by(f32::total_cmp);
+                    // Runs of equal values; the longest wins, the later (larger) on ties.
+                    let mut best = (0usize, fill);
+                    let mut start = 0;
+                    for i in 1..=values.len() {
+                        if i == values.len() || values[i] != values[start] {
+                            if i - start >= best.0 {
+                                best = (i - start, values[start]);
+                            }
+                            start = i;
+                        }
+                    }
+                    best.1
+                })
+                .collect()
+        })
+        .collect();
+    (h, w, rows.concat())
 }
 
 /// Values per strip when copying a band into GDAL's in-memory dataset.

@@ -2,18 +2,21 @@
 //! reprojected from the scene CRS through GDAL's OSR with traditional GIS axis order
 //! (longitude, latitude).
 //!
-//! The features are built with `serde_json` (RFC 7946 is a small format); the tests
-//! read them back through GDAL's GeoJSON driver.
+//! The features are built with the `geojson` crate, their properties from serde structs
+//! ([`SiteProperties`], [`PlumeProperties`]); members are written in alphabetical order.
+//! The tests read the files back through GDAL's GeoJSON driver.
 
 use crate::atomic;
 use crate::{Error, Result};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use geojson::{Feature, FeatureCollection, Geometry, GeometryValue, JsonObject};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::locate::SourceEstimate;
 use plumewatch_core::plume::{ring_signed_area, Plume};
 use plumewatch_core::quantify::Emission;
+use plumewatch_core::sites::PlumeRef;
 use plumewatch_core::sites::Site;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Reprojection from a scene CRS to WGS84 longitude/latitude (degrees).
@@ -89,70 +92,178 @@ pub struct PlumeFeature<'a> {
     pub emission: Option<&'a Emission>,
 }
 
-fn finite_or_null(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        Value::Null
-    }
+/// `v` when finite, else `None` (written as null).
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// Properties of a `sites.geojson` feature (non-finite numbers are null).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteProperties {
+    /// `site-<rank>`.
+    pub id: String,
+    /// Rank, 1 = most significant.
+    pub rank: usize,
+    /// Emission rate, kg/h.
+    pub rate_kg_h: Option<f64>,
+    /// Its standard deviation, kg/h.
+    pub rate_sd_kg_h: Option<f64>,
+    /// Largest enhancement, ppm·m.
+    pub max_enhancement_ppm_m: Option<f64>,
+    /// Significance of the strongest detection.
+    pub significance: Option<f64>,
+    /// False-alarm probability.
+    pub false_alarm_probability: Option<f64>,
+    /// Detections merged into the site.
+    pub n_detections: usize,
+    /// Passes that detected it.
+    pub n_passes_detected: usize,
+    /// Passes that covered it.
+    pub n_passes_covering: usize,
+    /// Evidence score.
+    pub evidence_score: Option<f64>,
+    /// Location uncertainty radius, scene CRS units.
+    pub location_radius_m: Option<f64>,
+    /// x in the scene CRS.
+    pub x_scene: f64,
+    /// y in the scene CRS.
+    pub y_scene: f64,
+    /// The plumes of the site.
+    pub plumes: Vec<PlumeRef>,
+}
+
+/// Properties of a `plumes.geojson` feature (non-finite numbers are null; the source
+/// and rate members are absent when unknown).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlumeProperties {
+    /// `pass:plume_id`.
+    pub id: String,
+    /// Flight line.
+    pub pass: String,
+    /// Plume id within the pass.
+    pub plume_id: u32,
+    /// Pixels.
+    pub n_pixels: usize,
+    /// Largest enhancement, ppm·m.
+    pub max_enhancement_ppm_m: Option<f64>,
+    /// Significance.
+    pub significance: Option<f64>,
+    /// False-alarm probability.
+    pub false_alarm_probability: Option<f64>,
+    /// Whether the plume was rejected.
+    pub rejected: bool,
+    /// The rejection reason in words.
+    pub rejection: Option<String>,
+    /// The rejection with its numbers.
+    pub rejection_detail: Option<plumewatch_core::plume::Rejection>,
+    /// Source longitude, degrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_lon: Option<f64>,
+    /// Source latitude, degrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_lat: Option<f64>,
+    /// Source location radius, pixels (null when not finite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_radius_px: Option<Option<f64>>,
+    /// Emission rate, kg/h.
+    #[serde(flatten)]
+    pub emission: Option<EmissionProperties>,
+}
+
+/// The emission members of [`PlumeProperties`] (null when not finite).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmissionProperties {
+    /// Emission rate, kg/h.
+    pub rate_kg_h: Option<f64>,
+    /// Its standard deviation, kg/h.
+    pub rate_sd_kg_h: Option<f64>,
+    /// Cross-sectional-flux rate, kg/h.
+    pub rate_csf_kg_h: Option<f64>,
+    /// Integrated mass enhancement, kg.
+    pub ime_kg: Option<f64>,
+    /// Effective wind speed, m/s.
+    pub u_eff_m_s: Option<f64>,
+}
+
+/// A GeoJSON feature with string `id`, `geometry` and `properties` (any serde struct
+/// that serialises to an object).
+fn feature(
+    id: String,
+    geometry: GeometryValue,
+    properties: &impl Serialize,
+    context: &Path,
+) -> Result<Feature> {
+    let properties: JsonObject = match serde_json::to_value(properties) {
+        Ok(serde_json::Value::Object(o)) => o,
+        Ok(_) => {
+            return Err(Error::format(
+                context,
+                "GeoJSON",
+                "properties are not an object",
+            ))
+        }
+        Err(e) => {
+            return Err(Error::format(
+                context,
+                "GeoJSON",
+                format!("cannot serialise: {e}"),
+            ))
+        }
+    };
+    Ok(Feature {
+        bbox: None,
+        geometry: Some(Geometry::new(geometry)),
+        id: Some(geojson::feature::Id::String(id)),
+        properties: Some(properties),
+        foreign_members: None,
+    })
 }
 
 /// The `sites.geojson` FeatureCollection: one Point per site at its location, with
-/// properties `id`, `rank`, `rate_kg_h`, `rate_sd_kg_h` (kg/h), `max_enhancement_ppm_m`,
-/// `significance`, `false_alarm_probability`, `n_detections`, `n_passes_detected`,
-/// `n_passes_covering`, `evidence_score`, `location_radius_m` (scene CRS units),
-/// `x_scene`, `y_scene` (scene CRS) and `plumes` (`[{pass, plume_id}]`).
-pub fn sites_feature_collection(sites: &[Site], to: &ToWgs84, context: &Path) -> Result<Value> {
+/// [`SiteProperties`].
+pub fn sites_feature_collection(
+    sites: &[Site],
+    to: &ToWgs84,
+    context: &Path,
+) -> Result<FeatureCollection> {
     let xy: Vec<[f64; 2]> = sites.iter().map(|s| [s.x, s.y]).collect();
     let ll = to.points(&xy, context)?;
-    let features: Vec<Value> = sites
+    let features = sites
         .iter()
         .zip(ll)
         .map(|(s, p)| {
-            let plumes: Vec<Value> = s
-                .plumes
-                .iter()
-                .map(|r| json!({"pass": r.pass, "plume_id": r.plume_id}))
-                .collect();
-            json!({
-                "type": "Feature",
-                "id": format!("site-{}", s.rank),
-                "geometry": {"type": "Point", "coordinates": [p[0], p[1]]},
-                "properties": {
-                    "id": format!("site-{}", s.rank),
-                    "rank": s.rank,
-                    "rate_kg_h": finite_or_null(s.rate_kg_h),
-                    "rate_sd_kg_h": finite_or_null(s.rate_sd_kg_h),
-                    "max_enhancement_ppm_m": finite_or_null(s.max_enhancement_ppm_m),
-                    "significance": finite_or_null(s.significance),
-                    "false_alarm_probability": finite_or_null(s.false_alarm_probability),
-                    "n_detections": s.n_detections,
-                    "n_passes_detected": s.n_passes_detected,
-                    "n_passes_covering": s.n_passes_covering,
-                    "evidence_score": finite_or_null(s.evidence_score),
-                    "location_radius_m": finite_or_null(s.radius),
-                    "x_scene": s.x,
-                    "y_scene": s.y,
-                    "plumes": plumes,
-                }
-            })
+            let id = format!("site-{}", s.rank);
+            let props = SiteProperties {
+                id: id.clone(),
+                rank: s.rank,
+                rate_kg_h: finite(s.rate_kg_h),
+                rate_sd_kg_h: finite(s.rate_sd_kg_h),
+                max_enhancement_ppm_m: finite(s.max_enhancement_ppm_m),
+                significance: finite(s.significance),
+                false_alarm_probability: finite(s.false_alarm_probability),
+                n_detections: s.n_detections,
+                n_passes_detected: s.n_passes_detected,
+                n_passes_covering: s.n_passes_covering,
+                evidence_score: finite(s.evidence_score),
+                location_radius_m: finite(s.radius),
+                x_scene: s.x,
+                y_scene: s.y,
+                plumes: s.plumes.clone(),
+            };
+            feature(id, GeometryValue::new_point(p), &props, context)
         })
-        .collect();
-    Ok(json!({"type": "FeatureCollection", "features": features}))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FeatureCollection::new(features))
 }
 
 /// The `plumes.geojson` FeatureCollection: one MultiPolygon per plume (one polygon per
-/// outline ring, exterior rings counter-clockwise as RFC 7946 asks), with properties
-/// `id` (`pass:plume_id`), `pass`, `plume_id`, `n_pixels`, `max_enhancement_ppm_m`,
-/// `significance`, `false_alarm_probability`, `rejected`, `rejection` (the reason in
-/// words, or null), `rejection_detail`, and when known `source_lon`, `source_lat`,
-/// `source_radius_px`, `rate_kg_h`, `rate_sd_kg_h`, `rate_csf_kg_h`, `ime_kg`,
-/// `u_eff_m_s`.
+/// outline ring, exterior rings counter-clockwise as RFC 7946 asks), with
+/// [`PlumeProperties`].
 pub fn plumes_feature_collection(
     plumes: &[PlumeFeature<'_>],
     to: &ToWgs84,
     context: &Path,
-) -> Result<Value> {
+) -> Result<FeatureCollection> {
     let mut features = Vec::with_capacity(plumes.len());
     for f in plumes {
         let mut polygons = Vec::with_capacity(f.plume.outline.len());
@@ -168,64 +279,53 @@ pub fn plumes_feature_collection(
             if ring_signed_area(&ll) < 0.0 {
                 ll.reverse();
             }
-            polygons.push(json!([ll]));
+            polygons.push(vec![ll]);
         }
         let id = format!("{}:{}", f.pass, f.plume.id);
-        let mut props = Map::new();
-        props.insert("id".into(), json!(id));
-        props.insert("pass".into(), json!(f.pass));
-        props.insert("plume_id".into(), json!(f.plume.id));
-        props.insert("n_pixels".into(), json!(f.plume.n_pixels));
-        props.insert(
-            "max_enhancement_ppm_m".into(),
-            finite_or_null(f.plume.max_enhancement_ppm_m),
-        );
-        props.insert("significance".into(), finite_or_null(f.plume.significance));
-        props.insert(
-            "false_alarm_probability".into(),
-            finite_or_null(f.plume.false_alarm_probability),
-        );
-        props.insert("rejected".into(), json!(f.plume.rejection.is_some()));
-        props.insert(
-            "rejection".into(),
-            f.plume
-                .rejection
-                .as_ref()
-                .map_or(Value::Null, |r| json!(r.to_string())),
-        );
-        props.insert(
-            "rejection_detail".into(),
-            serde_json::to_value(&f.plume.rejection).unwrap_or(Value::Null),
-        );
-        if let Some(s) = f.source {
-            let (x, y) = f.transform.pixel_to_map(s.col, s.row);
-            let ll = to.points(&[[x, y]], context)?;
-            props.insert("source_lon".into(), json!(ll[0][0]));
-            props.insert("source_lat".into(), json!(ll[0][1]));
-            props.insert("source_radius_px".into(), finite_or_null(s.radius_px));
-        }
-        if let Some(e) = f.emission {
-            props.insert("rate_kg_h".into(), finite_or_null(e.rate_kg_h));
-            props.insert("rate_sd_kg_h".into(), finite_or_null(e.rate_sd_kg_h));
-            props.insert(
-                "rate_csf_kg_h".into(),
-                e.rate_csf_kg_h.map_or(Value::Null, finite_or_null),
-            );
-            props.insert("ime_kg".into(), finite_or_null(e.ime_kg));
-            props.insert("u_eff_m_s".into(), finite_or_null(e.u_eff_m_s));
-        }
-        features.push(json!({
-            "type": "Feature",
-            "id": id,
-            "geometry": {"type": "MultiPolygon", "coordinates": polygons},
-            "properties": Value::Object(props),
-        }));
+        let source = match f.source {
+            Some(s) => {
+                let (x, y) = f.transform.pixel_to_map(s.col, s.row);
+                let ll = to.points(&[[x, y]], context)?;
+                Some((ll[0], finite(s.radius_px)))
+            }
+            None => None,
+        };
+        let props = PlumeProperties {
+            id: id.clone(),
+            pass: f.pass.to_string(),
+            plume_id: f.plume.id,
+            n_pixels: f.plume.n_pixels,
+            max_enhancement_ppm_m: finite(f.plume.max_enhancement_ppm_m),
+            significance: finite(f.plume.significance),
+            false_alarm_probability: finite(f.plume.false_alarm_probability),
+            rejected: f.plume.rejection.is_some(),
+            rejection: f.plume.rejection.as_ref().map(|r| r.to_string()),
+            rejection_detail: f.plume.rejection.clone(),
+            source_lon: source.map(|s| s.0[0]),
+            source_lat: source.map(|s| s.0[1]),
+            source_radius_px: source.map(|s| s.1),
+            emission: f.emission.map(|e| EmissionProperties {
+                rate_kg_h: finite(e.rate_kg_h),
+                rate_sd_kg_h: finite(e.rate_sd_kg_h),
+                rate_csf_kg_h: e.rate_csf_kg_h.and_then(finite),
+                ime_kg: finite(e.ime_kg),
+                u_eff_m_s: finite(e.u_eff_m_s),
+            }),
+        };
+        features.push(feature(
+            id,
+            GeometryValue::new_multi_polygon(polygons),
+            &props,
+            context,
+        )?);
     }
-    Ok(json!({"type": "FeatureCollection", "features": features}))
+    Ok(FeatureCollection::new(features))
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
+/// Writes a FeatureCollection as pretty JSON with its members in alphabetical order.
+fn write_json(path: &Path, fc: &FeatureCollection) -> Result<()> {
+    let text = serde_json::to_value(fc)
+        .and_then(|v| serde_json::to_string_pretty(&v))
         .map_err(|e| Error::format(path, "GeoJSON", format!("cannot serialise: {e}")))?;
     atomic::write_bytes(path, text.as_bytes())
 }

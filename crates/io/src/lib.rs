@@ -9,8 +9,12 @@
 //! and back.
 
 pub mod atomic;
+/// Coordinate reference systems compared through GDAL.
+pub mod crs;
 /// Format-independent radiance cubes and `open_cube`.
 pub mod cube;
+/// Data files (gas LUTs, sensors, noise, solar, surfaces) found at run time.
+pub mod data_dir;
 /// ENVI header parsing, memory-mapped reading and writing.
 pub mod envi;
 pub mod error;
@@ -22,6 +26,10 @@ pub mod gas_lut;
 pub mod gdal_raster;
 /// `sites.geojson` and `plumes.geojson` in WGS84 (reprojected with GDAL OSR).
 pub mod geojson_out;
+/// `CubeInfo`: what a radiance file holds (`plumewatch info`).
+pub mod info;
+/// Available memory, checked before allocations sized by inputs.
+pub mod memory;
 /// isofit parametric instrument noise tables.
 pub mod noise_model;
 /// PNG quicklooks and simple line plots.
@@ -34,13 +42,15 @@ pub mod sensor;
 pub mod spectral_library;
 /// Target spectrum files: plumewatch CSV and mag1c text.
 pub mod target_file;
+/// Shared-data checks for the integration tests (fail under CI when data is missing).
+pub mod testing;
 /// `sources.json` input and `truth_sources.json` truth records.
 pub mod truth;
 
-pub use cube::{open_cube, CubeMeta, GeoRef, RadianceCube};
+pub use cube::{open_cube, read_small_text, CubeMeta, GeoRef, RadianceCube};
 pub use envi::{parse_header, write_envi, EnviCube, EnviHeader, EnviWriteOptions};
 pub use error::{Error, Result};
 pub use gdal_raster::{
-    open_crs_database_in_background, read_band_f32, write_cog, CrsDatabaseWarmup, GdalCube,
-    OutputBand,
+    open_crs_database_in_background, read_band_f32, write_cog, write_cog_with_overviews,
+    CrsDatabaseWarmup, GdalCube, OutputBand, Overviews,
 };

@@ -1,5 +1,7 @@
-//! PNG output: RGB images (quicklooks) and simple line/point plots drawn pixel by pixel
-//! with a built-in 5×7 bitmap font (no plotting or font crate).
+//! PNG figures: RGB images (quicklooks), simple line/point plots drawn pixel by pixel,
+//! and the one built-in 5×7 bitmap font ([`text_pixels`]) that every figure's text is
+//! drawn with (the evidence chips of [`crate::evidence_png`] included; no plotting or
+//! font crate: `plotters` needs system fonts or a TTF to render text).
 
 use crate::{atomic, Error, Result};
 use std::path::Path;
@@ -23,6 +25,93 @@ pub fn write_rgb_png(path: &Path, width: usize, height: usize, rgb: &[u8]) -> Re
         img.save_with_format(tmp, image::ImageFormat::Png)
             .map_err(|e| Error::format(tmp, "PNG", format!("cannot encode: {e}")))
     })
+}
+
+/// Quicklook: left SWIR false colour (2–98% stretch) with the mask outline in magenta,
+/// right log10 enhancement 10–10⁴ ppm·m; `marks` (fractional row, col: the sources) as
+/// green crosses. `rgb` are the three bands, `enh` the enhancement (ppm·m) and `mask` the
+/// truth mask, all `lines × samples`. Returns (width, height, RGB bytes).
+pub fn truth_quicklook(
+    lines: usize,
+    samples: usize,
+    rgb: &[Vec<f32>; 3],
+    enh: &[f32],
+    mask: &[f32],
+    marks: &[(f64, f64)],
+) -> (usize, usize, Vec<u8>) {
+    let step = (lines.max(samples) / 1200 + 1).max(1);
+    let (h, w) = (lines.div_ceil(step), samples.div_ceil(step));
+    let width = 2 * w + 4;
+    let mut px = vec![255u8; width * h * 3];
+    let stretch: Vec<(f32, f32)> = rgb
+        .iter()
+        .map(|c| {
+            let mut v: Vec<f32> = c.iter().copied().filter(|x| x.is_finite()).collect();
+            if v.is_empty() {
+                return (0.0, 1.0);
+            }
+            v.sort_by(f32::total_cmp);
+            let lo = v[v.len() * 2 / 100];
+            let hi = v[(v.len() * 98 / 100).min(v.len() - 1)];
+            (lo, (hi - lo).max(1e-6))
+        })
+        .collect();
+    for y in 0..h {
+        for x in 0..w {
+            let i = (y * step) * samples + x * step;
+            let o = (y * width + x) * 3;
+            for (k, c) in rgb.iter().enumerate() {
+                let v = ((c[i] - stretch[k].0) / stretch[k].1).clamp(0.0, 1.0);
+                px[o + k] = (v * 255.0) as u8;
+            }
+            let edge = mask[i] > 0.0
+                && [(0i64, 1i64), (1, 0), (0, -1), (-1, 0)]
+                    .iter()
+                    .any(|(dy, dx)| {
+                        let (yy, xx) = ((y * step) as i64 + dy, (x * step) as i64 + dx);
+                        yy < 0
+                            || xx < 0
+                            || yy >= lines as i64
+                            || xx >= samples as i64
+                            || mask[yy as usize * samples + xx as usize] == 0.0
+                    });
+            if edge {
+                px[o..o + 3].copy_from_slice(&[255, 0, 255]);
+            }
+            let e = enh[i];
+            let t = if e > 10.0 {
+                ((e.log10() - 1.0) / 3.0).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let o2 = (y * width + w + 4 + x) * 3;
+            // Black → red → yellow → white.
+            let (r, g, b) = (
+                (3.0 * t).min(1.0),
+                (3.0 * t - 1.0).clamp(0.0, 1.0),
+                (3.0 * t - 2.0).clamp(0.0, 1.0),
+            );
+            px[o2..o2 + 3].copy_from_slice(&[
+                (r * 255.0) as u8,
+                (g * 255.0) as u8,
+                (b * 255.0) as u8,
+            ]);
+        }
+    }
+    for &(row, col) in marks {
+        let (cy, cx) = ((row / step as f64) as i64, (col / step as f64) as i64);
+        for d in -3i64..=3 {
+            for (yy, xx) in [(cy + d, cx), (cy, cx + d)] {
+                for off in [0usize, w + 4] {
+                    if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+                        let o = (yy as usize * width + xx as usize + off) * 3;
+                        px[o..o + 3].copy_from_slice(&[0, 255, 0]);
+                    }
+                }
+            }
+        }
+    }
+    (width, h, px)
 }
 
 /// How a series is drawn.
@@ -123,7 +212,31 @@ const FONT: &[(char, [u8; 7])] = &[
     ('·', [0x00, 0x00, 0x00, 0x0C, 0x0C, 0x00, 0x00]),
     ('>', [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08]),
     ('<', [0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02]),
+    ('p', [0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10]),
+    ('m', [0x00, 0x00, 0x1A, 0x15, 0x15, 0x15, 0x15]),
+    ('k', [0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12]),
+    ('s', [0x00, 0x00, 0x0F, 0x10, 0x0E, 0x01, 0x1E]),
 ];
+
+/// Glyph of `c` in the 5 × 7 font (one byte per row, low 5 bits, MSB = left): its own
+/// glyph, else its upper-case one; `None` draws as a blank.
+fn glyph(c: char) -> Option<&'static [u8; 7]> {
+    let find = |k: char| FONT.iter().find(|(g, _)| *g == k).map(|(_, rows)| rows);
+    find(c).or_else(|| find(c.to_ascii_uppercase()))
+}
+
+/// The lit pixels of `text` in the 5 × 7 font, as (column, row) from its top-left at
+/// one image pixel per font pixel; characters advance 6 columns.
+pub fn text_pixels(text: &str) -> impl Iterator<Item = (i64, i64)> + '_ {
+    text.chars().enumerate().flat_map(|(k, ch)| {
+        let rows = glyph(ch).copied().unwrap_or([0; 7]);
+        (0..7i64).flat_map(move |ry| {
+            (0..5i64)
+                .filter(move |rx| rows[ry as usize] & (0x10 >> rx) != 0)
+                .map(move |rx| (6 * k as i64 + rx, ry))
+        })
+    })
+}
 
 /// An RGB canvas with drawing primitives.
 struct Canvas {
@@ -164,37 +277,16 @@ impl Canvas {
             }
         }
     }
+    /// Plot text is drawn in capitals.
     fn text(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
-        let mut cx = x;
-        for ch in s.chars() {
-            let up = ch.to_ascii_uppercase();
-            if let Some((_, rows)) = FONT.iter().find(|(k, _)| *k == up) {
-                for (ry, bits) in rows.iter().enumerate() {
-                    for rx in 0..5 {
-                        if bits & (0x10 >> rx) != 0 {
-                            self.set(cx + rx, y + ry as i64, c);
-                        }
-                    }
-                }
-            }
-            cx += 6;
+        for (dx, dy) in text_pixels(&s.to_ascii_uppercase()) {
+            self.set(x + dx, y + dy, c);
         }
     }
     fn text_vertical(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
         // Rotated 90° counter-clockwise, reading bottom to top, starting at (x, y).
-        let mut cy = y;
-        for ch in s.chars() {
-            let up = ch.to_ascii_uppercase();
-            if let Some((_, rows)) = FONT.iter().find(|(k, _)| *k == up) {
-                for (ry, bits) in rows.iter().enumerate() {
-                    for rx in 0..5 {
-                        if bits & (0x10 >> rx) != 0 {
-                            self.set(x + ry as i64, cy - rx, c);
-                        }
-                    }
-                }
-            }
-            cy -= 6;
+        for (dx, dy) in text_pixels(&s.to_ascii_uppercase()) {
+            self.set(x + dy, y - dx, c);
         }
     }
 }

@@ -20,7 +20,9 @@
 //! `Q_kg_h` (emission rate, kg/h).
 
 use crate::{atomic, Error, Result};
-use serde_json::Value;
+use plumewatch_core::simulate::{MaterialUse, PlumeTruth};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Where a source sits.
@@ -42,7 +44,7 @@ pub enum SourcePosition {
     },
 }
 
-/// One source of a `sources.json`.
+/// One source of a `sources.json`, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceSpec {
     /// Identifier (1-based).
@@ -59,42 +61,140 @@ pub struct SourceSpec {
     pub stability: Option<String>,
 }
 
-fn number(v: &Value, key: &str, path: &Path, idx: usize) -> Result<Option<f64>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(x) => x
-            .as_f64()
-            .filter(|f| f.is_finite())
-            .map(Some)
-            .ok_or_else(|| {
-                Error::format(
+/// One entry of a `sources.json` exactly as written (the input contract; see the
+/// module docs). Every field is optional here so that a missing one is reported by
+/// name with what was expected; [`SourceEntry::validate`] makes a [`SourceSpec`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEntry {
+    /// Identifier (default: 1-based position in the list).
+    pub id: Option<u32>,
+    /// Fractional row.
+    pub row: Option<f64>,
+    /// Fractional column.
+    pub col: Option<f64>,
+    /// Easting, map units (`easting_m` accepted).
+    #[serde(alias = "easting_m")]
+    pub easting: Option<f64>,
+    /// Northing, map units (`northing_m` accepted).
+    #[serde(alias = "northing_m")]
+    pub northing: Option<f64>,
+    /// Emission rate, kg/h.
+    pub rate_kg_h: Option<f64>,
+    /// Wind speed, m/s.
+    pub wind_speed_m_s: Option<f64>,
+    /// Direction the wind blows from, degrees clockwise from north.
+    pub wind_dir_deg: Option<f64>,
+    /// Synonym of `wind_dir_deg`.
+    pub wind_from_deg: Option<f64>,
+    /// Pasquill stability class `"A"`–`"F"`.
+    pub stability: Option<String>,
+}
+
+/// A `sources.json` with an object at its root.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourcesObject {
+    sources: Vec<SourceEntry>,
+}
+
+impl SourceEntry {
+    /// Checks the entry (index `i` in `path`) and makes a [`SourceSpec`].
+    pub fn validate(&self, i: usize, path: &Path) -> Result<SourceSpec> {
+        let field = |k: &str| format!("sources[{i}].{k}");
+        let finite = |k: &str, v: Option<f64>| -> Result<Option<f64>> {
+            match v {
+                Some(x) if !x.is_finite() => Err(Error::format(
                     path,
-                    format!("sources[{idx}].{key}"),
+                    field(k),
                     format!("{x} is not a finite number"),
+                )),
+                v => Ok(v),
+            }
+        };
+        let missing = |k: &str, what: &str| {
+            Error::format(path, field(k), format!("missing (expected {what})"))
+        };
+        let position = match (
+            finite("row", self.row)?,
+            finite("col", self.col)?,
+            finite("easting", self.easting)?,
+            finite("northing", self.northing)?,
+        ) {
+            (Some(row), Some(col), _, _) => SourcePosition::Pixel { row, col },
+            (_, _, Some(easting), Some(northing)) => SourcePosition::Map { easting, northing },
+            _ => return Err(Error::format(
+                path,
+                format!("sources[{i}]"),
+                "has no position (expected \"row\" and \"col\", or \"easting\" and \"northing\")",
+            )),
+        };
+        let rate = finite("rate_kg_h", self.rate_kg_h)?
+            .ok_or_else(|| missing("rate_kg_h", "the emission rate in kg/h"))?;
+        if rate < 0.0 {
+            return Err(Error::format(
+                path,
+                field("rate_kg_h"),
+                format!("{rate} (expected ≥ 0 kg/h)"),
+            ));
+        }
+        let wind = finite("wind_speed_m_s", self.wind_speed_m_s)?
+            .ok_or_else(|| missing("wind_speed_m_s", "the wind speed in m/s"))?;
+        if wind <= 0.0 {
+            return Err(Error::format(
+                path,
+                field("wind_speed_m_s"),
+                format!("{wind} (expected > 0 m/s)"),
+            ));
+        }
+        let dir = match finite("wind_dir_deg", self.wind_dir_deg)? {
+            Some(d) => d,
+            None => finite("wind_from_deg", self.wind_from_deg)?.ok_or_else(|| {
+                missing(
+                    "wind_from_deg",
+                    "\"wind_dir_deg\": the direction the wind blows from, degrees clockwise from north",
                 )
-            }),
+            })?,
+        };
+        Ok(SourceSpec {
+            id: self.id.unwrap_or(i as u32 + 1),
+            position,
+            rate_kg_h: rate,
+            wind_speed_m_s: wind,
+            wind_from_deg: dir,
+            stability: self.stability.clone(),
+        })
     }
 }
 
-fn required(v: &Value, key: &str, path: &Path, idx: usize, what: &str) -> Result<f64> {
-    number(v, key, path, idx)?.ok_or_else(|| {
-        Error::format(
-            path,
-            format!("sources[{idx}].{key}"),
-            format!("missing (expected {what})"),
-        )
+/// Parses JSON `text` as `T`, naming `path` and the field at fault on error
+/// (`prefix` is put before the field path, e.g. `sources` for a root array).
+pub fn from_json_str<T: DeserializeOwned>(text: &str, path: &Path, prefix: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        let field = match (prefix, at.as_str()) {
+            ("", ".") => "JSON".to_string(),
+            (p, ".") => p.to_string(),
+            (p, a) if a.starts_with('[') => format!("{p}{a}"),
+            ("", a) => a.to_string(),
+            (p, a) => format!("{p}.{a}"),
+        };
+        Error::format(path, field, e.into_inner().to_string())
     })
+}
+
+/// Reads and parses the JSON file at `path` as `T` (errors name the file and field).
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    from_json_str(&text, path, "")
 }
 
 /// Parses a `sources.json` text (`path` is used in messages only).
 pub fn parse_sources(text: &str, path: &Path) -> Result<Vec<SourceSpec>> {
-    let root: Value = serde_json::from_str(text)
-        .map_err(|e| Error::format(path, "JSON", format!("{e} (expected a sources list)")))?;
-    let list = match &root {
-        Value::Array(a) => a,
-        Value::Object(o) => o.get("sources").and_then(Value::as_array).ok_or_else(|| {
-            Error::format(path, "sources", "missing (expected an array of sources)")
-        })?,
+    let list: Vec<SourceEntry> = match text.trim_start().chars().next() {
+        Some('[') => from_json_str(text, path, "sources")?,
+        Some('{') => from_json_str::<SourcesObject>(text, path, "")?.sources,
         _ => {
             return Err(Error::format(
                 path,
@@ -112,76 +212,7 @@ pub fn parse_sources(text: &str, path: &Path) -> Result<Vec<SourceSpec>> {
     }
     list.iter()
         .enumerate()
-        .map(|(i, s)| {
-            if !s.is_object() {
-                return Err(Error::format(path, format!("sources[{i}]"), "is not an object"));
-            }
-            let position = match (
-                number(s, "row", path, i)?,
-                number(s, "col", path, i)?,
-                number(s, "easting", path, i)?.or(number(s, "easting_m", path, i)?),
-                number(s, "northing", path, i)?.or(number(s, "northing_m", path, i)?),
-            ) {
-                (Some(row), Some(col), _, _) => SourcePosition::Pixel { row, col },
-                (_, _, Some(easting), Some(northing)) => SourcePosition::Map { easting, northing },
-                _ => {
-                    return Err(Error::format(
-                        path,
-                        format!("sources[{i}]"),
-                        "has no position (expected \"row\" and \"col\", or \"easting\" and \"northing\")",
-                    ))
-                }
-            };
-            let rate = required(s, "rate_kg_h", path, i, "the emission rate in kg/h")?;
-            if rate < 0.0 {
-                return Err(Error::format(
-                    path,
-                    format!("sources[{i}].rate_kg_h"),
-                    format!("{rate} (expected ≥ 0 kg/h)"),
-                ));
-            }
-            let wind = required(s, "wind_speed_m_s", path, i, "the wind speed in m/s")?;
-            if wind <= 0.0 {
-                return Err(Error::format(
-                    path,
-                    format!("sources[{i}].wind_speed_m_s"),
-                    format!("{wind} (expected > 0 m/s)"),
-                ));
-            }
-            let dir = match number(s, "wind_dir_deg", path, i)? {
-                Some(d) => d,
-                None => required(
-                    s,
-                    "wind_from_deg",
-                    path,
-                    i,
-                    "\"wind_dir_deg\": the direction the wind blows from, degrees clockwise from north",
-                )?,
-            };
-            let stability = match s.get("stability") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(st)) => Some(st.clone()),
-                Some(x) => {
-                    return Err(Error::format(
-                        path,
-                        format!("sources[{i}].stability"),
-                        format!("{x} (expected a Pasquill class \"A\" to \"F\")"),
-                    ))
-                }
-            };
-            let id = match s.get("id").and_then(Value::as_u64) {
-                Some(id) => u32::try_from(id).unwrap_or(u32::MAX),
-                None => i as u32 + 1,
-            };
-            Ok(SourceSpec {
-                id,
-                position,
-                rate_kg_h: rate,
-                wind_speed_m_s: wind,
-                wind_from_deg: dir,
-                stability,
-            })
-        })
+        .map(|(i, s)| s.validate(i, path))
         .collect()
 }
 
@@ -191,8 +222,10 @@ pub fn read_sources(path: &Path) -> Result<Vec<SourceSpec>> {
     parse_sources(&text, path)
 }
 
-/// A true source as `eval` needs it.
-#[derive(Debug, Clone, PartialEq)]
+/// A true source as `eval` reads it from any `truth_sources.json` (plumewatch's own or
+/// the bundled generator's, which carry more fields; those are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "TruthPointFields")]
 pub struct TruthPoint {
     /// Identifier.
     pub id: u32,
@@ -204,18 +237,56 @@ pub struct TruthPoint {
     pub easting_m: Option<f64>,
     /// Northing, map units, if known.
     pub northing_m: Option<f64>,
-    /// Emission rate, kg/h.
+    /// Emission rate, kg/h (`Q_kg_h`, or `rate_kg_h` when that is absent).
     pub rate_kg_h: f64,
 }
 
-/// The truth of a scene: its size and sources.
-#[derive(Debug, Clone, PartialEq)]
+/// The fields of a truth source as stored.
+#[derive(Debug, Deserialize)]
+struct TruthPointFields {
+    id: u32,
+    row: f64,
+    col: f64,
+    #[serde(default)]
+    easting_m: Option<f64>,
+    #[serde(default)]
+    northing_m: Option<f64>,
+    #[serde(rename = "Q_kg_h", default)]
+    q_kg_h: Option<f64>,
+    #[serde(default)]
+    rate_kg_h: Option<f64>,
+}
+
+impl TryFrom<TruthPointFields> for TruthPoint {
+    type Error = String;
+    fn try_from(f: TruthPointFields) -> std::result::Result<Self, String> {
+        let rate = f
+            .q_kg_h
+            .or(f.rate_kg_h)
+            .ok_or("missing field `Q_kg_h` (expected the emission rate in kg/h)")?;
+        Ok(Self {
+            id: f.id,
+            row: f.row,
+            col: f.col,
+            easting_m: f.easting_m,
+            northing_m: f.northing_m,
+            rate_kg_h: rate,
+        })
+    }
+}
+
+/// The truth of a scene as `eval` reads it: its size and sources (other fields of the
+/// file are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TruthScene {
     /// Lines, if the file states them.
+    #[serde(default)]
     pub lines: Option<usize>,
     /// Samples, if the file states them.
+    #[serde(default)]
     pub samples: Option<usize>,
     /// Ground sample distance, m, if stated.
+    #[serde(default)]
     pub gsd_m: Option<f64>,
     /// Sources.
     pub sources: Vec<TruthPoint>,
@@ -223,56 +294,195 @@ pub struct TruthScene {
 
 /// Reads a `truth_sources.json` (the simulator's or the bundled scenes').
 pub fn read_truth(path: &Path) -> Result<TruthScene> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
-    let root: Value = serde_json::from_str(&text).map_err(|e| {
-        Error::format(
-            path,
-            "JSON",
-            format!("{e} (expected a truth_sources object)"),
-        )
-    })?;
-    let list = root
-        .get("sources")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::format(path, "sources", "missing (expected an array)"))?;
-    let sources = list
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let rate = match number(s, "Q_kg_h", path, i)? {
-                Some(q) => q,
-                None => required(s, "rate_kg_h", path, i, "\"Q_kg_h\" in kg/h")?,
-            };
-            Ok(TruthPoint {
-                id: s
-                    .get("id")
-                    .and_then(Value::as_u64)
-                    .map_or(i as u32 + 1, |v| v as u32),
-                row: required(s, "row", path, i, "the fractional row")?,
-                col: required(s, "col", path, i, "the fractional column")?,
-                easting_m: number(s, "easting_m", path, i)?,
-                northing_m: number(s, "northing_m", path, i)?,
-                rate_kg_h: rate,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(TruthScene {
-        lines: root
-            .get("lines")
-            .and_then(Value::as_u64)
-            .map(|v| v as usize),
-        samples: root
-            .get("samples")
-            .and_then(Value::as_u64)
-            .map(|v| v as usize),
-        gsd_m: root.get("gsd_m").and_then(Value::as_f64),
-        sources,
-    })
+    read_json(path)
 }
 
-/// Writes any serialisable truth record as pretty JSON, atomically.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
+/// One source of the `truth_sources.json` that `plumewatch simulate` writes (fields in
+/// alphabetical order, as they appear in the file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TruthSourceRecord {
+    /// Emission rate, kg/h (the key eval reads).
+    #[serde(rename = "Q_kg_h")]
+    pub q_kg_h: f64,
+    /// Mean surface reflectance 2200–2400 nm at the source pixel (synthetic scenes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub albedo_2200_2400_at_source: Option<f32>,
+    /// Briggs rural dispersion coefficient of the stability class.
+    pub briggs_k: f64,
+    /// Fractional column.
+    pub col: f64,
+    /// Easting of the source, map units (null without georeferencing).
+    pub easting_m: Option<f64>,
+    /// Ground sample distance, m.
+    pub gsd_m: f64,
+    /// Identifier.
+    pub id: u32,
+    /// Mass of this plume inside the scene, kg.
+    pub mass_in_scene_kg: f64,
+    /// Largest enhancement of this plume, ppm·m.
+    pub max_enhancement_ppm_m: f64,
+    /// Northing of the source, map units (null without georeferencing).
+    pub northing_m: Option<f64>,
+    /// Column of the source pixel.
+    pub pixel_col: i64,
+    /// Row of the source pixel.
+    pub pixel_row: i64,
+    /// The rendered plume's own record.
+    pub plume: PlumeTruth,
+    /// Emission rate, kg/h (same as `Q_kg_h`).
+    pub rate_kg_h: f64,
+    /// Time the gas spends inside the scene, s.
+    pub residence_time_in_scene_s: f64,
+    /// Fractional row.
+    pub row: f64,
+    /// Pasquill stability class letter.
+    pub stability: &'static str,
+    /// Direction the wind blows from, degrees clockwise from north, in [0, 360).
+    pub wind_from_deg: f64,
+    /// Wind speed, m/s.
+    pub wind_speed_m_s: f64,
+    /// Direction the wind blows to, degrees clockwise from north.
+    pub wind_to_deg: f64,
+    /// Eastward wind component, m/s.
+    pub wind_u_m_s: f64,
+    /// Northward wind component, m/s.
+    pub wind_v_m_s: f64,
+}
+
+/// The simulation physics recorded with every truth file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhysicsRecord {
+    /// Initial puff width, m.
+    pub initial_sigma_m: f64,
+    /// Enhancement at or above which a pixel is in the truth mask, ppm·m.
+    pub mask_threshold_ppm_m: f32,
+    /// Standard deviation of the wind-direction meander, degrees.
+    pub meander_sigma_deg: f64,
+    /// Correlation time of the meander, s.
+    pub meander_tau_s: f64,
+    /// The plume model in words.
+    pub plume_model: &'static str,
+    /// How ppm·m converts to mass.
+    pub ppm_m_conversion: &'static str,
+    /// kg/m² of gas per ppm·m.
+    pub ppm_m_to_kg_m2: f64,
+    /// The radiance model in words.
+    pub radiance_model: &'static str,
+    /// The wind direction convention.
+    pub wind_convention: &'static str,
+}
+
+/// `truth_sources.json` of `plumewatch simulate inject`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InjectTruth {
+    /// Bands of the cube.
+    pub bands: usize,
+    /// Gas injected.
+    pub gas: String,
+    /// Program and version.
+    pub generator: String,
+    /// Geotransform of the cube, if georeferenced.
+    pub geo_transform: Option<[f64; 6]>,
+    /// Ground sample distance, m.
+    pub gsd_m: f64,
+    /// The cube injected into.
+    pub input_cube: String,
+    /// Lines.
+    pub lines: usize,
+    /// Simulation physics.
+    pub physics: PhysicsRecord,
+    /// Samples.
+    pub samples: usize,
+    /// Largest enhancement in the scene, ppm·m.
+    pub scene_max_enhancement_ppm_m: f32,
+    /// Pixels in the truth mask.
+    pub scene_plume_pixels: usize,
+    /// Seed of the wind meander.
+    pub seed: u64,
+    /// The sources.
+    pub sources: Vec<TruthSourceRecord>,
+    /// Always true: the plumes are synthetic, the cube is not.
+    pub synthetic_plumes: bool,
+}
+
+/// Location of a synthetic scene.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SceneGeoRecord {
+    /// CRS in words.
+    pub crs: &'static str,
+    /// Image axes in words.
+    pub image_axes: &'static str,
+    /// Pixel-centre formula.
+    pub pixel_center: String,
+    /// Easting of the upper-left corner, m.
+    pub ul_corner_easting_m: f64,
+    /// Northing of the upper-left corner, m.
+    pub ul_corner_northing_m: f64,
+}
+
+/// Instrument effects of a synthetic scene.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstrumentRecord {
+    /// Standard deviation of the per-column gain, per cent.
+    pub column_gain_percent_std: f64,
+}
+
+/// Surfaces of a synthetic scene.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurfacesRecord {
+    /// Library materials used.
+    pub materials: Vec<MaterialUse>,
+}
+
+/// `truth_sources.json` of `plumewatch simulate scene`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SceneTruth {
+    /// Bands simulated.
+    pub bands: usize,
+    /// Program and version.
+    pub generator: String,
+    /// Location.
+    pub geo: SceneGeoRecord,
+    /// Ground sample distance, m.
+    pub gsd_m: f64,
+    /// Instrument effects.
+    pub instrument: InstrumentRecord,
+    /// Lines.
+    pub lines: usize,
+    /// Noise model used.
+    pub noise_model: String,
+    /// Simulation physics.
+    pub physics: PhysicsRecord,
+    /// Whether plumes were rendered.
+    pub plumes_enabled: bool,
+    /// Samples.
+    pub samples: usize,
+    /// Largest enhancement in the scene, ppm·m.
+    pub scene_max_enhancement_ppm_m: f32,
+    /// The scene model in words.
+    pub scene_model: &'static str,
+    /// Pixels in the truth mask.
+    pub scene_plume_pixels: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Sensor name or file.
+    pub sensor: String,
+    /// The sources.
+    pub sources: Vec<TruthSourceRecord>,
+    /// Surfaces.
+    pub surfaces: SurfacesRecord,
+    /// Always true: the whole scene is synthetic.
+    pub synthetic: bool,
+    /// First and last band centre, nm.
+    pub wavelength_range_nm: [f64; 2],
+}
+
+/// Writes any serialisable record as pretty JSON, atomically, with the members of every
+/// object in alphabetical order (so files are stable whatever the field order of the
+/// types, nested ones included).
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_value(value)
+        .and_then(|v| serde_json::to_string_pretty(&v))
         .map_err(|e| Error::format(path, "JSON", format!("cannot serialise: {e}")))?;
     atomic::write_bytes(path, text.as_bytes())
 }
@@ -288,47 +498,46 @@ pub struct SiteRecord {
     pub rate_kg_h: Option<f64>,
 }
 
+/// The part of a `sites.geojson` that `eval` reads (other members are ignored).
+#[derive(Debug, Deserialize)]
+struct SitesCollection {
+    features: Vec<SiteFeature>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SiteFeature {
+    properties: SiteProperties,
+}
+
+#[derive(Debug, Deserialize)]
+struct SiteProperties {
+    x_scene: Option<f64>,
+    y_scene: Option<f64>,
+    #[serde(default)]
+    rate_kg_h: Option<f64>,
+}
+
 /// Reads the sites of a `sites.geojson` FeatureCollection written by `plumewatch scan`:
 /// each feature's `x_scene`/`y_scene` (scene CRS) and `rate_kg_h` properties.
 pub fn read_sites(path: &Path) -> Result<Vec<SiteRecord>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
-    let root: Value = serde_json::from_str(&text).map_err(|e| {
-        Error::format(
-            path,
-            "JSON",
-            format!("{e} (expected a GeoJSON FeatureCollection)"),
-        )
-    })?;
-    let features = root
-        .get("features")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::format(path, "features", "missing (expected a FeatureCollection)"))?;
-    features
-        .iter()
+    let fc: SitesCollection = read_json(path)?;
+    fc.features
+        .into_iter()
         .enumerate()
         .map(|(i, f)| {
-            let props = f.get("properties").cloned().unwrap_or(Value::Null);
-            let get = |k: &str| {
-                props
-                    .get(k)
-                    .and_then(Value::as_f64)
-                    .filter(|v| v.is_finite())
-            };
-            let (x, y) = match (get("x_scene"), get("y_scene")) {
-                (Some(x), Some(y)) => (x, y),
-                _ => {
-                    return Err(Error::format(
-                        path,
-                        format!("features[{i}].properties.x_scene"),
-                        "missing (expected the site's x_scene and y_scene in the scene CRS)",
-                    ))
-                }
-            };
-            Ok(SiteRecord {
-                x,
-                y,
-                rate_kg_h: get("rate_kg_h"),
-            })
+            let p = f.properties;
+            match (p.x_scene, p.y_scene) {
+                (Some(x), Some(y)) if x.is_finite() && y.is_finite() => Ok(SiteRecord {
+                    x,
+                    y,
+                    rate_kg_h: p.rate_kg_h.filter(|v| v.is_finite()),
+                }),
+                _ => Err(Error::format(
+                    path,
+                    format!("features[{i}].properties.x_scene"),
+                    "missing (expected the site's x_scene and y_scene in the scene CRS)",
+                )),
+            }
         })
         .collect()
 }
@@ -369,6 +578,17 @@ mod tests {
             e.contains("sources[0].wind_from_deg") && e.contains("sources.json"),
             "{e}"
         );
+        let e = parse_sources(
+            r#"[{"row": 1, "col": 2, "rate_kg_h": 1, "wind_speed_m_s": 3, "wind_dir_deg": 9, "colour": 1}]"#,
+            p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("sources[0]") && e.contains("colour"), "{e}");
+        let e = parse_sources(r#"{"sources": [{"row": "x"}]}"#, p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sources[0].row"), "{e}");
         let e = parse_sources(r#"[{"row": 1, "rate_kg_h": 1}]"#, p)
             .unwrap_err()
             .to_string();

@@ -194,3 +194,116 @@ fn cog_overviews_are_nodata_aware_block_means() {
     let want = (at(y, x + 1) + at(y + 1, x) + at(y + 1, x + 1)) / 3.0;
     assert!((got[15 * 350 + 25] - want).abs() < 1e-3, "NaN skipped");
 }
+
+/// Regression: a GDAL raster whose declared size exceeds memory made plumewatch ask for
+/// the allocation and abort; it must be a clear error naming the file instead.
+#[test]
+fn gdal_raster_larger_than_memory_is_an_error_not_an_abort() {
+    use gdal::raster::RasterCreationOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.tif");
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let options = RasterCreationOptions::from_iter([
+            "BIGTIFF=YES",
+            "SPARSE_OK=TRUE",
+            "INTERLEAVE=PIXEL",
+            "TILED=YES",
+        ]);
+        // 2^21 samples × 2^14 bands per line: 256 GiB per line of f64, a few KiB on disk.
+        driver
+            .create_with_band_type_with_options::<f32, _>(&path, 1 << 21, 2, 1 << 14, &options)
+            .unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() < 64 << 20);
+    let e = match plumewatch_io::open_cube(&path) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a raster larger than memory opened"),
+    };
+    assert!(
+        e.contains("huge.tif") && e.contains("raster size") && e.contains("GiB"),
+        "{e}"
+    );
+}
+
+/// Plume ids must not be averaged: an overview of ids 0, 1, 2, 7 with fractional means
+/// everywhere blocks mix would name plumes that do not exist.
+#[test]
+fn categorical_cog_overviews_hold_only_input_values_at_every_level() {
+    use plumewatch_io::{write_cog_with_overviews, Overviews};
+    let (lines, samples) = (1100usize, 900usize);
+    // Rectangles of ids (so each id survives the coarsest level) whose edges mix ids
+    // inside blocks at every level, plus scattered nodata.
+    let data: Vec<f32> = (0..lines * samples)
+        .map(|i| {
+            let (l, s) = (i / samples, i % samples);
+            match ((l / 37) * 3 + s / 53) % 5 {
+                0 => 0.0,
+                1 => 1.0,
+                2 => 2.0,
+                3 => 7.0,
+                _ if (l + s) % 5 == 0 => 255.0,
+                _ => 0.0,
+            }
+        })
+        .collect();
+    let present = [0.0f32, 1.0, 2.0, 7.0];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ids.tif");
+    let bands = [OutputBand {
+        data: &data,
+        description: "plume id",
+        unit: "1",
+    }];
+    write_cog_with_overviews(
+        &out,
+        lines,
+        samples,
+        &bands,
+        None,
+        Some(255.0),
+        Overviews::Categorical,
+    )
+    .unwrap();
+    let ds = gdal::Dataset::open(&out).unwrap();
+    let band = ds.rasterband(1).unwrap();
+    let levels = band.overview_count().unwrap();
+    assert_eq!(levels, 3, "factors 2, 4 and 8");
+    for k in 0..levels as usize {
+        let ov = band.overview(k).unwrap();
+        let got = ov.read_band_as::<f32>().unwrap().into_shape_and_vec().1;
+        let mut seen: Vec<f32> = got.clone();
+        seen.sort_by(f32::total_cmp);
+        seen.dedup();
+        assert!(
+            seen.iter().all(|v| present.contains(v)),
+            "overview {k} holds values not in the input: {seen:?}"
+        );
+        assert_eq!(seen, present, "overview {k} keeps every id");
+    }
+    // A 2 × 2 block of the first level is the mode of its four pixels.
+    let ov = band.overview(0).unwrap();
+    let got = ov.read_band_as::<f32>().unwrap().into_shape_and_vec().1;
+    let w = samples / 2;
+    for (oy, ox) in [(0usize, 0usize), (13, 77), (300, 400)] {
+        let mut v: Vec<f32> = [(0, 0), (0, 1), (1, 0), (1, 1)]
+            .iter()
+            .map(|(dy, dx)| data[(2 * oy + dy) * samples + 2 * ox + dx])
+            .filter(|&v| v != 255.0)
+            .collect();
+        v.sort_by(f32::total_cmp);
+        let count = |x: f32| v.iter().filter(|&&y| y == x).count();
+        let best = v
+            .iter()
+            .copied()
+            .max_by(|a, b| count(*a).cmp(&count(*b)).then(a.total_cmp(b)));
+        assert_eq!(Some(got[oy * w + ox]), best.or(Some(255.0)), "{oy},{ox}");
+    }
+    // The mean overviews of the same ids invent values: why ids need the mode.
+    let mean = dir.path().join("mean.tif");
+    write_cog(&mean, lines, samples, &bands, None, Some(255.0)).unwrap();
+    let ds = gdal::Dataset::open(&mean).unwrap();
+    let ov = ds.rasterband(1).unwrap().overview(0).unwrap();
+    let got = ov.read_band_as::<f32>().unwrap().into_shape_and_vec().1;
+    assert!(got.iter().any(|v| !present.contains(v) && *v != 255.0));
+}

@@ -52,11 +52,10 @@ fn emit_small_native_and_gdal_agree_exactly() {
 #[test]
 fn avng_small_native_and_gdal_agree_exactly() {
     let dir = workspace_root().join("../shared/data/scenes/avng_small");
-    if !dir.join("radiance.hdr").is_file() {
-        eprintln!(
-            "note: {} is absent; skipping the AVIRIS-NG comparison",
-            dir.display()
-        );
+    if !plumewatch_io::testing::shared_data_present(
+        &dir.join("radiance.hdr"),
+        "native vs GDAL on avng_small",
+    ) {
         return;
     }
     assert_identical(&dir.join("radiance.hdr"), &dir.join("radiance.img"));

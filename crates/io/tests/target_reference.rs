@@ -76,7 +76,6 @@ fn check_preset_against_mag1c(name: &str) {
         target.len()
     );
     assert!(compared > 100);
-    assert!(dt.as_secs_f64() < 0.5, "computing the target took {dt:?}");
 }
 
 #[test]
@@ -150,8 +149,7 @@ fn builtin_ch4_equals_the_bundled_files() {
 #[test]
 fn shared_lut_equals_the_bundled_copy() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/gas");
-    if !shared.join("ch4_mag1c.hdr").is_file() {
-        println!("skipped: {} is absent", shared.display());
+    if !plumewatch_io::testing::shared_data_present(&shared.join("ch4_mag1c.hdr"), "shared LUT") {
         return;
     }
     let lut = gas_lut::load(&shared.join("ch4_mag1c.hdr"), Some(&data("gas/ch4.json"))).unwrap();

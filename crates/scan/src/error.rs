@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(e.to_string(), "scan: a.hdr: cannot open");
         assert_eq!(e.kind(), ErrorKind::Io);
         let none: Option<u8> = None;
-        assert_eq!(none.context("x: missing").unwrap_err().kind(), ErrorKind::Input);
+        assert_eq!(
+            none.context("x: missing").unwrap_err().kind(),
+            ErrorKind::Input
+        );
     }
 
     #[test]

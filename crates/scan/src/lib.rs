@@ -15,3 +15,29 @@
 pub mod error;
 
 pub use error::{Context, Error, ErrorKind, Result};
+/// The scan configuration: flight lines, detector, window, every knob, wind files.
+pub mod config;
+/// Geographic lookup tables.
+pub mod glt;
+/// The detection limit: injected plumes found by the scan's own pipeline, POD(Q).
+pub mod limit;
+/// The scan itself: flight lines to sites.
+pub mod pipeline;
+/// Progress reporting to any front end.
+pub mod progress;
+/// What a scan produces, with a typed verdict per candidate.
+pub mod result;
+/// Output sinks: rasters, GeoJSON, evidence, report, `scan.json`.
+pub mod sinks;
+/// The gas window of a cube and its target.
+pub mod window;
+
+pub use config::{Detector, FlightLine, LimitConfig, ScanConfig, WindFile};
+pub use pipeline::scan;
+pub use progress::{NoProgress, Progress};
+pub use result::{LineResult, ScanResult, Verdict};
+pub use sinks::{write_outputs, Replace, ScanRecord};
+/// The `eval` workflow: detections scored against simulation truth.
+pub mod eval;
+/// The `simulate` workflows: plumes injected into a cube, synthetic scenes, with truth.
+pub mod simulate;

@@ -26,16 +26,18 @@
 //! - z = enhancement / sigma (for [`Algorithm::Ace`]: the signed ACE score, see
 //!   [`ace`]).
 //!
-//! Pixels without output (no data, censored lines) hold [`NODATA`].
+//! Pixels without output (no data, censored lines) hold [`crate::raster::NODATA`].
 //!
-//! The stage reads as its data flow: [`params`](DetectParams) → staging of the window
+//! The stage reads as its data flow: parameters ([`DetectParams`]) → staging of the window
 //! bands → preparation (centring, statistics) → per-group kernels → the driver that
-//! assembles [`DetectionMaps`]. Pixels without output hold [`crate::raster::NODATA`].
+//! assembles [`DetectionMaps`].
 
 /// Adaptive coherence estimator (ACE) kernel.
 pub mod ace;
 /// The cube driver: column blocks or one global group into detection maps.
 mod driver;
+/// The matched filters with per-column statistics estimated once and applied to any pixels.
+pub mod fixed;
 /// One group of pixels through the configured detector.
 mod group;
 /// mag1c: the sparse, albedo-corrected, reweighted-ℓ1 matched filter kernel.

@@ -5,7 +5,7 @@ use crate::math::normal::Z_95;
 use crate::{Error, Result};
 
 /// A logistic POD curve `POD(Q) = 1 / (1 + exp(−(a + b·log10 Q)))`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogisticPod {
     /// Intercept `a`.
     pub a: f64,
@@ -37,7 +37,9 @@ impl LogisticPod {
 ///
 /// # Errors
 /// When there are fewer than 3 trials, a rate is not positive, or every trial has the
-/// same outcome (no curve can be fitted).
+/// same outcome (no curve can be fitted); [`Error::DegenerateFit`] when every trial has
+/// the same rate or the Fisher information is otherwise not positive definite (the
+/// Newton step and the covariance would divide by a non-positive determinant).
 pub fn fit_logistic_pod(rates_kg_h: &[f64], detected: &[bool]) -> Result<LogisticPod> {
     if rates_kg_h.len() != detected.len() {
         return Err(Error::Shape {
@@ -60,6 +62,17 @@ pub fn fit_logistic_pod(rates_kg_h: &[f64], detected: &[bool]) -> Result<Logisti
         )));
     }
     let x: Vec<f64> = rates_kg_h.iter().map(|q| q.log10()).collect();
+    if x.iter().all(|&xi| xi == x[0]) {
+        return Err(Error::DegenerateFit {
+            fit: "logistic POD(Q)".into(),
+            reason: format!(
+                "every trial has the same emission rate ({} kg/h), so the Fisher information \
+                 of (intercept, slope) is singular and POD cannot be fitted as a function of \
+                 the rate; use trials over a range of rates",
+                rates_kg_h[0]
+            ),
+        });
+    }
     let xm = x.iter().sum::<f64>() / x.len() as f64;
     let (mut a, mut b) = (0.0f64, 1.0f64);
     let ridge = 1e-6;
@@ -81,9 +94,7 @@ pub fn fit_logistic_pod(rates_kg_h: &[f64], detected: &[bool]) -> Result<Logisti
         ga -= ridge * a;
         gb -= ridge * b;
         let det = info[0] * info[2] - info[1] * info[1];
-        if det <= 0.0 {
-            break;
-        }
+        check_information(det)?;
         let da = (info[2] * ga - info[1] * gb) / det;
         let db = (info[0] * gb - info[1] * ga) / det;
         a += da.clamp(-5.0, 5.0);
@@ -93,6 +104,7 @@ pub fn fit_logistic_pod(rates_kg_h: &[f64], detected: &[bool]) -> Result<Logisti
         }
     }
     let det = info[0] * info[2] - info[1] * info[1];
+    check_information(det)?;
     // Covariance of (a_c, b) for centred x, then back to a = a_c − b·xm.
     let (vac, cacb, vb) = (info[2] / det, -info[1] / det, info[0] / det);
     let a0 = a - b * xm;
@@ -121,5 +133,20 @@ pub fn fit_logistic_pod(rates_kg_h: &[f64], detected: &[bool]) -> Result<Logisti
         q90_kg_h: q90,
         q90_ci_kg_h: q90_ci,
         n: rates_kg_h.len(),
+    })
+}
+
+/// Fails unless the determinant of the (ridged) Fisher information is positive and
+/// finite, so that the Newton step and the covariance never divide by it otherwise.
+fn check_information(det: f64) -> Result<()> {
+    if det > 0.0 && det.is_finite() {
+        return Ok(());
+    }
+    Err(Error::DegenerateFit {
+        fit: "logistic POD(Q)".into(),
+        reason: format!(
+            "the Fisher information of (intercept, slope) is not positive definite \
+             (determinant {det:e}); use more trials over a wider range of rates"
+        ),
     })
 }

@@ -38,9 +38,10 @@ use crate::raster::Grid;
 pub struct Plume {
     /// 1-based id, the value of the plume in [`PlumeSet::labels`].
     pub id: u32,
-    /// Linear pixel indices `line · samples + sample`, ascending (not serialised).
+    /// Linear pixel indices `line · samples + sample` (see [`Grid::index`]), ascending,
+    /// `usize` so that mosaics above 2³² pixels do not wrap (not serialised).
     #[serde(skip)]
-    pub pixels: Vec<u32>,
+    pub pixels: Vec<usize>,
     /// Number of pixels.
     pub n_pixels: usize,
     /// Bounding box `[line_min, sample_min, line_max, sample_max]`, inclusive.

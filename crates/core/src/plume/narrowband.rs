@@ -143,7 +143,7 @@ fn highpass(v: &[f64], wl: &[f64], half_nm: f64) -> Vec<f64> {
 pub fn narrowband_column(
     spectra: &WindowSpectra<'_>,
     grid: Grid,
-    pixels: &[u32],
+    pixels: &[usize],
     labels: &[u32],
     enhancement: &[f32],
     params: &NarrowbandParams,
@@ -165,10 +165,10 @@ pub fn narrowband_column(
         return Ok(None);
     }
     let (w, h) = (grid.samples, grid.lines);
-    let id = labels[pixels[0] as usize];
+    let id = labels[pixels[0]];
     let (mut r0, mut c0, mut r1, mut c1) = (usize::MAX, usize::MAX, 0, 0);
     for &i in pixels {
-        let (r, c) = (i as usize / w, i as usize % w);
+        let (r, c) = (i / w, i % w);
         r0 = r0.min(r);
         c0 = c0.min(c);
         r1 = r1.max(r);
@@ -182,7 +182,7 @@ pub fn narrowband_column(
     // repeated 3 × 3 dilation.
     let mut dist = vec![usize::MAX; lw * lh];
     for &i in pixels {
-        let (r, c) = (i as usize / w, i as usize % w);
+        let (r, c) = (i / w, i % w);
         dist[(r - wr0) * lw + (c - wc0)] = 0;
     }
     for step in 1..=ro {
@@ -318,13 +318,13 @@ mod tests {
     }
 
     /// Candidate: a 6 × 10 block at lines 15–20, samples 15–24, label 1.
-    fn candidate(grid: Grid) -> (Vec<u32>, Vec<u32>) {
+    fn candidate(grid: Grid) -> (Vec<usize>, Vec<u32>) {
         let mut labels = vec![0u32; grid.len()];
         let mut pixels = Vec::new();
         for l in 15..21 {
             for s in 15..25 {
                 labels[l * grid.samples + s] = 1;
-                pixels.push((l * grid.samples + s) as u32);
+                pixels.push(grid.index(l, s));
             }
         }
         (pixels, labels)

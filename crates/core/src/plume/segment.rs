@@ -279,7 +279,7 @@ fn describe(
     let rejection = reject_reason(id, comp, bbox, inputs, labels, reject);
     Plume {
         id,
-        pixels: comp.iter().map(|&i| i as u32).collect(),
+        pixels: comp.to_vec(),
         n_pixels: comp.len(),
         bbox,
         peak_pixel: [peak.1 / w, peak.1 % w],

@@ -10,6 +10,8 @@
 pub mod inject;
 /// Reflectance spectral libraries resampled to a sensor's bands.
 pub mod library;
+/// Surface materials of synthetic scenes and the library spectra that play them.
+pub mod materials;
 /// The parametric instrument noise model.
 pub mod noise;
 /// Point-source plumes as Gaussian puffs along a meandering centre line.
@@ -19,11 +21,10 @@ pub mod scene;
 
 pub use inject::{GasTransmittance, InjectedCube};
 pub use library::SpectralLibrary;
+pub use materials::{MaterialRole, MaterialUse};
 pub use noise::{BandNoise, NoiseModel};
 pub use plume::{
     puff_sigma_m, raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource,
     Stability,
 };
-pub use scene::{
-    random_sources, render_scene, MaterialRole, MaterialUse, Scene, SceneConfig, SceneIngredients,
-};
+pub use scene::{random_sources, render_scene, Scene, SceneConfig, SceneIngredients};

@@ -26,6 +26,9 @@
 use crate::rng::SeededRng;
 use crate::simulate::inject::GasTransmittance;
 use crate::simulate::library::SpectralLibrary;
+use crate::simulate::materials::{
+    MaterialRole, MaterialUse, Palette, BACKGROUND_KEYS, OBJECT_KEYS, PAD_KEYS, ROAD_KEYS,
+};
 use crate::simulate::noise::NoiseModel;
 use crate::simulate::plume::{PointSource, Stability};
 use crate::{BandModel, Error, Result};
@@ -111,29 +114,6 @@ pub struct SceneIngredients<'a> {
     pub noise: &'a NoiseModel,
 }
 
-/// Role of a surface material in the scene.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MaterialRole {
-    /// Natural background (vegetation, soil, minerals).
-    Background,
-    /// Road surface.
-    Road,
-    /// Small man-made object.
-    Object,
-    /// Pad under an emission source.
-    Pad,
-}
-
-/// A material used in a scene.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct MaterialUse {
-    /// Library spectrum name.
-    pub name: String,
-    /// Its role.
-    pub role: MaterialRole,
-}
-
 /// A finished scene.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scene {
@@ -153,36 +133,6 @@ pub struct Scene {
     pub column_gain_percent: Vec<f64>,
 }
 
-const BACKGROUND_KEYS: &[&str] = &[
-    "Cheatgrass ANP92",
-    "Dry_Long_Grass",
-    "Sage_Brush",
-    "Juniper_Bush",
-    "Lodgepole-Pine",
-    "Douglas-Fir",
-    "Montmorillonite",
-    "Kaolinite",
-    "Desert_Varnish",
-    "Calcite",
-    "Gypsum",
-    "Grass-Fescue",
-];
-const ROAD_KEYS: &[&str] = &["Asphalt GDS376", "Concrete GDS375"];
-const OBJECT_KEYS: &[&str] = &[
-    "Plastic_Tarp",
-    "Sheet_Metal",
-    "Painted_Aluminum",
-    "Fiberglass",
-    "Plastic GGA-54",
-    "Asphalt_Shingle",
-];
-const PAD_KEYS: &[&str] = &[
-    "Concrete WTC01",
-    "Asphalt_Tar",
-    "Plywood",
-    "Concrete GDS375",
-];
-
 /// A road: line (row, col, normal row, normal col) in pixels, half width in pixels,
 /// material.
 type RoadLine = ((f64, f64, f64, f64), f64, u16);
@@ -194,48 +144,6 @@ struct PixelSurface {
     cover: u16,
     frac: f32,
     bright: f32,
-}
-
-struct Palette {
-    spectra: Vec<Vec<f64>>,
-    uses: Vec<MaterialUse>,
-}
-
-impl Palette {
-    fn pick(
-        &mut self,
-        lib: &SpectralLibrary,
-        bands: &BandModel,
-        keys: &[&str],
-        role: MaterialRole,
-        n: usize,
-        rng: &mut SeededRng,
-    ) -> Vec<u16> {
-        let mut candidates: Vec<usize> = Vec::new();
-        for key in keys {
-            let k = key.to_ascii_lowercase();
-            for (i, name) in lib.names.iter().enumerate() {
-                if name.to_ascii_lowercase().contains(&k) && !candidates.contains(&i) {
-                    candidates.push(i);
-                }
-            }
-        }
-        let mut out = Vec::new();
-        let mut tries = 0;
-        while out.len() < n && !candidates.is_empty() && tries < 200 {
-            tries += 1;
-            let i = candidates.swap_remove(rng.below(candidates.len()));
-            if let Some(spec) = lib.resample(i, bands) {
-                out.push(self.spectra.len() as u16);
-                self.spectra.push(spec);
-                self.uses.push(MaterialUse {
-                    name: lib.names[i].trim().to_string(),
-                    role,
-                });
-            }
-        }
-        out
-    }
 }
 
 /// Draws `k` random sources for a `config` scene: positions inside the central 80% of

@@ -1,0 +1,376 @@
+//! Estimate once, apply many times: the matched filter (classic or albedo-corrected)
+//! with background statistics per detector column estimated once and then applied to
+//! any pixels of the same columns — an injected copy of the scene for the detection
+//! limit, lines that arrive one at a time, or a window re-detected after a change.
+//!
+//! The statistics are those of [`super::detect_cube`] with column groups of one: mean
+//! and covariance (normalised by `N − 1`, regularised as asked) over the pixels whose
+//! window values are all finite and whose screened bands are not saturated. Lines are
+//! not censored here.
+
+use super::{Algorithm, DetectParams, TEMPLATE_SCALING};
+use crate::raster::NODATA;
+use crate::stats::{BackgroundStats, MomentAccumulator, Normalization};
+use crate::{Error, Result, VecCube};
+use rayon::prelude::*;
+
+/// The filter of one detector column: its mean spectrum and the whitened target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnFilter {
+    /// Background mean per window band (radiance units).
+    pub mean: Vec<f64>,
+    /// `C⁻¹ t` with the target `t = unit absorption × 10⁵ ⊙ mean`.
+    pub whitened_target: Vec<f64>,
+    /// `tᵀ C⁻¹ t`.
+    pub norm: f64,
+    /// `meanᵀ mean`.
+    pub mean_sq: f64,
+    /// Pixels the statistics rest on.
+    pub count: u64,
+}
+
+/// Per-column matched filters of a cube's window bands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnFilters {
+    /// One filter per detector column; `None` where too few valid pixels exist for a
+    /// covariance of full rank (those pixels get no output, as in `detect_cube`).
+    pub columns: Vec<Option<ColumnFilter>>,
+    /// Window bands (the first positions of the cube they were estimated on).
+    pub bands: usize,
+    /// Divide by the albedo factor (the albedo-corrected matched filter).
+    pub albedo_correction: bool,
+    saturation_positions: Vec<usize>,
+    saturation_threshold: Option<f32>,
+    /// Moments of each column's background pixels (to update them, see
+    /// [`ColumnFilters::updated_column`]).
+    moments: Vec<Option<MomentAccumulator>>,
+    unit_absorption: Vec<f64>,
+    normalization: Normalization,
+    regularization: crate::stats::Regularization,
+}
+
+/// The four per-pixel outputs of a window, row-major over its rows and columns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WindowOutputs {
+    /// Enhancement, ppm·m ([`NODATA`] without output).
+    pub enhancement: Vec<f32>,
+    /// Albedo factor.
+    pub albedo: Vec<f32>,
+    /// Noise-equivalent enhancement, ppm·m.
+    pub sigma: Vec<f32>,
+    /// z-score.
+    pub z: Vec<f32>,
+}
+
+impl ColumnFilters {
+    /// Estimates the filter of every column of `cube`, whose first `bands` positions
+    /// are the window bands; `saturation_positions` are the cube positions screened
+    /// for saturation (used when `params.saturation` is set). Only the matched filter
+    /// and the albedo-corrected matched filter have a fixed-statistics form.
+    pub fn estimate(
+        cube: &VecCube,
+        bands: usize,
+        unit_absorption: &[f64],
+        saturation_positions: &[usize],
+        params: &DetectParams,
+    ) -> Result<Self> {
+        let albedo_correction = match params.algorithm {
+            Algorithm::MatchedFilter => false,
+            Algorithm::AlbedoMatchedFilter => true,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "fixed per-column statistics apply to the matched filters, not {other:?}"
+                )))
+            }
+        };
+        if unit_absorption.len() != bands || bands == 0 || bands > cube.bands {
+            return Err(Error::Shape {
+                what: "unit absorption values (one per window band)".into(),
+                expected: bands,
+                got: unit_absorption.len(),
+            });
+        }
+        if let Some(&p) = saturation_positions.iter().find(|&&p| p >= cube.bands) {
+            return Err(Error::Invalid(format!(
+                "saturation band position {p} is outside the cube's {} bands",
+                cube.bands
+            )));
+        }
+        let mut filters = Self {
+            columns: Vec::new(),
+            bands,
+            albedo_correction,
+            saturation_positions: saturation_positions.to_vec(),
+            saturation_threshold: params.saturation.map(|s| s.threshold),
+            moments: Vec::new(),
+            unit_absorption: unit_absorption.to_vec(),
+            normalization: params.normalization.unwrap_or(Normalization::Sample),
+            regularization: params.regularization,
+        };
+        let per_column: Vec<(Option<ColumnFilter>, Option<MomentAccumulator>)> = (0..cube.samples)
+            .into_par_iter()
+            .map(|col| {
+                let mut px = Vec::with_capacity(cube.lines * bands);
+                let mut n = 0usize;
+                for line in 0..cube.lines {
+                    let v = pixel(cube, line, col);
+                    if filters.valid(v) {
+                        px.extend_from_slice(&v[..bands]);
+                        n += 1;
+                    }
+                }
+                if n <= bands {
+                    return Ok((None, None));
+                }
+                let mut acc = MomentAccumulator::new(bands);
+                acc.add_block(&px, None)?;
+                let filter = filters.filter_of(&acc)?;
+                Ok((Some(filter), Some(acc)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        (filters.columns, filters.moments) = per_column.into_iter().unzip();
+        Ok(filters)
+    }
+
+    /// The filter of the background whose moments are `acc`.
+    fn filter_of(&self, acc: &MomentAccumulator) -> Result<ColumnFilter> {
+        let stats =
+            BackgroundStats::from_moments(acc, self.normalization, self.regularization, None)?;
+        let target: Vec<f64> = self
+            .unit_absorption
+            .iter()
+            .zip(&stats.mean)
+            .map(|(a, m)| a * TEMPLATE_SCALING * m)
+            .collect();
+        let whitened_target = stats.solve(&target);
+        let norm: f64 = target
+            .iter()
+            .zip(&whitened_target)
+            .map(|(a, b)| a * b)
+            .sum();
+        let mean_sq = stats.mean.iter().map(|m| m * m).sum();
+        Ok(ColumnFilter {
+            mean: stats.mean,
+            whitened_target,
+            norm,
+            mean_sq,
+            count: stats.count,
+        })
+    }
+
+    /// The filter of column `col` after some of its pixels changed: each `(old, new)`
+    /// pair (all staged values of one pixel) leaves the statistics as `old` and enters
+    /// them as `new`, each only where it is valid. This is the column's statistics
+    /// re-estimated on the changed scene, at the cost of the changed pixels (rank-one
+    /// updates of the moments) and one factorisation. `None` where the column has too
+    /// few valid pixels.
+    pub fn updated_column(
+        &self,
+        col: usize,
+        changes: &[(&[f32], &[f32])],
+    ) -> Result<Option<ColumnFilter>> {
+        let Some(Some(acc)) = self.moments.get(col) else {
+            return Ok(None);
+        };
+        let mut acc = acc.clone();
+        for (old, new) in changes {
+            if self.valid(old) {
+                acc.remove_pixel(&old[..self.bands])?;
+            }
+            if self.valid(new) {
+                acc.add_pixel(&new[..self.bands])?;
+            }
+        }
+        if acc.count() as usize <= self.bands {
+            return Ok(None);
+        }
+        self.filter_of(&acc).map(Some)
+    }
+
+    /// Applies `filter` to `pixels` (`rows × nb` staged values of one column).
+    pub fn apply_column(&self, filter: &ColumnFilter, pixels: &[f32], nb: usize) -> WindowOutputs {
+        let rows = pixels.len() / nb.max(1);
+        let mut out = WindowOutputs {
+            enhancement: vec![NODATA; rows],
+            albedo: vec![NODATA; rows],
+            sigma: vec![NODATA; rows],
+            z: vec![NODATA; rows],
+        };
+        for (i, v) in pixels.chunks_exact(nb).enumerate() {
+            if let Some((e, r, s, z)) = self.filter_pixel(filter, v) {
+                out.enhancement[i] = e;
+                out.albedo[i] = r;
+                out.sigma[i] = s;
+                out.z[i] = z;
+            }
+        }
+        out
+    }
+
+    /// (enhancement, albedo, sigma, z) of one pixel, `None` without output.
+    fn filter_pixel(&self, f: &ColumnFilter, v: &[f32]) -> Option<(f32, f32, f32, f32)> {
+        if !self.valid(v) {
+            return None;
+        }
+        let (mut pw, mut pm) = (0.0f64, 0.0f64);
+        for ((x, m), w) in v[..self.bands].iter().zip(&f.mean).zip(&f.whitened_target) {
+            let d = f64::from(*x) - m;
+            pw += d * w;
+            pm += d * m;
+        }
+        let r = 1.0 + pm / f.mean_sq;
+        let div = if self.albedo_correction { r } else { 1.0 };
+        let e = TEMPLATE_SCALING * pw / (f.norm * div);
+        let s = TEMPLATE_SCALING / f.norm.sqrt() / div;
+        let z = e / s;
+        (e.is_finite() && s.is_finite() && z.is_finite())
+            .then_some((e as f32, r as f32, s as f32, z as f32))
+    }
+
+    /// Whether a pixel (all staged values) has output: window finite, not saturated.
+    fn valid(&self, v: &[f32]) -> bool {
+        let finite = v[..self.bands].iter().all(|x| x.is_finite());
+        let saturated = self
+            .saturation_threshold
+            .is_some_and(|t| self.saturation_positions.iter().any(|&p| v[p] > t));
+        finite && !saturated
+    }
+
+    /// Applies the filters to `pixels` (`rows × cols × cube bands`, band fastest, the
+    /// same band positions as the cube the filters were estimated on), whose columns
+    /// are the detector columns `col0..col0 + cols`.
+    pub fn apply(
+        &self,
+        pixels: &[f32],
+        rows: usize,
+        col0: usize,
+        cols: usize,
+        nb: usize,
+    ) -> Result<WindowOutputs> {
+        if pixels.len() != rows * cols * nb || nb < self.bands || col0 + cols > self.columns.len() {
+            return Err(Error::Shape {
+                what: "window pixels (rows × columns × bands)".into(),
+                expected: rows * cols * nb,
+                got: pixels.len(),
+            });
+        }
+        let n = rows * cols;
+        let mut out = WindowOutputs {
+            enhancement: vec![NODATA; n],
+            albedo: vec![NODATA; n],
+            sigma: vec![NODATA; n],
+            z: vec![NODATA; n],
+        };
+        for (i, v) in pixels.chunks_exact(nb).enumerate() {
+            let Some(f) = &self.columns[col0 + i % cols] else {
+                continue;
+            };
+            if let Some((e, r, s, z)) = self.filter_pixel(f, v) {
+                out.enhancement[i] = e;
+                out.albedo[i] = r;
+                out.sigma[i] = s;
+                out.z[i] = z;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// All staged values of pixel (`line`, `col`).
+fn pixel(cube: &VecCube, line: usize, col: usize) -> &[f32] {
+    let i = (line * cube.samples + col) * cube.bands;
+    &cube.data[i..i + cube.bands]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{detect_cube, CubeInput, Grouping};
+    use crate::rng::SeededRng;
+
+    fn cube(lines: usize, samples: usize, bands: usize, seed: u64) -> VecCube {
+        let mut rng = SeededRng::derived(seed, 1);
+        let data = (0..lines * samples * bands)
+            .map(|i| 10.0 + (i % bands) as f32 * 0.3 + 0.2 * rng.normal() as f32)
+            .collect();
+        VecCube::new(lines, samples, bands, data).unwrap()
+    }
+
+    #[test]
+    fn fixed_statistics_reproduce_the_column_matched_filter_and_the_mean_gives_zero() {
+        let (lines, samples, bands) = (200, 6, 5);
+        let c = cube(lines, samples, bands, 3);
+        let ua: Vec<f64> = (0..bands).map(|b| -1e-6 * (1.0 + b as f64)).collect();
+        let positions: Vec<usize> = (0..bands).collect();
+        for algorithm in [Algorithm::MatchedFilter, Algorithm::AlbedoMatchedFilter] {
+            let params = DetectParams {
+                algorithm,
+                grouping: Grouping::Columns(1),
+                ..DetectParams::default()
+            };
+            let maps = detect_cube(
+                &CubeInput {
+                    source: &c,
+                    window_bands: &positions,
+                    unit_absorption: &ua,
+                    saturation_bands: &[],
+                    exclude: None,
+                },
+                &params,
+                &|_| {},
+            )
+            .unwrap();
+            let f = ColumnFilters::estimate(&c, bands, &ua, &[], &params).unwrap();
+            let out = f.apply(&c.data, lines, 0, samples, bands).unwrap();
+            for (a, b) in out.enhancement.iter().zip(&maps.enhancement) {
+                assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{a} vs {b}");
+            }
+            for (a, b) in out.z.iter().zip(&maps.z) {
+                assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{a} vs {b}");
+            }
+            // The background mean of a column has zero response.
+            let col = f.columns[2].as_ref().unwrap();
+            let mean: Vec<f32> = col.mean.iter().map(|&m| m as f32).collect();
+            let o = f.apply(&mean, 1, 2, 1, bands).unwrap();
+            assert!(o.enhancement[0].abs() < 1e-2, "{}", o.enhancement[0]);
+        }
+    }
+
+    #[test]
+    fn updated_statistics_equal_statistics_of_the_changed_column() {
+        let (lines, samples, bands) = (300, 3, 4);
+        let c = cube(lines, samples, bands, 5);
+        let ua = [-1e-6, -2e-6, -3e-6, -1e-6];
+        let params = DetectParams {
+            algorithm: Algorithm::AlbedoMatchedFilter,
+            ..DetectParams::default()
+        };
+        let f = ColumnFilters::estimate(&c, bands, &ua, &[], &params).unwrap();
+        // Darken rows 10..40 of column 1 by 20 % (a strong absorber).
+        let mut changed = c.clone();
+        for line in 10..40 {
+            let i = (line * samples + 1) * bands;
+            for v in &mut changed.data[i..i + bands] {
+                *v *= 0.8;
+            }
+        }
+        let pairs: Vec<(&[f32], &[f32])> = (10..40)
+            .map(|line| (pixel(&c, line, 1), pixel(&changed, line, 1)))
+            .collect();
+        let updated = f.updated_column(1, &pairs).unwrap().unwrap();
+        let direct = ColumnFilters::estimate(&changed, bands, &ua, &[], &params).unwrap();
+        let d = direct.columns[1].as_ref().unwrap();
+        for (a, b) in updated.whitened_target.iter().zip(&d.whitened_target) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-9), "{a} vs {b}");
+        }
+        assert!((updated.norm - d.norm).abs() <= 1e-8 * d.norm);
+        assert_eq!(updated.count, d.count);
+    }
+
+    #[test]
+    fn mag1c_has_no_fixed_statistics_form() {
+        let c = cube(50, 2, 3, 1);
+        let e = ColumnFilters::estimate(&c, 3, &[1e-6; 3], &[], &DetectParams::default());
+        assert!(e.is_err());
+    }
+}

@@ -1,0 +1,476 @@
+//! The complete configuration of a scan: flight lines, detector, gas window and every
+//! analysis knob, with documented defaults. It serialises to JSON (`--print-config`,
+//! `scan.json`) and reads back strictly (unknown fields are errors), so any run can be
+//! repeated exactly with `plumewatch scan --config FILE.json -o OUT`.
+
+use crate::{bail, Context, Error, Result};
+use plumewatch_core::detect::{Algorithm, DetectParams, Grouping};
+use plumewatch_core::quantify::Wind;
+use plumewatch_core::scan::PassParams;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Detector run on every flight line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    /// Albedo-corrected matched filter, statistics per detector column (the default).
+    #[default]
+    Amf,
+    /// Classic matched filter, statistics per detector column.
+    Mf,
+    /// mag1c: sparse, non-negative, albedo-corrected iterative matched filter.
+    Mag1c,
+}
+
+impl Detector {
+    /// The core detection parameters of this detector as the scan runs it: statistics
+    /// per detector column, saturated pixels left out of the statistics (mag1c's rule).
+    pub fn detect_params(self) -> DetectParams {
+        let algorithm = match self {
+            Detector::Amf => Algorithm::AlbedoMatchedFilter,
+            Detector::Mf => Algorithm::MatchedFilter,
+            Detector::Mag1c => Algorithm::Mag1c,
+        };
+        DetectParams {
+            algorithm,
+            grouping: Grouping::Columns(1),
+            saturation: Some(plumewatch_core::mask::Saturation::default()),
+            ..DetectParams::default()
+        }
+    }
+
+    /// Name as written in configurations and reports (`amf`, `mf`, `mag1c`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Detector::Amf => "amf",
+            Detector::Mf => "mf",
+            Detector::Mag1c => "mag1c",
+        }
+    }
+}
+
+/// One flight line (pass) to scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlightLine {
+    /// Radiance cube: ENVI header or any raster GDAL reads.
+    pub cube: PathBuf,
+    /// Geographic lookup table of the cube (band 1 = 1-based raw sample, band 2 =
+    /// 1-based raw line, 0 = outside); outputs are then orthorectified onto its grid.
+    #[serde(default)]
+    pub glt: Option<PathBuf>,
+    /// Wind during the flight line (needed for emission rates).
+    #[serde(default)]
+    pub wind: Option<Wind>,
+    /// Name of the flight line in outputs (default: from the cube's file name, made
+    /// unique).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl FlightLine {
+    /// A flight line of `cube` with no GLT, wind or name.
+    pub fn new(cube: impl Into<PathBuf>) -> Self {
+        Self {
+            cube: cube.into(),
+            glt: None,
+            wind: None,
+            name: None,
+        }
+    }
+}
+
+/// The detection-limit estimate that a scan reports: plumes of known rate injected
+/// into the first flight line's own radiance and found (or not) by the scan's own
+/// detector and plume analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitConfig {
+    /// Injection runs (default 10; 0 skips the estimate).
+    pub runs: usize,
+    /// Plumes injected per run (default 5).
+    pub per_run: usize,
+    /// Random seed of positions, rates, directions and meanders (default 1).
+    pub seed: u64,
+}
+
+impl Default for LimitConfig {
+    fn default() -> Self {
+        Self {
+            runs: 10,
+            per_run: 5,
+            seed: 1,
+        }
+    }
+}
+
+/// Everything a scan needs. See the module docs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// The flight lines, in order (the detection limit is estimated on the first).
+    pub flight_lines: Vec<FlightLine>,
+    /// Gas: a built-in name (`ch4`) or a LUT sidecar (`.json`) / ENVI header path.
+    #[serde(default = "default_gas")]
+    pub gas: String,
+    /// Detector.
+    #[serde(default)]
+    pub detector: Detector,
+    /// Gas window (nm): the bands between these wavelengths are used.
+    #[serde(default = "default_window")]
+    pub window_nm: (f64, f64),
+    /// Ground sample distance (m) for cubes without georeferencing.
+    #[serde(default)]
+    pub gsd_m: Option<f64>,
+    /// Detections closer than this (m) are merged into one site (default: 5 pixels of
+    /// the coarsest flight line).
+    #[serde(default)]
+    pub merge_distance_m: Option<f64>,
+    /// The detection-limit estimate.
+    #[serde(default)]
+    pub detection_limit: LimitConfig,
+    /// Per-flight-line analysis: CFAR (`analysis.cfar.far` is the per-pixel false-alarm
+    /// rate of the seed threshold), rejection, narrow-band check, source location,
+    /// quantification, fragments, significance.
+    #[serde(default)]
+    pub analysis: PassParams,
+}
+
+fn default_gas() -> String {
+    "ch4".into()
+}
+
+fn default_window() -> (f64, f64) {
+    (2122.0, 2488.0)
+}
+
+impl ScanConfig {
+    /// A configuration with every default for `flight_lines`.
+    pub fn new(flight_lines: Vec<FlightLine>) -> Self {
+        Self {
+            flight_lines,
+            gas: default_gas(),
+            detector: Detector::default(),
+            window_nm: default_window(),
+            gsd_m: None,
+            merge_distance_m: None,
+            detection_limit: LimitConfig::default(),
+            analysis: PassParams::default(),
+        }
+    }
+
+    /// Reads a configuration written by `--print-config` or `scan.json`'s `config`;
+    /// relative cube and GLT paths are taken relative to the current directory.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        let config: Self = serde_json::from_str(text).map_err(|e| {
+            Error::input(format!(
+                "{}: scan configuration: {e} (expected the JSON that `plumewatch scan --print-config` writes)",
+                path.display()
+            ))
+        })?;
+        config
+            .validate()
+            .with_context(|| format!("{}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Reads a configuration file (see [`ScanConfig::from_json`]).
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = plumewatch_io::read_small_text(path, "scan configuration")?;
+        Self::from_json(&text, path)
+    }
+
+    /// The configuration as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks every value; the error names the field and what was expected.
+    pub fn validate(&self) -> Result<()> {
+        if self.flight_lines.is_empty() {
+            bail!("flight_lines: expected at least one flight line");
+        }
+        let (lo, hi) = self.window_nm;
+        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi) {
+            bail!("window_nm: expected two wavelengths in nm with 0 < LO < HI, got [{lo}, {hi}]");
+        }
+        if let Some(g) = self.gsd_m {
+            if !(g.is_finite() && g > 0.0) {
+                bail!("gsd_m: expected a positive number of metres, got {g}");
+            }
+        }
+        if let Some(d) = self.merge_distance_m {
+            if !(d.is_finite() && d >= 0.0) {
+                bail!("merge_distance_m: expected a distance ≥ 0 m, got {d}");
+            }
+        }
+        let far = self.analysis.cfar.far;
+        if !(far > 0.0 && far < 0.5) {
+            bail!(
+                "analysis.cfar.far: expected a per-pixel false-alarm rate in (0, 0.5), got {far}"
+            );
+        }
+        self.analysis
+            .cfar
+            .seed_threshold()
+            .context("analysis.cfar")?;
+        if self.detection_limit.runs > 0 && self.detection_limit.per_run == 0 {
+            bail!("detection_limit.per_run: expected at least 1 plume per run");
+        }
+        if self.gas.trim().is_empty() {
+            bail!("gas: expected a gas name (ch4) or a LUT path");
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, line) in self.flight_lines.iter().enumerate() {
+            if let Some(w) = &line.wind {
+                validate_wind(w).with_context(|| format!("flight_lines[{i}].wind"))?;
+            }
+            if let Some(n) = &line.name {
+                if n.is_empty() || n.contains(['/', '\\']) || n.chars().any(char::is_control) {
+                    bail!("flight_lines[{i}].name: {n:?}: expected a name without slashes or control characters");
+                }
+                if !names.insert(n.clone()) {
+                    bail!("flight_lines[{i}].name: {n:?} is used by another flight line");
+                }
+            }
+        }
+        // The same cube twice would count its plumes twice as independent evidence.
+        let mut seen: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        for (i, line) in self.flight_lines.iter().enumerate() {
+            let key = std::fs::canonicalize(&line.cube).unwrap_or_else(|_| line.cube.clone());
+            if let Some(j) = seen.insert(key, i) {
+                bail!(
+                    "flight_lines[{i}].cube: {} is the same file as flight_lines[{j}]; each flight line must be scanned once (repeating a cube would double its evidence)",
+                    line.cube.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Flight-line names used in outputs: given names, else the cube's file stem
+    /// (`<folder>_radiance` for cubes named `radiance.*`), made unique with `_2`, `_3`.
+    pub fn line_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::with_capacity(self.flight_lines.len());
+        let given: Vec<&str> = self
+            .flight_lines
+            .iter()
+            .filter_map(|l| l.name.as_deref())
+            .collect();
+        for line in &self.flight_lines {
+            if let Some(n) = &line.name {
+                names.push(n.clone());
+                continue;
+            }
+            let c = &line.cube;
+            let stem = c
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "cube".into());
+            let stem = if stem == "radiance" {
+                c.parent()
+                    .and_then(|p| p.file_name())
+                    .map(|p| format!("{}_{stem}", p.to_string_lossy()))
+                    .unwrap_or(stem)
+            } else {
+                stem
+            };
+            let stem: String = stem
+                .chars()
+                .map(|ch| if ch.is_control() { '_' } else { ch })
+                .collect();
+            let mut name = stem.clone();
+            let mut k = 2;
+            while names.contains(&name) || given.contains(&name.as_str()) {
+                name = format!("{stem}_{k}");
+                k += 1;
+            }
+            names.push(name);
+        }
+        names
+    }
+}
+
+/// Checks a wind: finite speed in (0, 100] m/s, direction 0–360° (blowing from).
+pub fn validate_wind(w: &Wind) -> Result<()> {
+    if !(w.speed_m_s.is_finite() && w.speed_m_s > 0.0 && w.speed_m_s <= 100.0) {
+        bail!(
+            "speed_m_s: expected a wind speed in (0, 100] m/s, got {}",
+            w.speed_m_s
+        );
+    }
+    if !(w.from_deg.is_finite() && (0.0..=360.0).contains(&w.from_deg)) {
+        bail!(
+            "from_deg: expected 0–360 degrees (the direction the wind blows from), got {}",
+            w.from_deg
+        );
+    }
+    Ok(())
+}
+
+/// A wind file: one wind for every flight line (`{"speed_m_s": S, "from_deg": D}`) or
+/// a default and winds per flight line keyed by cube file name
+/// (`{"default": {...}, "passes": {"line1.hdr": {...}}}`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindFile {
+    /// Wind speed (m/s) for every flight line (with `from_deg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_m_s: Option<f64>,
+    /// Direction the wind blows from (degrees) for every flight line (with `speed_m_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_deg: Option<f64>,
+    /// Wind of the flight lines not named in `passes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<StrictWind>,
+    /// Wind per flight line, keyed by the cube's file name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub passes: BTreeMap<String, StrictWind>,
+}
+
+/// A wind in a wind file: both fields required, nothing else allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrictWind {
+    /// Speed, m/s at 10 m.
+    pub speed_m_s: f64,
+    /// Direction the wind blows from, degrees.
+    pub from_deg: f64,
+}
+
+impl From<StrictWind> for Wind {
+    fn from(w: StrictWind) -> Self {
+        Wind {
+            speed_m_s: w.speed_m_s,
+            from_deg: w.from_deg,
+        }
+    }
+}
+
+impl WindFile {
+    /// Reads and checks a wind file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = plumewatch_io::read_small_text(path, "wind file")?;
+        let file: Self = serde_json::from_str(&text).map_err(|e| {
+            Error::input(format!(
+                "{}: wind file: {e} (expected {{\"speed_m_s\": S, \"from_deg\": D}} or {{\"default\": {{...}}, \"passes\": {{\"<cube file name>\": {{...}}}}}})",
+                path.display()
+            ))
+        })?;
+        let ctx = |field: &str| format!("{}: {field}", path.display());
+        match (file.speed_m_s, file.from_deg) {
+            (Some(s), Some(d)) => {
+                if file.default.is_some() || !file.passes.is_empty() {
+                    bail!("{}: expected either one wind (speed_m_s, from_deg) or default/passes, not both", path.display());
+                }
+                validate_wind(&Wind {
+                    speed_m_s: s,
+                    from_deg: d,
+                })
+                .with_context(|| ctx("wind"))?;
+            }
+            (None, None) => {
+                if file.default.is_none() && file.passes.is_empty() {
+                    bail!("{}: wind file: no wind given (expected speed_m_s and from_deg, or default and/or passes)", path.display());
+                }
+            }
+            _ => bail!(
+                "{}: wind file: speed_m_s and from_deg must be given together",
+                path.display()
+            ),
+        }
+        if let Some(w) = file.default {
+            validate_wind(&w.into()).with_context(|| ctx("default"))?;
+        }
+        for (name, w) in &file.passes {
+            validate_wind(&(*w).into()).with_context(|| ctx(&format!("passes.{name}")))?;
+        }
+        Ok(file)
+    }
+
+    /// The wind of the flight line whose cube is `cube` (by file name), if any.
+    pub fn wind_for(&self, cube: &Path) -> Option<Wind> {
+        if let (Some(s), Some(d)) = (self.speed_m_s, self.from_deg) {
+            return Some(Wind {
+                speed_m_s: s,
+                from_deg: d,
+            });
+        }
+        let name = cube.file_name()?.to_string_lossy().into_owned();
+        self.passes
+            .get(&name)
+            .or(self.default.as_ref())
+            .map(|w| (*w).into())
+    }
+
+    /// Names in `passes` that match none of `cubes` (probably a typo).
+    pub fn unmatched(&self, cubes: &[PathBuf]) -> Vec<String> {
+        self.passes
+            .keys()
+            .filter(|k| {
+                !cubes
+                    .iter()
+                    .any(|c| c.file_name().is_some_and(|n| n.to_string_lossy() == **k))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let mut c = ScanConfig::new(vec![FlightLine {
+            wind: Some(Wind {
+                speed_m_s: 6.0,
+                from_deg: 300.0,
+            }),
+            ..FlightLine::new("a/radiance.hdr")
+        }]);
+        c.detector = Detector::Mag1c;
+        c.analysis.cfar.far = 1e-5;
+        let back = ScanConfig::from_json(&c.to_json(), Path::new("c.json")).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_config_fields_are_refused_with_the_field_named() {
+        let e = ScanConfig::from_json(
+            r#"{"flight_lines": [{"cube": "a.hdr"}], "detectr": "mf"}"#,
+            Path::new("c.json"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("detectr"), "{e}");
+        assert!(e.to_string().starts_with("c.json"), "{e}");
+    }
+
+    #[test]
+    fn wind_file_with_unknown_key_is_an_error_not_no_wind() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("wind.json");
+        std::fs::write(&p, r#"{"speed": 3, "from_deg": 270}"#).unwrap();
+        let e = WindFile::read(&p).unwrap_err();
+        assert!(e.to_string().contains("speed"), "{e}");
+        std::fs::write(&p, r#"{"default": {"speed_m_s": 1e30, "from_deg": 10}}"#).unwrap();
+        let e = WindFile::read(&p).unwrap_err();
+        assert!(e.to_string().contains("default"), "{e}");
+    }
+
+    #[test]
+    fn line_names_are_unique_and_use_the_folder_for_radiance_cubes() {
+        let c = ScanConfig::new(vec![
+            FlightLine::new("x/emit_small/radiance.hdr"),
+            FlightLine::new("y/emit_small/radiance.hdr"),
+            FlightLine::new("line7.hdr"),
+        ]);
+        assert_eq!(
+            c.line_names(),
+            ["emit_small_radiance", "emit_small_radiance_2", "line7"]
+        );
+    }
+}

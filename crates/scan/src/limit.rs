@@ -1,0 +1,513 @@
+//! The detection limit of a flight line: plumes of random emission rate and position
+//! injected into its own radiance (Beer–Lambert through the gas LUT) and found, or not,
+//! by the scan's own detector, saturation screening and plume analysis; a logistic
+//! POD(Q) fit gives the rate found half and nine times out of ten, with intervals.
+//!
+//! # Speed
+//! The window bands are read once (shared with the scan), the flight line's own
+//! analysis is reused for the clean scene, and the injection runs go in parallel. For
+//! the matched filters each detector column's moments are kept, updated by the pixels
+//! an injection changes (rank-one updates) and only the changed columns are filtered
+//! again: the same maps as re-detecting the whole injected copy, which mag1c does.
+
+use crate::config::{Detector, LimitConfig};
+use crate::pipeline::StagedBands;
+use crate::progress::Progress;
+use crate::window::GasWindow;
+use crate::{Context, Result};
+use plumewatch_core::detect::fixed::ColumnFilters;
+use plumewatch_core::detect::{detect_cube, CubeInput, DetectionMaps};
+use plumewatch_core::eval::{fit_logistic_pod, LogisticPod};
+use plumewatch_core::geo::GeoTransform;
+use plumewatch_core::plume::narrowband::WindowSpectra;
+use plumewatch_core::raster::NODATA;
+use plumewatch_core::rng::SeededRng;
+use plumewatch_core::scan::{analyse_pass_with_spectra, PassAnalysis, PassParams};
+use plumewatch_core::simulate::{
+    render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, Stability,
+};
+use plumewatch_core::{BandModel, LineSource};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The detection limit, fitted or, when every or no injected plume was found, a bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LimitEstimate {
+    /// A logistic POD(Q) fit.
+    Fitted {
+        /// The fit with Q50/Q90 and their 95 % intervals.
+        fit: LogisticPod,
+    },
+    /// Every injected plume was found: the rate found nine times out of ten is below
+    /// the smallest injected rate.
+    AllDetected {
+        /// Smallest injected rate, kg/h (Q90 is at most this).
+        q90_at_most_kg_h: f64,
+    },
+    /// No injected plume was found: the rate found half the time is above the
+    /// largest injected rate.
+    NoneDetected {
+        /// Largest injected rate, kg/h (Q50 is at least this).
+        q50_at_least_kg_h: f64,
+    },
+    /// The trials could not be fitted (for example no overlap between the rates found
+    /// and missed): the binned detections are the result.
+    Unfitted {
+        /// Why the fit failed.
+        reason: String,
+    },
+}
+
+/// What a detection-limit estimate found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionLimit {
+    /// Flight line it was estimated on.
+    pub line: String,
+    /// The fit or bound.
+    pub estimate: LimitEstimate,
+    /// Injected emission rates, kg/h.
+    pub q_kg_h: Vec<f64>,
+    /// Whether each injected plume was detected.
+    pub detected: Vec<bool>,
+    /// Wind speed of the injected plumes, m/s (directions random).
+    pub wind_m_s: f64,
+    /// Injected rate range, kg/h (log-uniform).
+    pub q_range_kg_h: (f64, f64),
+    /// Detector used (the scan's).
+    pub detector: Detector,
+    /// Candidate pixels in the flight line before injection (injections avoid them).
+    pub clean_plume_pixels: usize,
+    /// Minimum detectable enhancement per pixel, `z_detect × sigma`, ppm·m
+    /// ([`NODATA`] where there is no output); not serialised.
+    #[serde(skip)]
+    pub mde: Vec<f32>,
+}
+
+impl DetectionLimit {
+    /// Number of plumes detected.
+    pub fn hits(&self) -> usize {
+        self.detected.iter().filter(|d| **d).count()
+    }
+}
+
+/// The default emission-rate range of the injections for a ground sample distance, kg/h.
+pub fn default_q_range(gsd_m: f64) -> (f64, f64) {
+    if gsd_m <= 10.0 {
+        (1.0, 1000.0)
+    } else {
+        (100.0, 30_000.0)
+    }
+}
+
+/// What [`estimate_detection_limit`] works on.
+pub struct LimitInputs<'a> {
+    /// Flight-line name.
+    pub line: &'a str,
+    /// The cube (for messages).
+    pub path: &'a Path,
+    /// The flight line's window and saturation bands.
+    pub staged: &'a StagedBands,
+    /// The gas window.
+    pub window: &'a GasWindow,
+    /// Band model (centres, FWHM) of every staged band: the window bands, then the
+    /// screening bands outside the window (the gas absorbs in both).
+    pub band_model: BandModel,
+    /// Gas (built-in name or LUT path).
+    pub gas: &'a str,
+    /// The scan's detector.
+    pub detector: Detector,
+    /// The scan's per-line analysis.
+    pub pass: &'a PassParams,
+    /// Ground sample distance, m.
+    pub gsd_m: f64,
+    /// Wind speed of the flight line, m/s (3 m/s when unknown).
+    pub wind_m_s: Option<f64>,
+    /// Runs, plumes per run, seed.
+    pub settings: LimitConfig,
+}
+
+/// Extra knobs of the standalone `limit` experiment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitExtras {
+    /// Rate range, kg/h (default from the GSD).
+    pub q_range_kg_h: Option<(f64, f64)>,
+    /// z of the minimum-detectable-enhancement map (default 3.72).
+    pub z_detect: f64,
+}
+
+impl Default for LimitExtras {
+    fn default() -> Self {
+        Self {
+            q_range_kg_h: None,
+            z_detect: 3.72,
+        }
+    }
+}
+
+/// The flight line's own detection maps and plume analysis, when the scan already has
+/// them.
+#[derive(Clone, Copy)]
+pub struct CleanScene<'a> {
+    /// Detection maps of the flight line.
+    pub maps: &'a DetectionMaps,
+    /// Its plume analysis (with the same detector and analysis parameters).
+    pub analysis: &'a PassAnalysis,
+}
+
+/// Estimates the detection limit (see the module docs), reusing the flight line's own
+/// maps and analysis when given.
+pub fn estimate_detection_limit(
+    inp: &LimitInputs<'_>,
+    clean: Option<CleanScene<'_>>,
+    progress: &dyn Progress,
+) -> Result<DetectionLimit> {
+    estimate_with(inp, clean, &LimitExtras::default(), progress)
+}
+
+/// [`estimate_detection_limit`] with the standalone experiment's extra knobs.
+pub fn estimate_with(
+    inp: &LimitInputs<'_>,
+    clean: Option<CleanScene<'_>>,
+    extras: &LimitExtras,
+    progress: &dyn Progress,
+) -> Result<DetectionLimit> {
+    let ctx = || format!("{}: detection limit", inp.path.display());
+    let staged = inp.staged;
+    let base = &staged.cube;
+    let (lines, samples) = (base.lines, base.samples);
+    let nb = staged.n_window;
+    let set = inp.settings;
+    let window_pos = staged.window_positions();
+    let params = inp.detector.detect_params();
+    if inp.band_model.center_nm.len() != staged.cube.bands {
+        return Err(crate::Error::input(format!(
+            "{}: detection limit: band table of {} staged bands, expected {}",
+            inp.path.display(),
+            inp.band_model.center_nm.len(),
+            staged.cube.bands
+        )));
+    }
+    let lut = plumewatch_io::gas_lut::open(inp.gas)?;
+    let tr = GasTransmittance::from_lut(&lut, &inp.band_model).with_context(ctx)?;
+    let transform = GeoTransform::north_up(0.0, 0.0, inp.gsd_m)?;
+    let analyse = |cube: &dyn LineSource, maps: &DetectionMaps| -> Result<Vec<bool>> {
+        let spectra = WindowSpectra {
+            source: cube,
+            bands: &window_pos,
+            wavelength_nm: &inp.window.wavelength_nm,
+            unit_absorption: &inp.window.unit_absorption,
+        };
+        let a = analyse_pass_with_spectra(
+            inp.line,
+            maps,
+            &transform,
+            None,
+            None,
+            Some(&spectra),
+            inp.pass,
+        )?;
+        Ok(reported_mask(&a, lines * samples))
+    };
+    let full_detect = |cube: &dyn LineSource| -> Result<DetectionMaps> {
+        Ok(detect_cube(
+            &CubeInput {
+                source: cube,
+                window_bands: &window_pos,
+                unit_absorption: &inp.window.unit_absorption,
+                saturation_bands: &staged.saturation_positions,
+                exclude: None,
+            },
+            &params,
+            &|_| {},
+        )?)
+    };
+    let owned_clean;
+    let (clean_maps, clean_mask) = match clean {
+        Some(c) => (c.maps, reported_mask(c.analysis, lines * samples)),
+        None => {
+            owned_clean = full_detect(base).with_context(ctx)?;
+            let mask = analyse(base, &owned_clean).with_context(ctx)?;
+            (&owned_clean, mask)
+        }
+    };
+    let clean_plume_pixels = clean_mask.iter().filter(|m| **m).count();
+    let mde: Vec<f32> = clean_maps
+        .sigma
+        .iter()
+        .map(|&s| {
+            if s == NODATA || !s.is_finite() {
+                NODATA
+            } else {
+                (extras.z_detect as f32) * s
+            }
+        })
+        .collect();
+    // The matched filters: each column's statistics are updated by the pixels the
+    // plumes change (as a re-estimate on the injected scene would have them: a strong
+    // plume lowers its own response through its column's covariance, and the scan's
+    // rejection rules were set on that response) and only the changed columns are
+    // filtered again. mag1c re-detects the whole injected copy.
+    let filters = match inp.detector {
+        Detector::Amf | Detector::Mf => Some(
+            ColumnFilters::estimate(
+                base,
+                nb,
+                &inp.window.unit_absorption,
+                &staged.saturation_positions,
+                &params,
+            )
+            .with_context(ctx)?,
+        ),
+        Detector::Mag1c => None,
+    };
+    let (qlo, qhi) = extras
+        .q_range_kg_h
+        .unwrap_or_else(|| default_q_range(inp.gsd_m));
+    let wind_m_s = inp.wind_m_s.map_or(3.0, |w| w.max(0.5));
+    let grid = PlumeGrid {
+        lines,
+        samples,
+        gsd_m: inp.gsd_m,
+    };
+    let pparams = PlumeParams::default();
+    let margin = (lines.min(samples) as f64 * 0.08).max(3.0);
+    let min_sep = (lines.max(samples) as f64 / (set.per_run as f64 + 1.0)).max(10.0);
+    // Positions and rates of every run first (one random sequence, as many threads as
+    // there are), then the runs in parallel: the result does not depend on the threads.
+    let mut rng = SeededRng::derived(set.seed, 0x11);
+    let placed: Vec<Vec<PointSource>> = (0..set.runs)
+        .map(|_| {
+            place_sources(
+                &mut rng,
+                (lines, samples),
+                margin,
+                min_sep,
+                set.per_run,
+                &clean_mask,
+                (qlo, qhi),
+                wind_m_s,
+            )
+        })
+        .collect();
+    progress.stage(&format!("limit {}", inp.line), set.runs as u64);
+    let one_run = |run: usize, sources: &[PointSource]| -> Result<Vec<(f64, bool)>> {
+        let mut total = vec![0f32; lines * samples];
+        let mut rasters = Vec::with_capacity(sources.len());
+        for (i, s) in sources.iter().enumerate() {
+            let seed = plume_seed(set.seed, run, i);
+            let (r, _) = render_plume(&grid, s, &pparams, seed).with_context(ctx)?;
+            for (a, b) in total.iter_mut().zip(&r) {
+                *a += b;
+            }
+            rasters.push(r);
+        }
+        let injected = InjectedCube::new(base, &tr, &total).with_context(ctx)?;
+        let maps = match &filters {
+            Some(f) => redetect_columns(f, base, &tr, clean_maps, &total)?,
+            None => full_detect(&injected).with_context(ctx)?,
+        };
+        let mask = analyse(&injected, &maps).with_context(ctx)?;
+        let found = sources
+            .iter()
+            .zip(&rasters)
+            .map(|(s, r)| {
+                // Detected: at least 3 newly detected pixels where this plume adds
+                // ≥ 50 ppm·m (or its single brightest pixel is newly detected).
+                let peak = r
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
+                let hits = r
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, v)| **v >= 50.0 && mask[*i] && !clean_mask[*i])
+                    .count();
+                (s.rate_kg_h, hits >= 3 || (mask[peak] && !clean_mask[peak]))
+            })
+            .collect();
+        progress.advance(1);
+        Ok(found)
+    };
+    let runs: Vec<Vec<(f64, bool)>> = placed
+        .par_iter()
+        .enumerate()
+        .map(|(run, sources)| one_run(run, sources))
+        .collect::<Result<_>>()?;
+    let (q_all, det_all): (Vec<f64>, Vec<bool>) = runs.into_iter().flatten().unzip();
+    progress.finish();
+    Ok(DetectionLimit {
+        line: inp.line.to_string(),
+        estimate: fit_or_bound(&q_all, &det_all),
+        q_kg_h: q_all,
+        detected: det_all,
+        wind_m_s,
+        q_range_kg_h: (qlo, qhi),
+        detector: inp.detector,
+        clean_plume_pixels,
+        mde,
+    })
+}
+
+/// Pixels of the candidates that are neither rejected nor insignificant (downwind
+/// fragments count: they are gas).
+fn reported_mask(a: &PassAnalysis, n: usize) -> Vec<bool> {
+    let mut mask = vec![false; n];
+    for (p, l) in a.plumes.plumes.iter().zip(&a.located) {
+        if p.rejection.is_none() && !l.not_significant {
+            for &i in &p.pixels {
+                mask[i] = true;
+            }
+        }
+    }
+    mask
+}
+
+/// A logistic fit, or a bound when every or no trial was detected, or the reason the
+/// fit failed.
+pub fn fit_or_bound(q: &[f64], detected: &[bool]) -> LimitEstimate {
+    let hits = detected.iter().filter(|d| **d).count();
+    if !q.is_empty() && hits == q.len() {
+        return LimitEstimate::AllDetected {
+            q90_at_most_kg_h: q.iter().copied().fold(f64::INFINITY, f64::min),
+        };
+    }
+    if !q.is_empty() && hits == 0 {
+        return LimitEstimate::NoneDetected {
+            q50_at_least_kg_h: q.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        };
+    }
+    match fit_logistic_pod(q, detected) {
+        Ok(fit) => LimitEstimate::Fitted { fit },
+        Err(e) => LimitEstimate::Unfitted {
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// The meander seed of plume `i` of run `run`: distinct for any number of runs and
+/// plumes per run.
+pub fn plume_seed(seed: u64, run: usize, i: usize) -> u64 {
+    SeededRng::derived(seed, ((run as u64) << 32) | i as u64).next_u64()
+}
+
+/// Separated random sources away from the edges and from plumes already in the scene.
+#[allow(clippy::too_many_arguments)]
+fn place_sources(
+    rng: &mut SeededRng,
+    (lines, samples): (usize, usize),
+    margin: f64,
+    min_sep: f64,
+    per_run: usize,
+    clean_mask: &[bool],
+    (qlo, qhi): (f64, f64),
+    wind_m_s: f64,
+) -> Vec<PointSource> {
+    let mut sources: Vec<PointSource> = Vec::new();
+    let mut tries = 0;
+    while sources.len() < per_run && tries < 1000 {
+        tries += 1;
+        let row = rng.range(margin, lines as f64 - margin);
+        let col = rng.range(margin, samples as f64 - margin);
+        let (r0, c0) = (row as isize, col as isize);
+        let rad = 8isize;
+        let near_clean = (-rad..=rad).any(|dr| {
+            (-rad..=rad).any(|dc| {
+                let (r, c) = (r0 + dr, c0 + dc);
+                r >= 0
+                    && c >= 0
+                    && (r as usize) < lines
+                    && (c as usize) < samples
+                    && clean_mask[r as usize * samples + c as usize]
+            })
+        });
+        if near_clean
+            || sources
+                .iter()
+                .any(|s| ((s.row - row).powi(2) + (s.col - col).powi(2)).sqrt() < min_sep)
+        {
+            continue;
+        }
+        sources.push(PointSource {
+            row,
+            col,
+            rate_kg_h: (qlo.ln() + (qhi.ln() - qlo.ln()) * rng.uniform()).exp(),
+            wind_speed_m_s: wind_m_s,
+            wind_from_deg: rng.range(0.0, 360.0),
+            stability: Stability::D,
+        });
+    }
+    sources
+}
+
+/// The clean maps with every column that the plumes change re-detected with its
+/// statistics updated by the changed pixels.
+fn redetect_columns(
+    filters: &ColumnFilters,
+    base: &plumewatch_core::VecCube,
+    tr: &GasTransmittance,
+    clean: &DetectionMaps,
+    enhancement: &[f32],
+) -> Result<DetectionMaps> {
+    let (lines, samples, nb) = (base.lines, base.samples, base.bands);
+    let all_bands: Vec<usize> = (0..nb).collect();
+    // Pixels where the plumes add less than 1 ppm·m keep the flight line's own values:
+    // a hundredth of a pixel's noise-equivalent enhancement (100–300 ppm·m at 3 m),
+    // and the detection rule counts only pixels where a plume adds 50 ppm·m or more.
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); samples];
+    for (i, v) in enhancement.iter().enumerate() {
+        if v.abs() >= 1.0 {
+            rows_of[i % samples].push(i / samples);
+        }
+    }
+    let columns: Vec<usize> = (0..samples).filter(|&c| !rows_of[c].is_empty()).collect();
+    let redone: Vec<(usize, Option<plumewatch_core::detect::fixed::WindowOutputs>)> = columns
+        .par_iter()
+        .map(|&col| {
+            let mut values = Vec::with_capacity(lines * nb);
+            for line in 0..lines {
+                let i = (line * samples + col) * nb;
+                values.extend_from_slice(&base.data[i..i + nb]);
+            }
+            let clean_values = values.clone();
+            for &line in &rows_of[col] {
+                let px = &mut values[line * nb..(line + 1) * nb];
+                tr.apply_line(
+                    px,
+                    &all_bands,
+                    &enhancement[line * samples + col..=line * samples + col],
+                )?;
+            }
+            let changes: Vec<(&[f32], &[f32])> = rows_of[col]
+                .iter()
+                .map(|&l| {
+                    (
+                        &clean_values[l * nb..(l + 1) * nb],
+                        &values[l * nb..(l + 1) * nb],
+                    )
+                })
+                .collect();
+            let out = filters
+                .updated_column(col, &changes)?
+                .map(|f| filters.apply_column(&f, &values, nb));
+            Ok((col, out))
+        })
+        .collect::<Result<_>>()?;
+    let mut maps = clean.clone();
+    for (col, out) in redone {
+        for line in 0..lines {
+            let (i, at) = (line, line * samples + col);
+            let (e, a, s, z) = match &out {
+                Some(o) => (o.enhancement[i], o.albedo[i], o.sigma[i], o.z[i]),
+                None => (NODATA, NODATA, NODATA, NODATA),
+            };
+            maps.enhancement[at] = e;
+            maps.albedo[at] = a;
+            maps.sigma[at] = s;
+            maps.z[at] = z;
+        }
+    }
+    Ok(maps)
+}

@@ -1,0 +1,283 @@
+//! `simulate scene`: semi-real synthetic radiance scenes with plumes.
+
+use super::{
+    create_dir, enhancement_census, physics_record, quicklook_bands, render_sources,
+    to_point_sources, truth_records, write_truth, Progress,
+};
+use crate::{bail, Context, Result};
+use plumewatch_core::simulate::{
+    random_sources, render_scene, GasTransmittance, PlumeGrid, PlumeParams, PointSource,
+    SceneConfig, SceneIngredients,
+};
+use plumewatch_io::envi::{EnviWriteOptions, Interleave};
+use plumewatch_io::truth::{InstrumentRecord, SceneGeoRecord, SceneTruth, SurfacesRecord};
+use plumewatch_io::{GeoRef, OutputBand};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// What scene to build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SceneSettings {
+    /// Sensor: `aviris-ng`, `emit`, or a band table file.
+    pub sensor: String,
+    /// Down-track lines.
+    pub lines: usize,
+    /// Cross-track samples.
+    pub samples: usize,
+    /// Ground sample distance, m.
+    pub gsd: f64,
+    /// Seed: the same seed and settings give the same scene.
+    pub seed: u64,
+    /// Sources JSON (as for inject); else `random_sources` random ones.
+    pub sources: Option<PathBuf>,
+    /// Number of random sources (emission rate log-uniform in `rate_range`).
+    pub random_sources: Option<usize>,
+    /// Emission-rate range of random sources, kg/h (default 5–500 for GSD ≤ 10 m,
+    /// 300–10000 above).
+    pub rate_range: Option<(f64, f64)>,
+    /// Build the scene without plumes (the plume-free twin).
+    pub no_plumes: bool,
+    /// isofit parametric noise table (default: the bundled table of a preset sensor).
+    pub noise: Option<PathBuf>,
+    /// ENVI spectral library header (default: the USGS splib06a library in the data
+    /// directory, see [`plumewatch_io::data_dir`]).
+    pub library: Option<PathBuf>,
+    /// Gas: built-in name (ch4) or LUT sidecar JSON.
+    pub gas: String,
+    /// Output directory (created if missing).
+    pub output: PathBuf,
+}
+
+/// What [`scene`] made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SceneSummary {
+    /// Sources with plumes in the scene (0 with `no_plumes`).
+    pub sources: usize,
+    /// Lines.
+    pub lines: usize,
+    /// Samples.
+    pub samples: usize,
+    /// Bands simulated.
+    pub bands: usize,
+}
+
+/// UTM zone 13N WKT of the synthetic scenes (a made-up location, as the bundled scenes).
+const UTM13N_WKT: &str = r#"PROJCS["WGS 84 / UTM zone 13N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",-105],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","32613"]]"#;
+
+/// Builds the scene and writes `radiance.hdr`, `truth_albedo.tif` and the truth into
+/// `settings.output`. `progress` counts four steps.
+pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummary> {
+    if args.lines == 0 || args.samples == 0 {
+        bail!(
+            "--lines {} --samples {}: expected at least 1 each",
+            args.lines,
+            args.samples
+        );
+    }
+    if !(args.gsd.is_finite() && args.gsd > 0.0) {
+        bail!("--gsd {}: expected a positive number of metres", args.gsd);
+    }
+    let (full_bands, preset) = match plumewatch_io::sensor::preset(&args.sensor) {
+        Some(b) => (b, true),
+        None => (
+            plumewatch_io::sensor::load(Path::new(&args.sensor), None)?,
+            false,
+        ),
+    };
+    let lut = plumewatch_io::gas_lut::open(&args.gas)?;
+    let (lut_lo, lut_hi) = lut.wavelength_range_nm();
+    let idx = full_bands.indices_in_window(lut_lo, lut_hi);
+    if idx.len() < 10 {
+        bail!(
+            "--sensor {}: {} band(s) inside the {} LUT range {lut_lo:.0}–{lut_hi:.0} nm (expected at least 10)",
+            args.sensor,
+            idx.len(),
+            lut.gas
+        );
+    }
+    let bands = full_bands.subset(&idx);
+    let noise = match &args.noise {
+        Some(p) => plumewatch_io::noise_model::read_noise_model(p)?,
+        None if preset => plumewatch_io::noise_model::builtin(&args.sensor)
+            .context("no built-in noise model")??,
+        None => bail!(
+            "--sensor {}: not a preset sensor, so give its noise table with --noise FILE",
+            args.sensor
+        ),
+    };
+    let lib_path = match &args.library {
+        Some(p) => p.clone(),
+        None => plumewatch_io::data_dir::data_file("surfaces/s06av95a_envi.hdr")
+            .context("the default spectral library (give --library HDR)")?,
+    };
+    let library = plumewatch_io::spectral_library::read_spectral_library(&lib_path)
+        .context("reading the spectral library (give --library HDR)")?;
+    let convolved = plumewatch_core::convolve_lut(&lut, &bands)?;
+    let tr = GasTransmittance::new(&convolved, &lut.concentrations_ppm_m)?;
+    let config = SceneConfig::new(args.lines, args.samples, args.gsd, args.seed);
+    let (ul_e, ul_n) = (600_000.0, 3_500_000.0);
+    let georef = GeoRef {
+        geo_transform: [ul_e, args.gsd, 0.0, ul_n, 0.0, -args.gsd],
+        wkt: Some(UTM13N_WKT.to_string()),
+    };
+    let (sources, ids): (Vec<PointSource>, Vec<u32>) = if let Some(p) = &args.sources {
+        let specs = plumewatch_io::truth::read_sources(p)?;
+        (
+            to_point_sources(&specs, Some(&georef), p)?,
+            specs.iter().map(|s| s.id).collect(),
+        )
+    } else {
+        let k = args.random_sources.unwrap_or(0);
+        let range = args.rate_range.unwrap_or(if args.gsd <= 10.0 {
+            (5.0, 500.0)
+        } else {
+            (300.0, 10_000.0)
+        });
+        (
+            random_sources(&config, k, range, args.seed),
+            (1..=k as u32).collect(),
+        )
+    };
+    progress(1, 4);
+    let grid = PlumeGrid {
+        lines: args.lines,
+        samples: args.samples,
+        gsd_m: args.gsd,
+    };
+    let params = PlumeParams::default();
+    let (enh, truths) = if args.no_plumes || sources.is_empty() {
+        (vec![0f32; args.lines * args.samples], Vec::new())
+    } else {
+        render_sources(&grid, &sources, &params, args.seed)?
+    };
+    progress(2, 4);
+    let pads: Vec<(f64, f64)> = sources.iter().map(|s| (s.row, s.col)).collect();
+    let ing = SceneIngredients {
+        bands: &bands,
+        lut_radiance_zero: &convolved[0],
+        transmittance: &tr,
+        library: &library,
+        noise: &noise,
+    };
+    let scene = render_scene(&config, &ing, (!args.no_plumes).then_some(&enh[..]), &pads)?;
+    progress(3, 4);
+    create_dir(&args.output)?;
+    let (lines, samples, nb) = (scene.lines, scene.samples, scene.bands);
+    let planes: Vec<Vec<f32>> = (0..nb)
+        .into_par_iter()
+        .map(|b| {
+            (0..lines * samples)
+                .map(|i| scene.radiance[i * nb + b])
+                .collect()
+        })
+        .collect();
+    let out_bands: Vec<OutputBand> = planes
+        .iter()
+        .map(|p| OutputBand {
+            data: p,
+            description: "",
+            unit: "",
+        })
+        .collect();
+    let opts = EnviWriteOptions {
+        interleave: Interleave::Bil,
+        georef: Some(georef.clone()),
+        wavelength_nm: Some(bands.center_nm.clone()),
+        fwhm_nm: Some(bands.fwhm_nm.clone()),
+        description: Some(format!(
+            "SYNTHETIC {} at-sensor radiance (uW cm-2 sr-1 nm-1){}; NOT real data. seed={} gsd={} m; plumewatch simulate scene",
+            args.sensor,
+            if args.no_plumes { " without plumes" } else { " with injected CH4 plumes" },
+            args.seed,
+            args.gsd
+        )),
+        ..EnviWriteOptions::default()
+    };
+    plumewatch_io::write_envi(
+        &args.output.join("radiance.hdr"),
+        lines,
+        samples,
+        &out_bands,
+        &opts,
+    )?;
+    plumewatch_io::write_cog(
+        &args.output.join("truth_albedo.tif"),
+        lines,
+        samples,
+        &[OutputBand {
+            data: &scene.albedo,
+            description: "mean surface reflectance 2200-2400 nm",
+            unit: "1",
+        }],
+        Some(&georef),
+        None,
+    )?;
+    let mut records = truth_records(&sources, &ids, &truths, args.gsd, Some(&georef));
+    for (v, s) in records.iter_mut().zip(&sources) {
+        let (r, c) = (
+            s.row.floor().max(0.0) as usize,
+            s.col.floor().max(0.0) as usize,
+        );
+        if r < lines && c < samples {
+            v.albedo_2200_2400_at_source = Some(scene.albedo[r * samples + c]);
+        }
+    }
+    let g = &scene.column_gain_percent;
+    let gain_std = {
+        let m = g.iter().sum::<f64>() / g.len() as f64;
+        (g.iter().map(|x| (x - m).powi(2)).sum::<f64>() / g.len() as f64).sqrt()
+    };
+    let (plume_pixels, max_enh) = enhancement_census(&enh);
+    let truth = SceneTruth {
+        bands: nb,
+        generator: format!("plumewatch simulate scene {}", env!("CARGO_PKG_VERSION")),
+        geo: SceneGeoRecord {
+            crs: "WGS 84 / UTM zone 13N (synthetic location)",
+            image_axes: "row = line (down-track, southward), col = sample (cross-track, eastward)",
+            pixel_center: format!("E = {ul_e} + (col + 0.5)*gsd, N = {ul_n} - (row + 0.5)*gsd"),
+            ul_corner_easting_m: ul_e,
+            ul_corner_northing_m: ul_n,
+        },
+        gsd_m: args.gsd,
+        instrument: InstrumentRecord {
+            column_gain_percent_std: gain_std,
+        },
+        lines,
+        noise_model: args.noise.as_ref().map_or(
+            format!("built-in isofit table for {}", args.sensor),
+            |p| p.display().to_string(),
+        ),
+        physics: physics_record(&params),
+        plumes_enabled: !args.no_plumes,
+        samples,
+        scene_max_enhancement_ppm_m: max_enh,
+        scene_model: "L = rho * cos(30 deg) * L_LUT(0) * T(c)/T(0); L_meas = gain[col,band]*(L + N(0, NEdL(L)^2)) + offset[col,band]",
+        scene_plume_pixels: plume_pixels,
+        seed: args.seed,
+        sensor: args.sensor.clone(),
+        sources: records,
+        surfaces: SurfacesRecord {
+            materials: scene.materials.clone(),
+        },
+        synthetic: true,
+        wavelength_range_nm: [bands.center_nm[0], bands.center_nm[nb - 1]],
+    };
+    let rgb = quicklook_bands(&bands.center_nm).map(|b| planes[b].clone());
+    write_truth(
+        &args.output,
+        lines,
+        samples,
+        &enh,
+        Some(&georef),
+        &truth,
+        rgb,
+        &sources,
+    )?;
+    progress(4, 4);
+    Ok(SceneSummary {
+        sources: if args.no_plumes { 0 } else { sources.len() },
+        lines,
+        samples,
+        bands: nb,
+    })
+}

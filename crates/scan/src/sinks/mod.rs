@@ -1,0 +1,236 @@
+//! Output sinks: a [`ScanResult`] written as files, none of which recomputes anything.
+//!
+//! The whole output set is one unit: it is written into a hidden sibling folder and
+//! renamed into place when complete, so an interrupted or failed run leaves either the
+//! previous complete set or nothing under the final name. A folder that holds anything
+//! other than a previous plumewatch scan (recognised by its `scan.json`) is refused
+//! unless the caller allows replacing it.
+
+/// Evidence PNG of each site.
+pub mod evidence;
+/// The report of the standalone detection-limit experiment.
+pub mod limit_report;
+/// COG rasters of each flight line.
+pub mod rasters;
+/// `scan.json`: the typed record of a run.
+pub mod record;
+/// The self-contained HTML report.
+pub mod report;
+
+use crate::result::ScanResult;
+use crate::{bail, Error, ErrorKind, Result};
+use std::path::{Path, PathBuf};
+
+pub use record::ScanRecord;
+
+/// How [`write_outputs`] treats an existing output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Replace {
+    /// Replace an empty folder or a previous scan's output set; refuse anything else.
+    #[default]
+    PreviousScanOnly,
+    /// Replace whatever folder is there.
+    Anything,
+}
+
+/// Writes every output of `result` into the folder `out` (see the module docs):
+/// rasters, `sites.geojson` and `plumes.geojson` (when the CRS is known), evidence
+/// PNGs, `report.html` and `scan.json`. Returns the final paths written.
+pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Result<Vec<PathBuf>> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::input(format!(
+                "{}: output folder: expected a folder name",
+                out.display()
+            ))
+        })?;
+    check_replaceable(out, replace)?;
+    clean_stale_partials(&parent, &name);
+    std::fs::create_dir_all(&parent).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{}: cannot create the output's parent folder: {e}",
+                parent.display()
+            ),
+        )
+    })?;
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{}: cannot create the staging folder: {e}",
+                staging.display()
+            ),
+        )
+    })?;
+    let written = match write_set(result, &staging) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    if let Err(e) = sync_dir(&staging).and_then(|()| swap_into_place(&staging, out, &parent, &name))
+    {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    Ok(written
+        .into_iter()
+        .map(|p| out.join(p.strip_prefix(&staging).unwrap_or(&p)))
+        .collect())
+}
+
+/// Writes the output set into `dir`; returns the paths written there.
+fn write_set(result: &ScanResult, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for line in &result.lines {
+        written.extend(rasters::write_line_rasters(dir, line, &result.gas_name)?);
+    }
+    if let Some(crs) = &result.crs_wkt {
+        let sites_path = dir.join("sites.geojson");
+        plumewatch_io::geojson_out::write_sites_geojson(&sites_path, &result.sites, crs)?;
+        let features: Vec<_> = result
+            .lines
+            .iter()
+            .flat_map(|l| {
+                l.analysis
+                    .plumes
+                    .plumes
+                    .iter()
+                    .zip(&l.analysis.located)
+                    .map(
+                        move |(plume, loc)| plumewatch_io::geojson_out::PlumeFeature {
+                            pass: &l.name,
+                            plume,
+                            transform: &l.transform,
+                            source: Some(&loc.source),
+                            emission: loc.emission.as_ref(),
+                        },
+                    )
+            })
+            .collect();
+        let plumes_path = dir.join("plumes.geojson");
+        plumewatch_io::geojson_out::write_plumes_geojson(&plumes_path, &features, crs)?;
+        written.push(sites_path);
+        written.push(plumes_path);
+    }
+    let evidence = evidence::write_evidence(dir, result)?;
+    written.extend(evidence.iter().flatten().map(|(p, _)| p.clone()));
+    let report_path = dir.join("report.html");
+    plumewatch_io::report_html::write_html(&report_path, &report::report_input(result, &evidence))?;
+    written.push(report_path);
+    let json_path = dir.join("scan.json");
+    let mut outputs: Vec<String> = written
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+        .collect();
+    outputs.push("scan.json".into());
+    let record = ScanRecord::new(result, outputs);
+    let text = serde_json::to_string_pretty(&record)
+        .map_err(|e| Error::new(ErrorKind::Compute, format!("scan.json: {e}")))?;
+    plumewatch_io::atomic::write_bytes(&json_path, text.as_bytes())?;
+    written.push(json_path);
+    Ok(written)
+}
+
+/// Refuses to replace a folder that holds something other than a previous scan.
+fn check_replaceable(out: &Path, replace: Replace) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{}: output folder: {e}", out.display()),
+            ))
+        }
+    };
+    if !meta.is_dir() {
+        bail!(
+            "{}: output folder: exists and is not a folder (a file, link, device, FIFO or socket); give a new or empty folder",
+            out.display()
+        );
+    }
+    if replace == Replace::Anything {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(out).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("{}: output folder: {e}", out.display()),
+        )
+    })?;
+    let empty = entries.next().is_none();
+    if empty || out.join("scan.json").is_file() {
+        return Ok(());
+    }
+    bail!(
+        "{}: output folder: not empty and not a previous plumewatch scan (no scan.json); give a new or empty folder, or --overwrite to replace it",
+        out.display()
+    )
+}
+
+/// Removes staging folders of earlier runs that were interrupted (their process is
+/// gone).
+fn clean_stale_partials(parent: &Path, name: &str) {
+    let prefixes = [format!(".{name}.partial-"), format!(".{name}.old-")];
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = prefixes.iter().find_map(|p| file.strip_prefix(p.as_str())) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Moves the finished `staging` folder onto `out`, keeping the previous set until the
+/// new one is in place.
+fn swap_into_place(staging: &Path, out: &Path, parent: &Path, name: &str) -> Result<()> {
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        Error::new(ErrorKind::Io, format!("{}: {what}: {e}", p.display()))
+    };
+    if out.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        std::fs::rename(out, &old)
+            .map_err(|e| io("cannot move the previous output aside", out, e))?;
+        if let Err(e) = std::fs::rename(staging, out) {
+            let _ = std::fs::rename(&old, out);
+            return Err(io("cannot move the finished output into place", out, e));
+        }
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(staging, out)
+            .map_err(|e| io("cannot move the finished output into place", out, e))?;
+    }
+    sync_dir(parent)
+}
+
+/// fsync of a folder, so that renames in it are durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("{}: cannot sync folder: {e}", dir.display()),
+            )
+        })
+}
