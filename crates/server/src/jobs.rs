@@ -18,9 +18,17 @@ use tokio::sync::{watch, Semaphore};
 /// data directory) and writes a `scan` output folder to `out_dir`, reporting progress
 /// as (stage, fraction 0-1).
 pub trait ScanRunner: Send + Sync + std::fmt::Debug {
+    /// Checks `config` when the job is submitted, so a bad one is refused (400) rather
+    /// than queued to fail.
+    fn check(&self, _config: &Value) -> Result<()> {
+        Ok(())
+    }
     /// Runs the scan (blocking; called on a blocking thread).
-    fn run(&self, config: &Value, out_dir: &Path, progress: &dyn Fn(&str, f64)) -> Result<()>;
+    fn run(&self, config: &Value, out_dir: &Path, progress: &ProgressFn<'_>) -> Result<()>;
 }
+
+/// Where a runner reports progress: (stage, fraction done 0-1).
+pub type ProgressFn<'a> = dyn Fn(&str, f64) + Sync + 'a;
 
 /// A job's state as shown to clients.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -160,6 +168,7 @@ impl Jobs {
     /// job id.
     pub async fn submit(&self, user_id: i64, campaign_id: i64, config: Value) -> Result<i64> {
         let config = self.resolve_config(config)?;
+        self.inner.runner.check(&config)?;
         let id: i64 = sqlx::query(
             "INSERT INTO jobs (campaign_id, user_id, config, status, created_at) VALUES ($1, $2, $3, 'queued', $4) RETURNING id",
         )
@@ -274,74 +283,78 @@ impl Jobs {
 pub struct NoScanner;
 
 impl ScanRunner for NoScanner {
-    fn run(&self, _: &Value, _: &Path, _: &dyn Fn(&str, f64)) -> Result<()> {
+    fn run(&self, _: &Value, _: &Path, _: &ProgressFn<'_>) -> Result<()> {
         Err(Error::Config(
             "this server was started without a scan pipeline".into(),
         ))
     }
 }
 
-/// Runs `EXE scan` (the `plumewatch` binary itself) in a child process: the stopgap
-/// until the server calls the scan library directly. Reads from the config: every
-/// `flight_lines[].cube` (and `glt`), the first line's `wind` (`{"speed_m_s": 6,
-/// "from_deg": 300}`), `far`, `detector`, `limit_runs`.
+/// Runs the scan library: `config` is a [`plumewatch_scan::ScanConfig`] as JSON
+/// (unknown fields refused), the outputs are those of `plumewatch scan -o`.
 #[derive(Debug)]
-pub struct ProcessScanner {
-    /// The `plumewatch` executable.
-    pub exe: PathBuf,
+pub struct LibraryScanner;
+
+fn scan_error(e: plumewatch_scan::Error) -> Error {
+    match e.kind() {
+        plumewatch_scan::ErrorKind::Input => Error::Input(e.to_string()),
+        _ => Error::Config(e.to_string()),
+    }
 }
 
-impl ScanRunner for ProcessScanner {
-    fn run(&self, config: &Value, out_dir: &Path, progress: &dyn Fn(&str, f64)) -> Result<()> {
-        let mut cmd = std::process::Command::new(&self.exe);
-        cmd.arg("--quiet").arg("scan");
-        let lines = config["flight_lines"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for line in &lines {
-            cmd.arg(line["cube"].as_str().unwrap_or_default());
-            if let Some(glt) = line["glt"].as_str() {
-                cmd.arg("--glt").arg(glt);
-            }
-        }
-        if let Some(w) = lines.first().map(|l| &l["wind"]).filter(|w| !w.is_null()) {
-            let (Some(speed), Some(from)) = (w["speed_m_s"].as_f64(), w["from_deg"].as_f64())
-            else {
-                return Err(Error::Input(
-                    "flight_lines[0].wind: expected {\"speed_m_s\": S, \"from_deg\": D}".into(),
-                ));
-            };
-            cmd.arg("--wind").arg(format!("{speed},{from}"));
-        }
-        if let Some(far) = config["far"].as_f64() {
-            cmd.arg("--far").arg(far.to_string());
-        }
-        if let Some(d) = config["detector"].as_str() {
-            cmd.arg("--algo").arg(d);
-        }
-        if let Some(n) = config["limit_runs"].as_u64() {
-            cmd.arg("--limit-runs").arg(n.to_string());
-        }
-        cmd.arg("-o").arg(out_dir);
-        progress("scan", 0.05);
-        let out = cmd.output().map_err(|e| Error::io(&self.exe, e))?;
-        if !out.status.success() {
-            let msg = String::from_utf8_lossy(&out.stderr);
-            return Err(Error::Input(format!(
-                "scan failed: {}",
-                msg.trim().lines().last().unwrap_or("no message")
-            )));
-        }
-        progress("ingest", 0.95);
+fn scan_config(config: &Value) -> Result<plumewatch_scan::ScanConfig> {
+    let config: plumewatch_scan::ScanConfig =
+        serde_json::from_value(config.clone()).map_err(|e| Error::Input(format!("config: {e}")))?;
+    config.validate().map_err(scan_error)?;
+    Ok(config)
+}
+
+/// Turns the library's stage/advance calls into (stage, fraction) reports.
+struct JobProgress<'a> {
+    report: &'a ProgressFn<'a>,
+    stage: Mutex<(String, u64, u64)>,
+}
+
+impl plumewatch_scan::Progress for JobProgress<'_> {
+    fn stage(&self, what: &str, total: u64) {
+        *self.stage.lock().unwrap_or_else(|e| e.into_inner()) = (what.to_string(), total, 0);
+        (self.report)(what, 0.0);
+    }
+    fn advance(&self, n: u64) {
+        let mut s = self.stage.lock().unwrap_or_else(|e| e.into_inner());
+        s.2 += n;
+        let fraction = if s.1 > 0 {
+            s.2 as f64 / s.1 as f64
+        } else {
+            0.0
+        };
+        (self.report)(&s.0, fraction);
+    }
+}
+
+impl ScanRunner for LibraryScanner {
+    fn check(&self, config: &Value) -> Result<()> {
+        scan_config(config).map(|_| ())
+    }
+    fn run(&self, config: &Value, out_dir: &Path, progress: &ProgressFn<'_>) -> Result<()> {
+        let config = scan_config(config)?;
+        let p = JobProgress {
+            report: progress,
+            stage: Mutex::new((String::new(), 0, 0)),
+        };
+        let result = plumewatch_scan::scan(&config, &p).map_err(scan_error)?;
+        (progress)("write", 1.0);
+        plumewatch_scan::write_outputs(
+            &result,
+            out_dir,
+            plumewatch_scan::Replace::PreviousScanOnly,
+        )
+        .map_err(scan_error)?;
         Ok(())
     }
 }
 
-/// The runner `plumewatch serve` uses: the running executable's `scan` subcommand.
+/// The runner `plumewatch serve` uses: the scan library.
 pub fn default_runner() -> Arc<dyn ScanRunner> {
-    match std::env::current_exe() {
-        Ok(exe) => Arc::new(ProcessScanner { exe }),
-        Err(_) => Arc::new(NoScanner),
-    }
+    Arc::new(LibraryScanner)
 }

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use plumewatch_server::api::{self, ApiConfig, AppState};
-use plumewatch_server::jobs::{Jobs, ScanRunner};
+use plumewatch_server::jobs::{Jobs, ProgressFn, ScanRunner};
 use plumewatch_server::users::{self, Role};
 use plumewatch_server::Db;
 use std::path::{Path, PathBuf};
@@ -169,7 +169,7 @@ impl ScanRunner for CopyFixture {
         &self,
         _config: &serde_json::Value,
         out: &Path,
-        progress: &dyn Fn(&str, f64),
+        progress: &ProgressFn<'_>,
     ) -> plumewatch_server::Result<()> {
         progress("detect", 0.5);
         copy_dir(&fixture_scan(), out);
