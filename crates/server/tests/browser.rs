@@ -190,6 +190,23 @@ async fn viewer_in_chromium() {
     no_errors(&c, "site").await;
     c.goto(&format!("{base}/#/jobs")).await.unwrap();
     wait_css(&c, "#jobs-table").await;
+    wait_css(&c, "#job-campaign option[value='gulf']").await;
+    // Submit a scan (the test runner stores the fixture scan) and watch it finish.
+    let config = c.find(Locator::Css("#job-config")).await.unwrap();
+    config.clear().await.unwrap();
+    config
+        .send_keys(r#"{"flight_lines": [{"cube": "line1.hdr"}]}"#)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#job-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&c, "#job-message p").await;
+    wait_css(&c, "#jobs-table tr[data-job] .status-succeeded").await;
+    shot(&c, &out, "jobs.png").await;
     no_errors(&c, "jobs").await;
     c.find(Locator::Css("#signout"))
         .await
