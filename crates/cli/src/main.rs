@@ -10,6 +10,7 @@ mod info;
 mod limit;
 mod progress;
 mod scan;
+mod server;
 mod simulate;
 mod target;
 
@@ -43,11 +44,21 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Unit absorption target of a gas for a sensor's bands (CSV, 1/(ppm·m)).
     Target(target::TargetArgs),
+    /// Serve sites to analysts: HTTP API, access control, audit trail, web viewer.
+    Serve(server::ServeArgs),
+    /// Import a `scan` output folder into a server database (one transaction).
+    Ingest(server::IngestArgs),
+    /// Manage server users, roles and campaign grants.
+    #[command(subcommand)]
+    Users(server::UsersCommand),
+    /// Verify or export the server's audit trail.
+    #[command(subcommand)]
+    Audit(server::AuditCommand),
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let quiet = cli.quiet;
-    match cli.command {
+    let done = match cli.command {
         Command::Scan(args) => scan::run(args, quiet),
         Command::Simulate(args) => simulate::run(args, quiet),
         Command::Eval(args) => eval::run(args, quiet),
@@ -55,13 +66,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(args) => info::run(args, quiet),
         Command::Detect(args) => detect::run(args, quiet),
         Command::Target(args) => target::run(args, quiet),
-    }
+        Command::Serve(args) => return server::serve(args),
+        Command::Ingest(args) => return server::ingest(args),
+        Command::Users(c) => return server::users(c),
+        Command::Audit(c) => return server::audit(c),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("plumewatch: error: {e:#}");
             ExitCode::from(2)
