@@ -235,6 +235,25 @@ pub fn analyse_pass_with_spectra(
     spectra: Option<&WindowSpectra<'_>>,
     params: &PassParams,
 ) -> Result<PassAnalysis> {
+    analyse_pass_focused(pass, maps, transform, wind, invalid, spectra, None, params)
+}
+
+/// [`analyse_pass_with_spectra`] where only candidates with a pixel in `focus`
+/// (`lines × samples`) go through the narrow-band check; the others keep the verdict
+/// of the other rules. For experiments that only ask about some pixels (the
+/// detection limit asks about its injected plumes): the narrow-band check reads every
+/// candidate's spectra, and the scene's own clutter candidates need not be read again.
+#[allow(clippy::too_many_arguments)]
+pub fn analyse_pass_focused(
+    pass: &str,
+    maps: &DetectionMaps,
+    transform: &GeoTransform,
+    wind: Option<Wind>,
+    invalid: Option<&[bool]>,
+    spectra: Option<&WindowSpectra<'_>>,
+    focus: Option<&[bool]>,
+    params: &PassParams,
+) -> Result<PassAnalysis> {
     if let Some(w) = &wind {
         w.validate()?;
     }
@@ -253,7 +272,13 @@ pub fn analyse_pass_with_spectra(
     };
     let mut plumes = find_plumes(&inputs, &params.cfar, &params.reject)?;
     if let Some(spectra) = spectra {
-        for p in plumes.plumes.iter_mut().filter(|p| p.rejection.is_none()) {
+        let in_focus =
+            |p: &crate::plume::Plume| focus.is_none_or(|f| p.pixels.iter().any(|&i| f[i]));
+        for p in plumes
+            .plumes
+            .iter_mut()
+            .filter(|p| p.rejection.is_none() && in_focus(p))
+        {
             let check = narrowband_column(
                 spectra,
                 grid,

@@ -22,7 +22,7 @@ use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::narrowband::WindowSpectra;
 use plumewatch_core::raster::NODATA;
 use plumewatch_core::rng::SeededRng;
-use plumewatch_core::scan::{analyse_pass_with_spectra, PassAnalysis, PassParams};
+use plumewatch_core::scan::{analyse_pass_focused, PassAnalysis, PassParams};
 use plumewatch_core::simulate::{
     render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, Stability,
 };
@@ -192,20 +192,24 @@ pub fn estimate_with(
     let lut = plumewatch_io::gas_lut::open(inp.gas)?;
     let tr = GasTransmittance::from_lut(&lut, &inp.band_model).with_context(ctx)?;
     let transform = GeoTransform::north_up(0.0, 0.0, inp.gsd_m)?;
-    let analyse = |cube: &dyn LineSource, maps: &DetectionMaps| -> Result<Vec<bool>> {
+    let analyse = |cube: &dyn LineSource,
+                   maps: &DetectionMaps,
+                   focus: Option<&[bool]>|
+     -> Result<Vec<bool>> {
         let spectra = WindowSpectra {
             source: cube,
             bands: &window_pos,
             wavelength_nm: &inp.window.wavelength_nm,
             unit_absorption: &inp.window.unit_absorption,
         };
-        let a = analyse_pass_with_spectra(
+        let a = analyse_pass_focused(
             inp.line,
             maps,
             &transform,
             None,
             None,
             Some(&spectra),
+            focus,
             inp.pass,
         )?;
         Ok(reported_mask(&a, lines * samples))
@@ -228,7 +232,7 @@ pub fn estimate_with(
         Some(c) => (c.maps, reported_mask(c.analysis, lines * samples)),
         None => {
             owned_clean = full_detect(base).with_context(ctx)?;
-            let mask = analyse(base, &owned_clean).with_context(ctx)?;
+            let mask = analyse(base, &owned_clean, None).with_context(ctx)?;
             (&owned_clean, mask)
         }
     };
@@ -308,7 +312,15 @@ pub fn estimate_with(
             Some(f) => redetect_columns(f, base, &tr, clean_maps, &total)?,
             None => full_detect(&injected).with_context(ctx)?,
         };
-        let mask = analyse(&injected, &maps).with_context(ctx)?;
+        // Only candidates on the pixels the rule below reads (where a plume adds
+        // ≥ 50 ppm·m, and each plume's peak) decide detections.
+        let mut focus: Vec<bool> = total.iter().map(|v| *v >= 50.0).collect();
+        for r in &rasters {
+            if let Some((i, _)) = r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
+                focus[i] = true;
+            }
+        }
+        let mask = analyse(&injected, &maps, Some(&focus)).with_context(ctx)?;
         let found = sources
             .iter()
             .zip(&rasters)
@@ -463,42 +475,66 @@ fn redetect_columns(
         }
     }
     let columns: Vec<usize> = (0..samples).filter(|&c| !rows_of[c].is_empty()).collect();
-    let redone: Vec<(usize, Option<plumewatch_core::detect::fixed::WindowOutputs>)> = columns
+    // Each changed column: its statistics updated by the changed pixels (the plumes'
+    // own suppression of their response), then filtered again where the plumes are
+    // and `MARGIN` lines around; farther lines keep the flight line's own values (the
+    // update moves them by a fraction of their noise and they only enter the column's
+    // robust CFAR background).
+    const MARGIN: usize = 16;
+    let redone: Vec<(
+        usize,
+        Vec<usize>,
+        Option<plumewatch_core::detect::fixed::WindowOutputs>,
+    )> = columns
         .par_iter()
         .map(|&col| {
-            let mut values = Vec::with_capacity(lines * nb);
-            for line in 0..lines {
+            let touched = &rows_of[col];
+            let mut rows: Vec<usize> = Vec::new();
+            for &l in touched {
+                let (lo, hi) = (l.saturating_sub(MARGIN), (l + MARGIN).min(lines - 1));
+                let from = rows.last().map_or(lo, |&last| lo.max(last + 1));
+                rows.extend(from..=hi);
+            }
+            let mut values = Vec::with_capacity(rows.len() * nb);
+            for &line in &rows {
                 let i = (line * samples + col) * nb;
                 values.extend_from_slice(&base.data[i..i + nb]);
             }
-            let clean_values = values.clone();
-            for &line in &rows_of[col] {
-                let px = &mut values[line * nb..(line + 1) * nb];
-                tr.apply_line(
-                    px,
-                    &all_bands,
-                    &enhancement[line * samples + col..=line * samples + col],
-                )?;
+            let mut changes_old = Vec::with_capacity(touched.len() * nb);
+            let mut k = 0;
+            for (r, &line) in rows.iter().enumerate() {
+                if k < touched.len() && touched[k] == line {
+                    k += 1;
+                    changes_old.extend_from_slice(&values[r * nb..(r + 1) * nb]);
+                    let at = line * samples + col;
+                    tr.apply_line(
+                        &mut values[r * nb..(r + 1) * nb],
+                        &all_bands,
+                        &enhancement[at..=at],
+                    )?;
+                }
             }
-            let changes: Vec<(&[f32], &[f32])> = rows_of[col]
-                .iter()
-                .map(|&l| {
-                    (
-                        &clean_values[l * nb..(l + 1) * nb],
-                        &values[l * nb..(l + 1) * nb],
-                    )
-                })
-                .collect();
+            let mut changes: Vec<(&[f32], &[f32])> = Vec::with_capacity(touched.len());
+            let mut k = 0;
+            for (r, &line) in rows.iter().enumerate() {
+                if k < touched.len() && touched[k] == line {
+                    changes.push((
+                        &changes_old[k * nb..(k + 1) * nb],
+                        &values[r * nb..(r + 1) * nb],
+                    ));
+                    k += 1;
+                }
+            }
             let out = filters
                 .updated_column(col, &changes)?
                 .map(|f| filters.apply_column(&f, &values, nb));
-            Ok((col, out))
+            Ok((col, rows, out))
         })
         .collect::<Result<_>>()?;
     let mut maps = clean.clone();
-    for (col, out) in redone {
-        for line in 0..lines {
-            let (i, at) = (line, line * samples + col);
+    for (col, rows, out) in redone {
+        for (i, &line) in rows.iter().enumerate() {
+            let at = line * samples + col;
             let (e, a, s, z) = match &out {
                 Some(o) => (o.enhancement[i], o.albedo[i], o.sigma[i], o.z[i]),
                 None => (NODATA, NODATA, NODATA, NODATA),

@@ -173,14 +173,17 @@ impl ColumnFilters {
             return Ok(None);
         };
         let mut acc = acc.clone();
+        let (mut olds, mut news) = (Vec::new(), Vec::new());
         for (old, new) in changes {
             if self.valid(old) {
-                acc.remove_pixel(&old[..self.bands])?;
+                olds.extend_from_slice(&old[..self.bands]);
             }
             if self.valid(new) {
-                acc.add_pixel(&new[..self.bands])?;
+                news.extend_from_slice(&new[..self.bands]);
             }
         }
+        acc.remove_block(&olds)?;
+        acc.add_block(&news, None)?;
         if acc.count() as usize <= self.bands {
             return Ok(None);
         }

@@ -150,6 +150,35 @@ impl MomentAccumulator {
     /// # Cost
     /// `rows × bands² / 2` multiply-adds.
     pub fn add_block<T: Real>(&mut self, pixels: &[T], include: Option<&[bool]>) -> Result<()> {
+        self.block_update(pixels, include, 1.0)
+    }
+
+    /// Removes the rows of `pixels` that an earlier [`MomentAccumulator::add_block`]
+    /// (or `add_pixel`) added: the block form of `remove_pixel`, at the cost of
+    /// `add_block`.
+    pub fn remove_block<T: Real>(&mut self, pixels: &[T]) -> Result<()> {
+        let rows = pixels.len() / self.bands.max(1);
+        if rows as u64 > self.n {
+            return Err(Error::Invalid(format!(
+                "cannot remove {rows} pixels from background statistics of {}",
+                self.n
+            )));
+        }
+        if rows > 0 && self.shift.is_none() {
+            return Err(Error::Invalid(
+                "cannot remove pixels from empty background statistics".into(),
+            ));
+        }
+        self.block_update(pixels, None, -1.0)
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` −1) a block of pixels.
+    fn block_update<T: Real>(
+        &mut self,
+        pixels: &[T],
+        include: Option<&[bool]>,
+        sign: f64,
+    ) -> Result<()> {
         let b = self.bands;
         if b == 0 || pixels.len() % b != 0 {
             return Err(Error::Shape {
@@ -197,12 +226,12 @@ impl MomentAccumulator {
             for j in 0..b {
                 let col = prod.col(j);
                 for i in j..b {
-                    acc.cross[i * b + j] += col[i];
+                    acc.cross[i * b + j] += sign * col[i];
                 }
             }
             for row in buf[..m * b].chunks_exact(b) {
                 for (s, d) in acc.sum.iter_mut().zip(row) {
-                    *s += d;
+                    *s += sign * d;
                 }
             }
         };
@@ -222,7 +251,11 @@ impl MomentAccumulator {
             }
         }
         flush(&buf, filled, self);
-        self.n += added;
+        if sign > 0.0 {
+            self.n += added;
+        } else {
+            self.n -= added;
+        }
         Ok(())
     }
 
