@@ -129,3 +129,19 @@ def test_target_equals_cli_target(cli, scene, tmp_path):
     np.testing.assert_array_equal(ours, rows["absorption_per_ppm_m"])
     # CH4 absorbs near 2300 nm: the target is negative there
     assert ours[np.argmin(abs(wl - 2300))] < 0
+
+
+def test_detect_reports_progress_per_column(scene):
+    from plumewatch import _native
+    from plumewatch._detect import _options
+
+    done = []
+    options = _options(gas="ch4", algo="amf", window=(2122, 2488), group=1, global_stats=False,
+                       iterations=30, f64=False, regularization="none", alpha=0.0, censor="repeated",
+                       saturation_threshold=6.0, exclude_z=None, albedo_correction=True,
+                       sparsity=True, target=None)
+    _native.detect_path(str(scene), options, done.append)
+    assert sum(done) == 128  # every detector column, once
+    # and through tqdm, as users see it
+    ds = plumewatch.detect(plumewatch.open_cube(scene), progress=True)
+    assert ds["z"].shape == (256, 128)
