@@ -107,7 +107,10 @@ pub fn box_average_z(v: &[f32], grid: Grid, r: usize) -> Vec<f32> {
 ///
 /// Candidate B is a fragment of plume A when B's source lies downwind of A's source,
 /// within `half_angle_deg` of the wind direction (or within `min_cross_px` of its axis),
-/// and B is less significant than A. Needs wind; without it no candidate is a fragment.
+/// and B is both less significant than A and lower at its peak: gas carried away from a
+/// source only dilutes, so a piece of A's plume cannot hold more gas per pixel than A
+/// does, while a second source downwind of the first (facilities along a road) can.
+/// Needs wind; without it no candidate is a fragment.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FragmentParams {
     /// Half-angle of the downwind corridor (default 20°, a plume's typical meander).
@@ -129,11 +132,25 @@ impl Default for FragmentParams {
     }
 }
 
+/// What the fragment rule needs of a candidate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct FragmentCandidate {
+    /// Source column (continuous pixels).
+    col: f64,
+    /// Source row.
+    row: f64,
+    /// Significance.
+    significance: f64,
+    /// Highest enhancement, ppm·m.
+    peak_ppm_m: f64,
+    /// Not rejected.
+    accepted: bool,
+}
+
 /// Marks, for each plume, the id of the stronger plume it is a downwind fragment of
-/// (see [`FragmentParams`]). `plumes[i]` is `(source col, source row, significance,
-/// accepted)`; `downwind` the unit vector (dcol, drow).
+/// (see [`FragmentParams`]); `downwind` is the unit vector (dcol, drow).
 fn downwind_fragments(
-    plumes: &[(f64, f64, f64, bool)],
+    plumes: &[FragmentCandidate],
     ids: &[u32],
     downwind: (f64, f64),
     params: &FragmentParams,
@@ -141,24 +158,25 @@ fn downwind_fragments(
     let tan = params.half_angle_deg.to_radians().tan();
     plumes
         .iter()
-        .map(|&(bc, br, bsig, b_ok)| {
-            if !b_ok {
+        .map(|b| {
+            if !b.accepted {
                 return None;
             }
             plumes
                 .iter()
                 .zip(ids)
-                .filter(|((ac, ar, asig, a_ok), _)| {
-                    let (dc, dr) = (bc - ac, br - ar);
+                .filter(|(a, _)| {
+                    let (dc, dr) = (b.col - a.col, b.row - a.row);
                     let along = dc * downwind.0 + dr * downwind.1;
                     let cross = (dc * downwind.1 - dr * downwind.0).abs();
-                    *a_ok
-                        && *asig > bsig
+                    a.accepted
+                        && a.significance > b.significance
+                        && a.peak_ppm_m > b.peak_ppm_m
                         && along > 0.0
                         && along <= params.max_along_px
                         && cross <= (along * tan).max(params.min_cross_px)
                 })
-                .max_by(|a, b| a.0 .2.total_cmp(&b.0 .2))
+                .max_by(|x, y| x.0.significance.total_cmp(&y.0.significance))
                 .map(|(_, id)| *id)
         })
         .collect()
@@ -330,17 +348,16 @@ pub fn analyse_pass_focused(
         });
     }
     if let Some(dw) = downwind {
-        let summary: Vec<(f64, f64, f64, bool)> = plumes
+        let summary: Vec<FragmentCandidate> = plumes
             .plumes
             .iter()
             .zip(&located)
-            .map(|(p, l)| {
-                (
-                    l.source.col,
-                    l.source.row,
-                    p.significance,
-                    p.rejection.is_none(),
-                )
+            .map(|(p, l)| FragmentCandidate {
+                col: l.source.col,
+                row: l.source.row,
+                significance: p.significance,
+                peak_ppm_m: p.max_enhancement_ppm_m,
+                accepted: p.rejection.is_none(),
             })
             .collect();
         let ids: Vec<u32> = plumes.plumes.iter().map(|p| p.id).collect();
@@ -411,16 +428,26 @@ impl PassAnalysis {
 mod tests {
     use super::*;
 
+    fn cand(col: f64, row: f64, significance: f64, peak: f64, accepted: bool) -> FragmentCandidate {
+        FragmentCandidate {
+            col,
+            row,
+            significance,
+            peak_ppm_m: peak,
+            accepted,
+        }
+    }
+
     #[test]
     fn weaker_plume_in_the_downwind_corridor_is_a_fragment() {
         // Wind towards +col. Plume 1 at (10, 50), strong; plume 2 40 px downwind and
         // 5 px off axis, weaker: a fragment. Plume 3 40 px upwind: its own source.
         // Plume 4 downwind but 30 px off axis (beyond 20°): its own source.
         let plumes = [
-            (10.0, 50.0, 12.0, true),
-            (50.0, 55.0, 6.0, true),
-            (-30.0, 50.0, 5.0, true),
-            (50.0, 80.0, 5.0, true),
+            cand(10.0, 50.0, 12.0, 5000.0, true),
+            cand(50.0, 55.0, 6.0, 1500.0, true),
+            cand(-30.0, 50.0, 5.0, 1500.0, true),
+            cand(50.0, 80.0, 5.0, 1500.0, true),
         ];
         let f = downwind_fragments(
             &plumes,
@@ -434,11 +461,25 @@ mod tests {
     #[test]
     fn stronger_downwind_plume_is_never_a_fragment_and_rejected_parents_do_not_count() {
         let plumes = [
-            (10.0, 50.0, 5.0, true),
-            (30.0, 50.0, 9.0, true),
-            (0.0, 50.0, 20.0, false),
+            cand(10.0, 50.0, 5.0, 3000.0, true),
+            cand(30.0, 50.0, 9.0, 3000.0, true),
+            cand(0.0, 50.0, 20.0, 9000.0, false),
         ];
         let f = downwind_fragments(&plumes, &[1, 2, 3], (1.0, 0.0), &FragmentParams::default());
         assert_eq!(f, vec![None, None, None]);
+    }
+
+    /// Regression (held-out scene, seed 1001): a 450 kg/h source 110 px downwind of a
+    /// 300 kg/h one was dismissed as its fragment because the upwind plume was larger
+    /// and so more significant, although its own peak (8,400 ppm·m) was higher than
+    /// the upwind plume's (6,400): dilution never raises the peak of a detached piece.
+    #[test]
+    fn a_second_source_downwind_with_a_higher_peak_is_not_a_fragment() {
+        let plumes = [
+            cand(40.0, 60.0, 30.0, 6400.0, true),
+            cand(150.0, 60.0, 15.0, 8400.0, true),
+        ];
+        let f = downwind_fragments(&plumes, &[1, 2], (1.0, 0.0), &FragmentParams::default());
+        assert_eq!(f, vec![None, None]);
     }
 }

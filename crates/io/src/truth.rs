@@ -239,6 +239,10 @@ pub struct TruthPoint {
     pub northing_m: Option<f64>,
     /// Emission rate, kg/h (`Q_kg_h`, or `rate_kg_h` when that is absent).
     pub rate_kg_h: f64,
+    /// Wind speed at the source, m/s, if stated.
+    pub wind_speed_m_s: Option<f64>,
+    /// Direction the wind blows from at the source, degrees, if stated.
+    pub wind_from_deg: Option<f64>,
 }
 
 /// The fields of a truth source as stored.
@@ -255,6 +259,10 @@ struct TruthPointFields {
     q_kg_h: Option<f64>,
     #[serde(default)]
     rate_kg_h: Option<f64>,
+    #[serde(default)]
+    wind_speed_m_s: Option<f64>,
+    #[serde(default)]
+    wind_from_deg: Option<f64>,
 }
 
 impl TryFrom<TruthPointFields> for TruthPoint {
@@ -271,6 +279,8 @@ impl TryFrom<TruthPointFields> for TruthPoint {
             easting_m: f.easting_m,
             northing_m: f.northing_m,
             rate_kg_h: rate,
+            wind_speed_m_s: f.wind_speed_m_s,
+            wind_from_deg: f.wind_from_deg,
         })
     }
 }
@@ -290,6 +300,30 @@ pub struct TruthScene {
     pub gsd_m: Option<f64>,
     /// Sources.
     pub sources: Vec<TruthPoint>,
+}
+
+impl TruthScene {
+    /// The scene-mean wind (the vector mean of the sources' winds) as (speed m/s,
+    /// direction it blows from in degrees): the one wind an analyst would give a scan.
+    /// `None` when no source states its wind.
+    pub fn mean_wind(&self) -> Option<(f64, f64)> {
+        let winds: Vec<(f64, f64)> = self
+            .sources
+            .iter()
+            .filter_map(|s| Some((s.wind_speed_m_s?, s.wind_from_deg?)))
+            .collect();
+        if winds.is_empty() {
+            return None;
+        }
+        let n = winds.len() as f64;
+        // Components of the direction the wind blows FROM (east, north).
+        let (e, nn) = winds.iter().fold((0.0, 0.0), |(e, nn), (u, d)| {
+            let r = d.to_radians();
+            (e + u * r.sin() / n, nn + u * r.cos() / n)
+        });
+        let from = e.atan2(nn).to_degrees().rem_euclid(360.0);
+        Some((e.hypot(nn), from))
+    }
 }
 
 /// Reads a `truth_sources.json` (the simulator's or the bundled scenes').
