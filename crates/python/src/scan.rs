@@ -1,9 +1,7 @@
 //! `scan`: the scan library's pipeline behind a Python handle.
 
 use crate::errors::{to_py, Error, Outcome};
-use plumewatch_io::geojson_out::{
-    plumes_feature_collection, sites_feature_collection, PlumeFeature, ToWgs84,
-};
+use plumewatch_io::geojson_out::{plumes_feature_collection, sites_feature_collection, ToWgs84};
 use plumewatch_scan::{NoProgress, Progress, Replace, ScanConfig, ScanResult};
 use pyo3::prelude::*;
 use std::path::{Path, PathBuf};
@@ -44,25 +42,7 @@ impl NativeScanResult {
         let context = Path::new("scan");
         let to = ToWgs84::new(crs, context)?;
         let sites = sites_feature_collection(&self.result.sites, &to, context)?;
-        let features: Vec<PlumeFeature<'_>> = self
-            .result
-            .lines
-            .iter()
-            .flat_map(|l| {
-                l.analysis
-                    .plumes
-                    .plumes
-                    .iter()
-                    .zip(&l.analysis.located)
-                    .map(move |(plume, loc)| PlumeFeature {
-                        pass: &l.name,
-                        plume,
-                        transform: &l.transform,
-                        source: Some(&loc.source),
-                        emission: loc.emission.as_ref(),
-                    })
-            })
-            .collect();
+        let features = self.result.plume_features();
         let plumes = plumes_feature_collection(&features, &to, context)?;
         Ok((sites.to_string(), plumes.to_string()))
     }

@@ -165,6 +165,30 @@ impl ScanResult {
         self.lines.iter().map(|l| l.verdicts.len()).sum()
     }
 
+    /// Every plume candidate of every flight line as a GeoJSON feature to write (the
+    /// `plumes.geojson` of the sinks, and what the Python package returns).
+    pub fn plume_features(&self) -> Vec<plumewatch_io::geojson_out::PlumeFeature<'_>> {
+        self.lines
+            .iter()
+            .flat_map(|l| {
+                l.analysis
+                    .plumes
+                    .plumes
+                    .iter()
+                    .zip(&l.analysis.located)
+                    .map(
+                        move |(plume, loc)| plumewatch_io::geojson_out::PlumeFeature {
+                            pass: &l.name,
+                            plume,
+                            transform: &l.transform,
+                            source: Some(&loc.source),
+                            emission: loc.emission.as_ref(),
+                        },
+                    )
+            })
+            .collect()
+    }
+
     /// Number of candidates reported as sources.
     pub fn n_sources(&self) -> usize {
         self.lines

@@ -99,26 +99,7 @@ fn write_set(result: &ScanResult, dir: &Path) -> Result<Vec<PathBuf>> {
     if let Some(crs) = &result.crs_wkt {
         let sites_path = dir.join("sites.geojson");
         plumewatch_io::geojson_out::write_sites_geojson(&sites_path, &result.sites, crs)?;
-        let features: Vec<_> = result
-            .lines
-            .iter()
-            .flat_map(|l| {
-                l.analysis
-                    .plumes
-                    .plumes
-                    .iter()
-                    .zip(&l.analysis.located)
-                    .map(
-                        move |(plume, loc)| plumewatch_io::geojson_out::PlumeFeature {
-                            pass: &l.name,
-                            plume,
-                            transform: &l.transform,
-                            source: Some(&loc.source),
-                            emission: loc.emission.as_ref(),
-                        },
-                    )
-            })
-            .collect();
+        let features = result.plume_features();
         let plumes_path = dir.join("plumes.geojson");
         plumewatch_io::geojson_out::write_plumes_geojson(&plumes_path, &features, crs)?;
         written.push(sites_path);
