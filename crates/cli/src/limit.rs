@@ -144,6 +144,8 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
     let progress = TerminalProgress::new(quiet);
     let limit = estimate_with(&inputs, None, &extras, &progress)?;
     let mde = limit.mde.clone();
+    let pod_bins = limit_report::pod_bins(&limit);
+    let pods: Vec<f64> = pod_bins.iter().filter_map(|b| b.pod).collect();
     let report = LimitReport {
         cube: path.display().to_string(),
         lines: meta.lines,
@@ -155,17 +157,12 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         seed: args.seed,
         far_per_pixel: args.far,
         detected_rule: limit_report::DETECTED_RULE.into(),
-        pod_bins: limit_report::pod_bins(&limit),
-        pod_nondecreasing_in_q: false,
+        pod_nondecreasing_in_q: pods.windows(2).all(|w| w[1] >= w[0]),
+        pod_bins,
         median_min_detectable_enhancement_ppm_m: limit_report::median_mde(&mde),
         z_detect: args.z_detect,
         elapsed_s: start.elapsed().as_secs_f64(),
         limit,
-    };
-    let pods: Vec<f64> = report.pod_bins.iter().filter_map(|b| b.pod).collect();
-    let report = LimitReport {
-        pod_nondecreasing_in_q: pods.windows(2).all(|w| w[1] >= w[0]),
-        ..report
     };
     limit_report::write_limit_report(&args.output, &report, &mde, meta.georef.as_ref())?;
     if !quiet {

@@ -165,15 +165,21 @@ pub fn load_sidecar(sidecar: &Path) -> Result<GasLut> {
 /// A built-in gas LUT by name (case-insensitive): `"ch4"` is mag1c's CH4 LUT
 /// (0–16,000 ppm·m, 1399.6–2522.0 nm), compiled into the binary.
 pub fn builtin(gas: &str) -> Result<GasLut> {
+    let (side, _) = builtin_sidecar(gas)?;
+    let hdr_path = Path::new("<built-in>/ch4_mag1c.hdr");
+    let h = parse_header(CH4_HEADER, hdr_path)?;
+    let radiance = decode_builtin(&h, &side, CH4_DATA, hdr_path)?;
+    finish(side, &h, radiance, hdr_path)
+}
+
+/// The sidecar of a built-in gas (case-insensitive name) and the path that names it in
+/// messages; an error listing the built-in gases for any other name.
+fn builtin_sidecar(gas: &str) -> Result<(GasSidecar, &'static Path)> {
     let name = gas.trim().to_ascii_lowercase();
     match name.as_str() {
         "ch4" | "methane" => {
             let side_path = Path::new("<built-in>/ch4.json");
-            let hdr_path = Path::new("<built-in>/ch4_mag1c.hdr");
-            let side = parse_sidecar(CH4_SIDECAR, side_path)?;
-            let h = parse_header(CH4_HEADER, hdr_path)?;
-            let radiance = decode_builtin(&h, &side, CH4_DATA, hdr_path)?;
-            finish(side, &h, radiance, hdr_path)
+            Ok((parse_sidecar(CH4_SIDECAR, side_path)?, side_path))
         }
         _ => Err(Error::format(
             Path::new("<built-in gas LUTs>"),
@@ -203,9 +209,8 @@ pub fn column_mass_kg_m2_per_ppm_m(spec: &str) -> Result<f64> {
             (read_sidecar(&p)?, p)
         }
         _ => {
-            builtin(spec)?;
-            let p = PathBuf::from("<built-in>/ch4.json");
-            (parse_sidecar(CH4_SIDECAR, &p)?, p)
+            let (side, p) = builtin_sidecar(spec)?;
+            (side, p.to_path_buf())
         }
     };
     match side.molar_mass_g_per_mol {
