@@ -379,25 +379,11 @@ pub fn analyse_pass_focused(
 }
 
 impl PassAnalysis {
-    /// Why a candidate is not reported as a source, in words; `None` for sources.
-    /// Known false positives come first, then downwind fragments, then candidates that
-    /// are not significant at the scene level.
-    pub fn dismissal(&self, plume: &crate::plume::Plume, located: &PassPlume) -> Option<String> {
-        if let Some(r) = &plume.rejection {
-            return Some(r.to_string());
-        }
-        if let Some(parent) = located.fragment_of {
-            return Some(format!(
-                "downwind fragment of plume {}:{parent} (part of its plume, not a source of its own)",
-                self.pass
-            ));
-        }
-        located.not_significant.then(|| {
-            format!(
-                "not significant at the scene level (false-alarm probability {:.2} > {})",
-                plume.false_alarm_probability, self.max_false_alarm_probability
-            )
-        })
+    /// Whether a candidate is reported as a source: not a known false positive, not a
+    /// downwind fragment, significant at the scene level. (The reason in words, when
+    /// it is not, is the scan library's `Verdict`.)
+    pub fn is_reported(plume: &crate::plume::Plume, located: &PassPlume) -> bool {
+        plume.rejection.is_none() && located.fragment_of.is_none() && !located.not_significant
     }
 
     /// The accepted plumes that are not downwind fragments, as site detections (rates
@@ -407,7 +393,7 @@ impl PassAnalysis {
             .plumes
             .iter()
             .zip(&self.located)
-            .filter(|(p, l)| self.dismissal(p, l).is_none())
+            .filter(|(p, l)| Self::is_reported(p, l))
             .map(|(p, l)| Detection {
                 pass: self.pass.clone(),
                 plume_id: p.id,
