@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `plumewatch serve` and its tests need on a fresh Debian machine:
-# - the web viewer's npm dependencies (MapLibre GL JS), installed from the committed
+# - the web viewer's npm dependencies (MapLibre GL JS, pmtiles), installed from the committed
 #   lock file with `npm ci`; the server build embeds them and fails without them;
 # - with --test: Debian's postgresql (initdb/pg_ctl for the PostgreSQL test cluster),
 #   chromium and chromium-driver (the browser test), wrk (bench/serve_load.sh).
@@ -25,6 +25,7 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 if [ ! -f crates/server/web/node_modules/maplibre-gl/dist/maplibre-gl.js ] \
+    || [ ! -f crates/server/web/node_modules/pmtiles/dist/pmtiles.js ] \
     || [ crates/server/web/package-lock.json -nt crates/server/web/node_modules/.package-lock.json ]; then
     echo "setup-server: npm ci (crates/server/web)" >&2
     (cd crates/server/web && npm ci --no-audit --no-fund --ignore-scripts)

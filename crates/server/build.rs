@@ -1,5 +1,5 @@
 //! Checks that the web viewer's npm dependencies are installed: the server binary
-//! embeds MapLibre GL JS from `web/node_modules` (run `npm ci` in crates/server/web,
+//! embeds MapLibre GL JS and pmtiles from `web/node_modules` (run `npm ci` in crates/server/web,
 //! or `bash scripts/setup-server.sh`).
 
 use std::path::Path;
@@ -7,8 +7,12 @@ use std::path::Path;
 fn main() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
     println!("cargo:rerun-if-changed=web/package-lock.json");
-    for file in ["maplibre-gl.js", "maplibre-gl.css"] {
-        let path = web.join("node_modules/maplibre-gl/dist").join(file);
+    for file in [
+        "maplibre-gl/dist/maplibre-gl.js",
+        "maplibre-gl/dist/maplibre-gl.css",
+        "pmtiles/dist/pmtiles.js",
+    ] {
+        let path = web.join("node_modules").join(file);
         println!("cargo:rerun-if-changed={}", path.display());
         if !path.is_file() {
             panic!(

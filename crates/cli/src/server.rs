@@ -29,7 +29,8 @@ pub struct ServeArgs {
     /// Scans run at once.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
-    /// XYZ basemap for the viewer, e.g. https://tiles.example.org/{z}/{x}/{y}.png
+    /// Basemap for the viewer: an XYZ URL template (https://host/{z}/{x}/{y}.png) or a
+    /// PMTiles file, served from this server (works offline)
     #[arg(long)]
     basemap: Option<String>,
 }
@@ -71,10 +72,18 @@ pub struct IngestArgs {
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<ExitCode> {
     let done = cmd::block_on(cmd::ingest(&a.db, &a.scan_dir, &a.campaign))?;
-    println!(
-        "ingested scan {} into campaign {}: {} sites, {} plumes, {} flight lines",
-        done.scan_id, a.campaign, done.sites, done.plumes, done.flight_lines
-    );
+    match &done.already_ingested_at {
+        Some(at) => println!(
+            "{}: already ingested into campaign {} as scan {} at {at} (the same files); nothing stored",
+            a.scan_dir.display(),
+            a.campaign,
+            done.scan_id
+        ),
+        None => println!(
+            "ingested scan {} into campaign {}: {} sites, {} plumes, {} flight lines ({} with a quicklook)",
+            done.scan_id, a.campaign, done.sites, done.plumes, done.flight_lines, done.quicklooks
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

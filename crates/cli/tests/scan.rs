@@ -160,7 +160,7 @@ fn scan_finds_the_strong_sources_of_the_bundled_scene() {
     }
     let plumes = read_json(&out.path().join("plumes.geojson"));
     assert!(!plumes["features"].as_array().unwrap().is_empty());
-    for name in ["enhancement", "sigma", "z", "plume_mask"] {
+    for name in ["enhancement", "sigma", "z", "albedo", "plume_mask"] {
         let tif = out.path().join(format!("emit_small_radiance_{name}.tif"));
         assert!(tif.metadata().unwrap().len() > 0, "{name} raster missing");
     }

@@ -54,6 +54,22 @@ fn users_ingest_and_audit_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 sites"));
+    // The same folder again: recognised, nothing stored, exit 0.
+    let out = pw(&[
+        "ingest",
+        fixture().to_str().unwrap(),
+        "--campaign",
+        "gulf",
+        "--db",
+        db,
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("already ingested into campaign gulf as scan 1")
+            && stdout.contains("nothing stored"),
+        "{stdout}"
+    );
     let out = pw(&[
         "ingest",
         dir.path().to_str().unwrap(),
@@ -92,6 +108,7 @@ fn users_ingest_and_audit_from_the_command_line() {
             "users.add",
             "users.add",
             "users.grant",
+            "ingest",
             "ingest",
             "ingest",
             "users.list"

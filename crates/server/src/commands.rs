@@ -103,9 +103,14 @@ pub async fn ingest(db: &str, dir: &Path, campaign: &str) -> Result<crate::inges
     let r = crate::ingest::ingest(&db, dir, campaign).await;
     let object = match &r {
         Ok(i) => format!(
-            "scan:{} campaign:{campaign} dir:{}",
+            "scan:{} campaign:{campaign} dir:{}{}",
             i.scan_id,
-            dir.display()
+            dir.display(),
+            if i.already_ingested_at.is_some() {
+                " already ingested"
+            } else {
+                ""
+            }
         ),
         Err(_) => format!("campaign:{campaign} dir:{}", dir.display()),
     };

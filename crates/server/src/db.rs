@@ -27,12 +27,20 @@ struct Migration {
 
 /// Every migration, oldest first. Applied migrations are recorded with the SHA-256 of
 /// their SQL; a changed migration is refused rather than silently skipped.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "users, tokens, campaigns, grants, scans, sites, plumes, reviews, jobs, audit",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "users, tokens, campaigns, grants, scans, sites, plumes, reviews, jobs, audit",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "flight-line quicklooks; scans' content hash (idempotent ingest)",
+        sqlite: include_str!("../migrations/sqlite/0002_quicklook_scan_hash.sql"),
+        postgres: include_str!("../migrations/postgres/0002_quicklook_scan_hash.sql"),
+    },
+];
 
 /// The server's database handle (cheap to clone).
 #[derive(Debug, Clone)]

@@ -1,6 +1,8 @@
 //! Imports a `plumewatch scan` output folder (`sites.geojson`, `plumes.geojson`,
-//! `evidence/S<rank>.png`, `<line>_enhancement.tif`, `scan.json`) into the database in
-//! one transaction: either the whole scan is there afterwards, or none of it.
+//! `evidence/S<rank>.png`, `<line>_enhancement.tif`, `<line>_albedo.tif`, `scan.json`)
+//! into the database in one transaction: either the whole scan is there afterwards, or
+//! none of it. The same output set ingested again into the same campaign (recognised by
+//! the SHA-256 of the files read) stores nothing and names the scan that holds it.
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -63,11 +65,49 @@ pub struct ScanFolder {
     /// Plumes: (pass, plume id, geometry, properties).
     pub plumes: Vec<(String, i64, Value, Map<String, Value>)>,
     /// Each flight line's enhancement resampled to a lon/lat grid.
-    pub lines: Vec<(String, LonLatGrid)>,
+    pub lines: Vec<FlightLineIn>,
+    /// SHA-256 (hex) of the files read, each framed by its name and length.
+    pub content_hash: String,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+/// One flight line's rasters on their lon/lat grid.
+#[derive(Debug)]
+pub struct FlightLineIn {
+    /// The line's name (the raster file names' prefix).
+    pub name: String,
+    /// Enhancement, ppm·m.
+    pub enhancement: LonLatGrid,
+    /// The albedo factor on the same grid, when the folder has `<line>_albedo.tif`
+    /// (scans from before it was written have none).
+    pub quicklook: Option<LonLatGrid>,
+}
+
+/// Accumulates the content hash of an output set.
+struct Hasher(sha2::Sha256);
+
+impl Hasher {
+    fn add(&mut self, name: &str, bytes: &[u8]) {
+        use sha2::Digest;
+        self.0.update((name.len() as u64).to_le_bytes());
+        self.0.update(name.as_bytes());
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    fn add_file(&mut self, dir: &Path, path: &Path) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let name = path.strip_prefix(dir).unwrap_or(path).to_string_lossy();
+        self.add(&name, &bytes);
+        Ok(())
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, hash: &mut Hasher) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    hash.add(
+        &path.file_name().unwrap_or_default().to_string_lossy(),
+        text.as_bytes(),
+    );
     serde_json::from_str(&text).map_err(|e| {
         Error::Input(format!(
             "{}: not the GeoJSON/JSON `scan` writes: {e}",
@@ -93,7 +133,8 @@ pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
             dir.display()
         )));
     }
-    let sites_fc: FeatureCollection = read_json(&sites_path)?;
+    let mut hash = Hasher(sha2::Sha256::default());
+    let sites_fc: FeatureCollection = read_json(&sites_path, &mut hash)?;
     let mut sites = Vec::with_capacity(sites_fc.features.len());
     for (i, f) in sites_fc.features.into_iter().enumerate() {
         let bad =
@@ -127,7 +168,9 @@ pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
             .map_or_else(|| format!("site-{rank}"), str::to_string);
         let png = dir.join("evidence").join(format!("S{rank}.png"));
         let evidence = if png.is_file() {
-            Some(std::fs::read(&png).map_err(|e| Error::io(&png, e))?)
+            let bytes = std::fs::read(&png).map_err(|e| Error::io(&png, e))?;
+            hash.add(&format!("evidence/S{rank}.png"), &bytes);
+            Some(bytes)
         } else {
             None
         };
@@ -145,7 +188,7 @@ pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
     let plumes_path = dir.join("plumes.geojson");
     let mut plumes = Vec::new();
     if plumes_path.is_file() {
-        let fc: FeatureCollection = read_json(&plumes_path)?;
+        let fc: FeatureCollection = read_json(&plumes_path, &mut hash)?;
         for (i, f) in fc.features.into_iter().enumerate() {
             let pass = f
                 .properties
@@ -168,7 +211,7 @@ pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
     }
     let record_path = dir.join("scan.json");
     let record = if record_path.is_file() {
-        read_json(&record_path)?
+        read_json(&record_path, &mut hash)?
     } else {
         Value::Object(Map::new())
     };
@@ -190,9 +233,31 @@ pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
             .and_then(|n| n.strip_suffix("_enhancement.tif"))
             .unwrap_or_default()
             .to_string();
-        if let Some(grid) = LonLatGrid::from_raster(&path)? {
-            lines.push((name, grid));
-        }
+        hash.add_file(dir, &path)?;
+        let Some(enhancement) = LonLatGrid::from_raster(&path)? else {
+            continue;
+        };
+        let albedo = dir.join(format!("{name}_albedo.tif"));
+        let quicklook = if albedo.is_file() {
+            hash.add_file(dir, &albedo)?;
+            let grid = LonLatGrid::from_raster(&albedo)?
+                .filter(|g| g.same_grid(&enhancement))
+                .ok_or_else(|| {
+                    Error::Input(format!(
+                        "{}: not on the grid of {} (expected the albedo raster the same scan wrote)",
+                        albedo.display(),
+                        path.display()
+                    ))
+                })?;
+            Some(grid)
+        } else {
+            None
+        };
+        lines.push(FlightLineIn {
+            name,
+            enhancement,
+            quicklook,
+        });
     }
     let name = dir
         .canonicalize()
@@ -206,6 +271,10 @@ pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
         sites,
         plumes,
         lines,
+        content_hash: {
+            use sha2::Digest;
+            hex::encode(hash.0.finalize())
+        },
     })
 }
 
@@ -222,6 +291,11 @@ pub struct Ingested {
     pub plumes: usize,
     /// Flight-line enhancement rasters stored.
     pub flight_lines: usize,
+    /// Of those, lines stored with a quicklook.
+    pub quicklooks: usize,
+    /// When this output set was already in the campaign: nothing was stored, and
+    /// `scan_id` is the scan ingested then (at this time).
+    pub already_ingested_at: Option<String>,
 }
 
 /// Imports the scan output folder `dir` into `campaign` (created when new), all in one
@@ -239,15 +313,36 @@ pub async fn ingest(db: &Db, dir: &Path, campaign: &str) -> Result<Ingested> {
 pub async fn store(db: &Db, folder: &ScanFolder, campaign: &str) -> Result<Ingested> {
     let mut tx = db.begin_write().await?;
     let campaign_id = crate::users::campaign_id(&mut tx, campaign, true).await?;
+    let existing = sqlx::query(
+        "SELECT id, ingested_at FROM scans WHERE campaign_id = $1 AND content_hash = $2",
+    )
+    .bind(campaign_id)
+    .bind(&folder.content_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = existing {
+        tx.rollback().await?;
+        return Ok(Ingested {
+            scan_id: row.try_get(0)?,
+            campaign_id,
+            sites: 0,
+            plumes: 0,
+            flight_lines: 0,
+            quicklooks: 0,
+            already_ingested_at: Some(row.try_get(1)?),
+        });
+    }
     let now = crate::now();
     let scan_id: i64 = sqlx::query(
-        "INSERT INTO scans (campaign_id, name, source, ingested_at, record) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO scans (campaign_id, name, source, ingested_at, record, content_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(campaign_id)
     .bind(&folder.name)
     .bind(folder.dir.display().to_string())
     .bind(&now)
     .bind(folder.record.to_string())
+    .bind(&folder.content_hash)
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
@@ -257,13 +352,14 @@ pub async fn store(db: &Db, folder: &ScanFolder, campaign: &str) -> Result<Inges
         .and_then(Value::as_str)
         .and_then(|t| crate::audit::parse_since(t).ok()) // stored form, so times compare as text
         .unwrap_or_else(|| now.clone());
-    for (name, grid) in &folder.lines {
+    for line in &folder.lines {
+        let grid = &line.enhancement;
         sqlx::query(
-            "INSERT INTO flight_lines (scan_id, name, lines, samples, geotransform, west, south, east, north, enhancement) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO flight_lines (scan_id, name, lines, samples, geotransform, west, south, east, north, enhancement, quicklook) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(scan_id)
-        .bind(name)
+        .bind(&line.name)
         .bind(grid.height as i64)
         .bind(grid.width as i64)
         .bind(grid.source.to_string())
@@ -272,6 +368,7 @@ pub async fn store(db: &Db, folder: &ScanFolder, campaign: &str) -> Result<Inges
         .bind(grid.east)
         .bind(grid.north)
         .bind(grid.to_bytes())
+        .bind(line.quicklook.as_ref().map(LonLatGrid::to_bytes))
         .execute(&mut *tx)
         .await?;
     }
@@ -328,5 +425,11 @@ pub async fn store(db: &Db, folder: &ScanFolder, campaign: &str) -> Result<Inges
         sites: folder.sites.len(),
         plumes: folder.plumes.len(),
         flight_lines: folder.lines.len(),
+        quicklooks: folder
+            .lines
+            .iter()
+            .filter(|l| l.quicklook.is_some())
+            .count(),
+        already_ingested_at: None,
     })
 }

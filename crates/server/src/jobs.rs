@@ -236,7 +236,13 @@ impl Jobs {
         let (status, message, scan_id) = match stored {
             Ok(s) => (
                 "succeeded",
-                format!("{} sites, {} plumes stored", s.sites, s.plumes),
+                match &s.already_ingested_at {
+                    Some(at) => format!(
+                        "the same output set was already stored as scan {} at {at}; nothing stored",
+                        s.scan_id
+                    ),
+                    None => format!("{} sites, {} plumes stored", s.sites, s.plumes),
+                },
                 Some(s.scan_id),
             ),
             Err(e) => ("failed", e.to_string(), None),

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod basemap;
 pub mod commands;
 pub mod db;
 pub mod error;

@@ -60,9 +60,8 @@ pub fn check_transport(opts: &ServeOptions) -> Result<bool> {
 /// on stderr once the socket is bound.
 pub async fn serve(opts: ServeOptions, runner: Arc<dyn ScanRunner>) -> Result<()> {
     let tls = check_transport(&opts)?;
-    if let Some(b) = &opts.api.basemap {
-        api::check_basemap(b)?;
-    }
+    let mut opts = opts;
+    resolve_basemap(&mut opts.api)?;
     let db = Db::open(&opts.db).await?;
     let work_dir = opts.work_dir.clone().unwrap_or_else(|| {
         let p = PathBuf::from(&opts.db);
@@ -138,6 +137,29 @@ pub async fn serve(opts: ServeOptions, runner: Arc<dyn ScanRunner>) -> Result<()
             .await
             .map_err(|e| Error::io("server", e))
     }
+}
+
+/// Checks `--basemap`: an XYZ URL template (containing `://`) or a PMTiles file, which
+/// moves to [`ApiConfig::basemap_pmtiles`](crate::api::ApiConfig::basemap_pmtiles).
+pub fn resolve_basemap(api_config: &mut api::ApiConfig) -> Result<()> {
+    let Some(b) = api_config.basemap.clone() else {
+        return Ok(());
+    };
+    if b.contains("://") {
+        api::check_basemap(&b)?;
+    } else {
+        let p = crate::basemap::Pmtiles::open(std::path::Path::new(&b))?;
+        eprintln!(
+            "basemap: {} ({} tiles, zoom {}-{})",
+            p.path.display(),
+            p.tile_type,
+            p.min_zoom,
+            p.max_zoom
+        );
+        api_config.basemap_pmtiles = Some(Arc::new(p));
+        api_config.basemap = None;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

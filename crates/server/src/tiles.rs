@@ -1,8 +1,8 @@
-//! XYZ (Web Mercator) PNG tiles of each flight line's CH4 enhancement (ppm·m).
+//! XYZ (Web Mercator) PNG tiles of each flight line: its CH4 enhancement (ppm·m) and
+//! its quicklook (the scan's albedo factor, a grey SWIR image of the ground).
 //!
-//! At ingest, each enhancement raster is resampled (nearest neighbour) onto a regular
-//! lon/lat grid covering its footprint; a tile is then drawn from that grid without
-//! touching GDAL.
+//! At ingest, each raster is resampled (nearest neighbour) onto a regular lon/lat grid
+//! covering its footprint; a tile is then drawn from that grid without touching GDAL.
 
 use crate::error::{Error, Result};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
@@ -11,6 +11,29 @@ use std::path::Path;
 
 /// Fraction of `vmax` from which enhancement is coloured (below: grey footprint).
 const SHOW_FROM: f32 = 0.25;
+
+/// Which of a flight line's rasters a grid holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// CH4 enhancement, ppm·m (`<line>_enhancement.tif`).
+    Enhancement,
+    /// The albedo factor (`<line>_albedo.tif`), drawn as a grey quicklook.
+    Quicklook,
+}
+
+/// How a tile is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Enhancement; `footprint`: draw the flight line's footprint in grey where the
+    /// enhancement is below the noise floor (else leave it transparent, for drawing
+    /// over the quicklook).
+    Enhancement {
+        /// Grey footprint below the noise floor.
+        footprint: bool,
+    },
+    /// The quicklook in grey.
+    Quicklook,
+}
 
 /// A flight line's enhancement (ppm·m) on a regular WGS84 lon/lat grid, row 0 at the
 /// north edge. `NaN` outside the footprint and where the scan had no data.
@@ -34,6 +57,8 @@ pub struct LonLatGrid {
     pub source: serde_json::Value,
     /// Colour scale top, ppm·m (99.5th percentile of positive values, at least 100).
     pub vmax: f32,
+    /// Grey stretch of the quicklook: 2nd and 98th percentiles of the finite values.
+    pub stretch: (f32, f32),
 }
 
 fn gdal_err<'a>(path: &'a Path, what: &str) -> impl Fn(gdal::errors::GdalError) -> Error + 'a {
@@ -148,9 +173,47 @@ impl LonLatGrid {
             values,
             source,
             vmax: 0.0,
+            stretch: (0.0, 1.0),
         };
-        grid.vmax = grid.color_top();
+        grid.finish();
         Ok(Some(grid))
+    }
+
+    /// Computes the colour scales ([`LonLatGrid::vmax`], [`LonLatGrid::stretch`]).
+    fn finish(&mut self) {
+        self.vmax = self.color_top();
+        self.stretch = self.grey_stretch();
+    }
+
+    fn grey_stretch(&self) -> (f32, f32) {
+        let mut v: Vec<f32> = self
+            .values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if v.is_empty() {
+            return (0.0, 1.0);
+        }
+        let mut at = |q: f64| {
+            let k = ((v.len() - 1) as f64 * q) as usize;
+            *v.select_nth_unstable_by(k, f32::total_cmp).1
+        };
+        let (lo, hi) = (at(0.02), at(0.98));
+        if hi > lo {
+            (lo, hi)
+        } else {
+            (lo, lo + 1.0)
+        }
+    }
+
+    /// Whether `other` covers the same grid cells (same size and bounds), as the
+    /// quicklook of a flight line must to be drawn under its enhancement.
+    pub fn same_grid(&self, other: &LonLatGrid) -> bool {
+        self.width == other.width
+            && self.height == other.height
+            && [self.west, self.south, self.east, self.north]
+                == [other.west, other.south, other.east, other.north]
     }
 
     fn color_top(&self) -> f32 {
@@ -197,16 +260,58 @@ impl LonLatGrid {
             values,
             source: serde_json::Value::Null,
             vmax: 0.0,
+            stretch: (0.0, 1.0),
         };
-        grid.vmax = grid.color_top();
+        grid.finish();
         Ok(grid)
     }
 
-    /// Draws XYZ tile (`z`, `x`, `y`), 256 × 256 RGBA PNG: the footprint in grey
-    /// (brighter with enhancement up to a quarter of [`LonLatGrid::vmax`], the noise
-    /// floor), enhancement above that from yellow to red up to `vmax`.
-    /// `None` when the tile does not exist at that zoom.
-    pub fn tile_png(&self, z: u32, x: u32, y: u32) -> Option<Vec<u8>> {
+    /// Draws XYZ tile (`z`, `x`, `y`) in `style` as a 256 × 256 RGBA PNG (see
+    /// [`LonLatGrid::enhancement_rgba`] and [`LonLatGrid::quicklook_rgba`]); `None`
+    /// when the tile does not exist at that zoom.
+    pub fn tile_png(&self, style: Style, z: u32, x: u32, y: u32) -> Option<Vec<u8>> {
+        match style {
+            Style::Enhancement { footprint } => self.draw(z, x, y, |v| {
+                if footprint || v / self.vmax >= SHOW_FROM {
+                    self.enhancement_rgba(v)
+                } else {
+                    [0; 4]
+                }
+            }),
+            Style::Quicklook => self.draw(z, x, y, |v| self.quicklook_rgba(v)),
+        }
+    }
+
+    /// Enhancement colours: the footprint in grey (brighter with enhancement up to a
+    /// quarter of [`LonLatGrid::vmax`], the noise floor), enhancement above that from
+    /// yellow to red up to `vmax`.
+    pub fn enhancement_rgba(&self, v: f32) -> [u8; 4] {
+        let t = (v / self.vmax).clamp(0.0, 1.0);
+        if t < SHOW_FROM {
+            // The footprint, with the noise floor left grey.
+            let g = (62.0 + 50.0 * t / SHOW_FROM) as u8;
+            [g, g, g + 6, 150]
+        } else {
+            // yellow (255, 230, 0) → red (200, 0, 0)
+            let s = (t - SHOW_FROM) / (1.0 - SHOW_FROM);
+            [
+                (255.0 - 55.0 * s) as u8,
+                (230.0 * (1.0 - s)) as u8,
+                0,
+                (170.0 + 85.0 * s) as u8,
+            ]
+        }
+    }
+
+    /// Quicklook colours: opaque grey, linear between the 2nd and 98th percentiles
+    /// ([`LonLatGrid::stretch`]).
+    pub fn quicklook_rgba(&self, v: f32) -> [u8; 4] {
+        let (lo, hi) = self.stretch;
+        let g = (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * 235.0 + 10.0) as u8;
+        [g, g, g, 255]
+    }
+
+    fn draw(&self, z: u32, x: u32, y: u32, colour: impl Fn(f32) -> [u8; 4]) -> Option<Vec<u8>> {
         if z > 24 || x >= (1 << z) || y >= (1 << z) {
             return None;
         }
@@ -236,21 +341,7 @@ impl LonLatGrid {
                     continue;
                 }
                 let o = (py * 256 + px) * 4;
-                let t = (v / self.vmax).clamp(0.0, 1.0);
-                let px_rgba = if t < SHOW_FROM {
-                    // The footprint, with the noise floor left grey.
-                    let g = (62.0 + 50.0 * t / SHOW_FROM) as u8;
-                    [g, g, g + 6, 150]
-                } else {
-                    // yellow (255, 230, 0) → red (200, 0, 0)
-                    let s = (t - SHOW_FROM) / (1.0 - SHOW_FROM);
-                    [
-                        (255.0 - 55.0 * s) as u8,
-                        (230.0 * (1.0 - s)) as u8,
-                        0,
-                        (170.0 + 85.0 * s) as u8,
-                    ]
-                };
+                let px_rgba = colour(v);
                 rgba[o..o + 4].copy_from_slice(&px_rgba);
             }
         }

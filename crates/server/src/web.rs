@@ -1,6 +1,6 @@
-//! The web viewer: a single page (sign-in, map, site, jobs, admin) whose files and
-//! MapLibre GL JS (from the npm registry, via `web/package-lock.json`) are embedded in
-//! the binary. No CDN, no inline script.
+//! The web viewer: a single page (sign-in, map, site, jobs, admin) whose files,
+//! MapLibre GL JS and the `pmtiles` reader (from the npm registry, via
+//! `web/package-lock.json`) are embedded in the binary. No CDN, no inline script.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -31,6 +31,11 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         "/vendor/maplibre-gl.css",
         "text/css; charset=utf-8",
         asset!("node_modules/maplibre-gl/dist/maplibre-gl.css"),
+    ),
+    (
+        "/vendor/pmtiles.js",
+        "text/javascript; charset=utf-8",
+        asset!("node_modules/pmtiles/dist/pmtiles.js"),
     ),
     ("/favicon.ico", "image/svg+xml", asset!("favicon.svg")),
 ];

@@ -19,6 +19,7 @@ async fn suite(url: &str) {
     headers_and_openapi(&app).await;
     tiles(&app, site).await;
     sessions(&app, site).await;
+    reingest(&app, n_sites).await;
     jobs(&app, n_sites).await;
     audit_trail(&app, site).await;
 }
@@ -392,6 +393,8 @@ async fn headers_and_openapi(app: &TestApp) {
         "/api/audit",
         "/api/users",
         "/api/tiles/{line}/{z}/{x}/{y}",
+        "/api/quicklook/{line}/{z}/{x}/{y}",
+        "/api/basemap.pmtiles",
         "/api/flight-lines",
         "/api/plumes",
     ] {
@@ -447,13 +450,74 @@ async fn tiles(app: &TestApp, site: i64) {
         .await;
     let img = image::load_from_memory(&r.body).unwrap().to_rgba8();
     assert!(img.pixels().all(|p| p[3] == 0));
-    // Another campaign's line: 404.
-    assert_eq!(
-        app.get(&format!("/api/tiles/{id}/{z}/{x}/{y}.png"), &app.outsider)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
+    assert!(
+        img.pixels().any(|p| p[3] == 150 && p[2] == p[1] + 6),
+        "the footprint is grey below the noise floor"
     );
+    // Over the quicklook the sub-noise footprint is left transparent.
+    let r = app
+        .get(
+            &format!("/api/tiles/{id}/{z}/{x}/{y}.png?footprint=false"),
+            &app.viewer,
+        )
+        .await;
+    let over = image::load_from_memory(&r.body).unwrap().to_rgba8();
+    assert!(over.pixels().all(|p| p[3] == 0 || p[2] == 0));
+    assert_eq!(
+        over.pixels().filter(|p| p[3] > 0).count(),
+        warm,
+        "the same enhanced pixels"
+    );
+    for bad in ["footprint=maybe", "footprints=false"] {
+        let r = app
+            .get(
+                &format!("/api/tiles/{id}/{z}/{x}/{y}.png?{bad}"),
+                &app.viewer,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // The flight line's quicklook (its albedo factor): opaque grey with the texture
+    // of the ground, where the enhancement tile has the footprint.
+    let ql = lines[0]["quicklook"].as_str().expect("a quicklook URL");
+    assert_eq!(ql, format!("/api/quicklook/{id}/{{z}}/{{x}}/{{y}}.png"));
+    let r = app
+        .get(&format!("/api/quicklook/{id}/{z}/{x}/{y}.png"), &app.viewer)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "image/png");
+    let q = image::load_from_memory(&r.body).unwrap().to_rgba8();
+    let mut greys = std::collections::BTreeSet::new();
+    for (a, b) in q.pixels().zip(img.pixels()) {
+        assert_eq!(
+            a[3] > 0,
+            b[3] > 0,
+            "quicklook and enhancement share a footprint"
+        );
+        if a[3] > 0 {
+            assert!(a[3] == 255 && a[0] == a[1] && a[1] == a[2], "{a:?}");
+            greys.insert(a[0]);
+        }
+    }
+    assert!(
+        greys.len() > 20,
+        "a flat quicklook: {} grey levels",
+        greys.len()
+    );
+    let r = app
+        .get(&format!("/api/quicklook/{id}/{z}/0/0.png"), &app.viewer)
+        .await;
+    let img = image::load_from_memory(&r.body).unwrap().to_rgba8();
+    assert!(img.pixels().all(|p| p[3] == 0));
+    // Another campaign's line: 404.
+    for layer in ["tiles", "quicklook"] {
+        assert_eq!(
+            app.get(&format!("/api/{layer}/{id}/{z}/{x}/{y}.png"), &app.outsider)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
     let plumes = app.get("/api/plumes", &app.viewer).await.json();
     assert!(!plumes["features"].as_array().unwrap().is_empty());
 }
@@ -730,6 +794,48 @@ async fn audit_trail(app: &TestApp, site: i64) {
     );
 }
 
+/// The same output set ingested again into a campaign stores nothing and names the
+/// scan that holds it; another campaign, or a changed output set, is stored.
+async fn reingest(app: &TestApp, n_sites: usize) {
+    use plumewatch_server::ingest::ingest;
+    let before = app.get("/api/flight-lines", &app.viewer).await.json();
+    let first = ingest(&app.db, &common::fixture_scan(), "gulf")
+        .await
+        .unwrap();
+    let again = ingest(&app.db, &common::fixture_scan(), "gulf")
+        .await
+        .unwrap();
+    assert!(first.already_ingested_at.is_some(), "seeded already");
+    assert_eq!((again.scan_id, again.sites), (first.scan_id, 0));
+    let sites = app.get("/api/sites", &app.viewer).await.json();
+    assert_eq!(sites["features"].as_array().unwrap().len(), n_sites);
+    assert_eq!(
+        app.get("/api/flight-lines", &app.viewer).await.json(),
+        before
+    );
+    // A copy elsewhere is the same output set.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    common::copy_dir(&common::fixture_scan(), &copy);
+    let r = ingest(&app.db, &copy, "gulf").await.unwrap();
+    assert_eq!(r.already_ingested_at, first.already_ingested_at);
+    // Another campaign stores it (once).
+    let b = ingest(&app.db, &copy, "reingest-b").await.unwrap();
+    assert!(b.already_ingested_at.is_none());
+    assert_eq!((b.sites, b.flight_lines, b.quicklooks), (n_sites, 1, 1));
+    assert!(ingest(&app.db, &copy, "reingest-b")
+        .await
+        .unwrap()
+        .already_ingested_at
+        .is_some());
+    // A changed file is a different output set.
+    let sites_path = copy.join("sites.geojson");
+    let text = std::fs::read_to_string(&sites_path).unwrap();
+    std::fs::write(&sites_path, format!("{text}\n")).unwrap();
+    let c = ingest(&app.db, &copy, "reingest-b").await.unwrap();
+    assert!(c.already_ingested_at.is_none() && c.scan_id != b.scan_id);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_suite_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -820,4 +926,120 @@ async fn expired_sessions_are_refused() {
         .await;
     assert_eq!(who.status, StatusCode::UNAUTHORIZED);
     assert_eq!(who.json()["error"], "invalid or expired credentials");
+}
+
+#[tokio::test]
+async fn pmtiles_basemap_by_range_requests() {
+    use plumewatch_server::basemap::Pmtiles;
+    let dir = tempfile::tempdir().unwrap();
+    let tile = common::solid_png([40, 90, 60]);
+    let path = dir.path().join("base.pmtiles");
+    let file = common::write_tiny_pmtiles(&path, &tile);
+    let not = dir.path().join("not.pmtiles");
+    std::fs::write(&not, vec![b'x'; 200]).unwrap();
+    let e = Pmtiles::open(&not).unwrap_err().to_string();
+    assert!(e.contains("not.pmtiles") && e.contains("PMTiles v3"), "{e}");
+    let e = Pmtiles::open(&dir.path().join("missing.pmtiles"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("missing.pmtiles") && e.contains("cannot open"),
+        "{e}"
+    );
+    let p = Pmtiles::open(&path).unwrap();
+    assert_eq!((p.tile_type, p.min_zoom, p.max_zoom), ("png", 0, 0));
+    assert_eq!(p.bounds, [-180.0, -85.0, 180.0, 85.0]);
+
+    let mut app = seeded(dir.path().join("p.db").to_str().unwrap()).await;
+    // Without a basemap the route answers 404.
+    let r = app.get("/api/basemap.pmtiles", &app.viewer).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let mut config = plumewatch_server::api::ApiConfig {
+        basemap: Some(path.to_str().unwrap().into()),
+        ..Default::default()
+    };
+    plumewatch_server::serve::resolve_basemap(&mut config).unwrap();
+    assert!(config.basemap.is_none() && config.basemap_pmtiles.is_some());
+    let state =
+        plumewatch_server::api::AppState::new(app.db.clone(), app.state.jobs.clone(), config);
+    app.router = plumewatch_server::api::router(state);
+    let v = app.get("/api/viewer", &app.viewer).await.json();
+    assert_eq!(v["basemap_pmtiles"]["url"], "/api/basemap.pmtiles");
+    assert_eq!(v["basemap_pmtiles"]["tile_type"], "png");
+    let csp = app.get("/api/viewer", &app.viewer).await.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("connect-src 'self';"),
+        "served from here: {csp}"
+    );
+
+    let range = |r: &str| {
+        Request::get("/api/basemap.pmtiles")
+            .header("authorization", format!("Bearer {}", app.viewer))
+            .header("range", r.to_string())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let len = file.len();
+    // What the pmtiles reader asks first: 16 KiB, clamped to the file.
+    let r = app.send(range("bytes=0-16383")).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        r.headers["content-range"],
+        format!("bytes 0-{}/{len}", len - 1)
+    );
+    assert_eq!(r.headers["accept-ranges"], "bytes");
+    assert!(r.headers.contains_key("etag"));
+    assert_eq!(r.body, file);
+    // Follow the archive as a reader does: root directory, then the tile's bytes.
+    let u64_at = |at: usize| u64::from_le_bytes(r.body[at..at + 8].try_into().unwrap());
+    let (dir_off, dir_len, data_off) = (u64_at(8), u64_at(16), u64_at(56));
+    let d = app
+        .send(range(&format!("bytes={dir_off}-{}", dir_off + dir_len - 1)))
+        .await;
+    assert_eq!(d.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(d.body.len() as u64, dir_len);
+    // One entry: tile id 0, run 1, length, offset + 1 (single-byte varints here).
+    assert_eq!(&d.body[..3], &[1, 0, 1]);
+    let tile_len = u64::from(d.body[3]) | (u64::from(d.body[4]) << 7);
+    assert_eq!(tile_len as usize, tile.len());
+    let t = app
+        .send(range(&format!(
+            "bytes={data_off}-{}",
+            data_off + tile_len - 1
+        )))
+        .await;
+    assert_eq!(t.body, tile);
+    let img = image::load_from_memory(&t.body).unwrap().to_rgb8();
+    assert_eq!(img.get_pixel(100, 100).0, [40, 90, 60]);
+    // Suffix and open ranges; past the end 416; malformed 400; no credentials 401.
+    assert_eq!(app.send(range("bytes=-10")).await.body, &file[len - 10..]);
+    assert_eq!(app.send(range("bytes=120-")).await.body, &file[120..]);
+    let r = app.send(range(&format!("bytes={len}-"))).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.headers["content-range"], format!("bytes */{len}"));
+    for bad in [
+        "bytes=5-1",
+        "bytes=0-1,4-5",
+        "lines=0-1",
+        "bytes=a-b",
+        "bytes=-",
+    ] {
+        let r = app.send(range(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let r = app.get("/api/basemap.pmtiles", &app.viewer).await;
+    assert_eq!((r.status, r.body.len()), (StatusCode::OK, len));
+    let r = app
+        .call(Method::GET, "/api/basemap.pmtiles", None, None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Each read is on the audit trail.
+    let audit = app
+        .get("/api/audit?action=basemap.read&limit=100", &app.admin)
+        .await
+        .json();
+    assert!(audit.as_array().unwrap().len() >= 8, "{audit}");
 }

@@ -1,17 +1,23 @@
 //! The web viewer in a real browser (Debian's chromium through chromium-driver):
-//! an analyst signs in, sees the map with its sites, opens a site and confirms it; an
-//! admin finds that review in the audit log; a viewer gets no review form and 403
-//! from the API. No page logs an error. Screenshots go to the test's output folder.
+//! an analyst signs in, sees the map with its sites over the flight line's quicklook
+//! and a PMTiles basemap served by this server (layers switch off and on), opens a
+//! site and confirms it; an admin finds that review in the audit log; a viewer gets no
+//! review form and 403 from the API. No page logs an error. Screenshots go to the
+//! test's output folder.
 
 mod common;
 
 use common::{fixture_site_count, have_tool, seeded, which, TestApp};
 use fantoccini::{Client, ClientBuilder, Locator};
+use plumewatch_server::api::{self, ApiConfig, AppState};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// The test basemap's colour.
+const BASEMAP_RGB: [u8; 3] = [40, 90, 60];
 
 struct Driver(Child);
 impl Drop for Driver {
@@ -109,9 +115,44 @@ async fn sign_in(c: &Client, base: &str, name: &str, token: &str) {
     wait_css(c, "#who").await;
 }
 
-async fn shot(c: &Client, dir: &std::path::Path, name: &str) {
+async fn shot(c: &Client, dir: &std::path::Path, name: &str) -> image::RgbaImage {
     let png = c.screenshot().await.unwrap();
-    std::fs::write(dir.join(name), png).unwrap();
+    std::fs::write(dir.join(name), &png).unwrap();
+    image::load_from_memory(&png).unwrap().to_rgba8()
+}
+
+/// Switches a map layer group and waits until the map has drawn it.
+async fn toggle_layer(c: &Client, group: &str) {
+    c.find(Locator::Css(&format!("#layer-{group}")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(c, "#map[data-idle='1']").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Pixels of the map area (left of the site table, below the header) that are
+/// opaque neutral grey, as the quicklook draws them, as a fraction.
+fn quicklook_fraction(img: &image::RgbaImage) -> f64 {
+    let (w, h) = img.dimensions();
+    let (x1, y0) = (w.saturating_sub(560), 48.min(h));
+    let mut n = (0usize, 0usize);
+    for y in y0..h {
+        for x in 0..x1 {
+            let p = img.get_pixel(x, y);
+            n.1 += 1;
+            if p[0] == p[1] && p[1] == p[2] && p[0] >= 20 {
+                n.0 += 1;
+            }
+        }
+    }
+    n.0 as f64 / n.1.max(1) as f64
+}
+
+fn near(p: &image::Rgba<u8>, rgb: [u8; 3]) -> bool {
+    (0..3).all(|i| p[i].abs_diff(rgb[i]) <= 6)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +163,20 @@ async fn viewer_in_chromium() {
     let out: PathBuf = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&out).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let app = seeded(dir.path().join("b.db").to_str().unwrap()).await;
+    let mut app = seeded(dir.path().join("b.db").to_str().unwrap()).await;
+    // A user-supplied PMTiles basemap: one green tile over the world.
+    let basemap = dir.path().join("base.pmtiles");
+    common::write_tiny_pmtiles(&basemap, &common::solid_png(BASEMAP_RGB));
+    let mut config = ApiConfig {
+        basemap: Some(basemap.to_str().unwrap().into()),
+        ..Default::default()
+    };
+    plumewatch_server::serve::resolve_basemap(&mut config).unwrap();
+    app.router = api::router(AppState::new(
+        app.db.clone(),
+        app.state.jobs.clone(),
+        config,
+    ));
     let addr = start_server(&app).await;
     let base = format!("http://{addr}");
     let (_driver, c) = browser(&dir.path().join("profile")).await;
@@ -146,7 +200,45 @@ async fn viewer_in_chromium() {
         .unwrap();
     assert!(painted[0].as_u64().unwrap() > 300, "map canvas: {painted}");
     tokio::time::sleep(Duration::from_millis(800)).await; // tiles fade in
-    shot(&c, &out, "map.png").await;
+                                                          // The basemap shows around the flight line (the fit leaves a margin), read from
+                                                          // the PMTiles file by range requests; the quicklook covers the flight line.
+    let img = shot(&c, &out, "map-basemap.png").await;
+    let edge = img.get_pixel(12, img.height() / 2);
+    assert!(
+        near(edge, BASEMAP_RGB),
+        "basemap colour at the map's edge: {edge:?}"
+    );
+    let with_quicklook = quicklook_fraction(&img);
+    assert!(with_quicklook > 0.05, "quicklook covers {with_quicklook}");
+    let reads: Vec<String> = sqlx::query_scalar(
+        "SELECT object FROM audit WHERE action = 'basemap.read' AND user_name = 'ann'",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|o| o.starts_with("basemap bytes=") && !o.starts_with("basemap bytes=0-")),
+        "the viewer read no tile from the basemap: {reads:?}"
+    );
+    toggle_layer(&c, "basemap").await;
+    let img = shot(&c, &out, "map-no-basemap.png").await;
+    let edge = img.get_pixel(12, img.height() / 2);
+    assert!(
+        near(edge, [0x11, 0x16, 0x1d]),
+        "background at the map's edge: {edge:?}"
+    );
+    toggle_layer(&c, "quicklook").await;
+    let img = shot(&c, &out, "map-no-quicklook.png").await;
+    let without = quicklook_fraction(&img);
+    assert!(
+        without < with_quicklook / 10.0,
+        "quicklook off: {without} (on: {with_quicklook})"
+    );
+    toggle_layer(&c, "quicklook").await;
+    let img = shot(&c, &out, "map.png").await;
+    assert!(quicklook_fraction(&img) > 0.05);
     no_errors(&c, "map").await;
 
     // Open the strongest site and confirm it.

@@ -152,6 +152,67 @@ function legend() {
       el('span', { class: 'dot status-dismissed' }), ' dismissed ', el('span', { class: 'dot status-needs_reflight' }), ' reflight'));
 }
 
+// Map layer groups the viewer can switch on and off: [group, label].
+const LAYER_GROUPS = [['basemap', 'Basemap'], ['quicklook', 'Flight-line quicklook (SWIR albedo)'],
+  ['enhancement', 'CH₄ enhancement'], ['plumes', 'Plume outlines']];
+
+function layerControl(map, groups) {
+  const box = el('div', { id: 'layers', class: 'layers' }, el('div', { class: 'layers-title' }, 'Layers'));
+  for (const [group, label] of LAYER_GROUPS) {
+    if (!groups[group] || !groups[group].length) continue;
+    box.append(el('label', {}, el('input', { type: 'checkbox', id: 'layer-' + group, checked: true, onchange: (ev) => {
+      $('#map').dataset.idle = '0';
+      for (const id of groups[group]) map.setLayoutProperty(id, 'visibility', ev.target.checked ? 'visible' : 'none');
+      if (group === 'quicklook') footprints(map, groups, !ev.target.checked);
+      map.once('idle', () => { $('#map').dataset.idle = '1'; });
+    } }), ' ', label));
+  }
+  return box;
+}
+
+// Over a quicklook, enhancement tiles leave the sub-noise footprint transparent.
+function footprints(map, groups, show) {
+  for (const id of groups.enhancement) {
+    const src = map.getSource(id);
+    const line = groups.lines[id];
+    if (src && line.quicklook) src.setTiles([location.origin + line.tiles + (show ? '' : '?footprint=false')]);
+  }
+}
+
+async function addBasemap(map, viewer, groups) {
+  if (viewer.basemap) {
+    map.addSource('basemap', { type: 'raster', tiles: [viewer.basemap], tileSize: 256, maxzoom: 19 });
+    map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' });
+    groups.basemap.push('basemap');
+  }
+  const pm = viewer.basemap_pmtiles;
+  if (!pm) return;
+  if (!state.pmtiles) {
+    state.pmtiles = new pmtiles.Protocol();
+    maplibregl.addProtocol('pmtiles', state.pmtiles.tile);
+  }
+  const url = location.origin + pm.url;
+  const archive = new pmtiles.PMTiles(url);
+  state.pmtiles.add(archive);
+  if (pm.tile_type === 'mvt') {
+    // A vector basemap without a style of its own: outlines of every layer it holds.
+    const meta = await archive.getMetadata();
+    map.addSource('basemap', { type: 'vector', url: 'pmtiles://' + url });
+    for (const layer of meta.vector_layers || []) {
+      const id = 'basemap-' + layer.id;
+      map.addLayer({ id: id + '-fill', type: 'fill', source: 'basemap', 'source-layer': layer.id,
+        filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#2b3440', 'fill-opacity': 0.6 } });
+      map.addLayer({ id: id + '-line', type: 'line', source: 'basemap', 'source-layer': layer.id,
+        paint: { 'line-color': '#5c6b7a', 'line-width': 0.8 } });
+      groups.basemap.push(id + '-fill', id + '-line');
+    }
+  } else {
+    map.addSource('basemap', { type: 'raster', url: 'pmtiles://' + url, tileSize: 256 });
+    map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' });
+    groups.basemap.push('basemap');
+  }
+}
+
 function initMap() {
   const map = new maplibregl.Map({
     container: 'map',
@@ -165,30 +226,47 @@ function initMap() {
     try {
       const [viewer, lines] = await Promise.all([api('/api/viewer'), api('/api/flight-lines')]);
       if (state.map !== map) return; // left the page meanwhile
-      if (viewer.basemap) {
-        map.addSource('basemap', { type: 'raster', tiles: [viewer.basemap], tileSize: 256, maxzoom: 19 });
-        map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' });
-      }
+      const groups = { basemap: [], quicklook: [], enhancement: [], plumes: [], lines: {} };
+      await addBasemap(map, viewer, groups);
+      if (state.map !== map) return;
       const bounds = new maplibregl.LngLatBounds();
       for (const l of lines) {
-        map.addSource('line-' + l.id, { type: 'raster', tiles: [location.origin + l.tiles], tileSize: 256, bounds: l.bounds, minzoom: 0, maxzoom: 20 });
-        map.addLayer({ id: 'line-' + l.id, type: 'raster', source: 'line-' + l.id, paint: { 'raster-resampling': 'nearest' } });
+        if (!l.quicklook) continue;
+        map.addSource('ql-' + l.id, { type: 'raster', tiles: [location.origin + l.quicklook], tileSize: 256, bounds: l.bounds, minzoom: 0, maxzoom: 20 });
+        map.addLayer({ id: 'ql-' + l.id, type: 'raster', source: 'ql-' + l.id, paint: { 'raster-resampling': 'nearest', 'raster-fade-duration': 0 } });
+        groups.quicklook.push('ql-' + l.id);
+      }
+      for (const l of lines) {
+        const tiles = location.origin + l.tiles + (l.quicklook ? '?footprint=false' : '');
+        map.addSource('line-' + l.id, { type: 'raster', tiles: [tiles], tileSize: 256, bounds: l.bounds, minzoom: 0, maxzoom: 20 });
+        map.addLayer({ id: 'line-' + l.id, type: 'raster', source: 'line-' + l.id, paint: { 'raster-resampling': 'nearest', 'raster-fade-duration': 0 } });
+        groups.enhancement.push('line-' + l.id);
+        groups.lines['line-' + l.id] = l;
         bounds.extend([l.bounds[0], l.bounds[1]]); bounds.extend([l.bounds[2], l.bounds[3]]);
       }
       const plumes = await api('/api/plumes');
       if (state.map !== map) return;
       map.addSource('plumes', { type: 'geojson', data: plumes });
-      map.addLayer({ id: 'plume-fill', type: 'fill', source: 'plumes', paint: { 'fill-color': '#ff8c1a', 'fill-opacity': 0.15 } });
-      map.addLayer({ id: 'plume-line', type: 'line', source: 'plumes', paint: { 'line-color': '#ffb347', 'line-width': 1.5 } });
+      map.addLayer({ id: 'plume-fill', type: 'fill', source: 'plumes', paint: { 'fill-color': '#ff8c1a', 'fill-opacity': 0.12 } });
+      map.addLayer({ id: 'plume-line', type: 'line', source: 'plumes', paint: { 'line-color': '#ffd43b', 'line-width': 1.6 } });
+      groups.plumes.push('plume-fill', 'plume-line');
       map.addSource('sites', { type: 'geojson', data: { type: 'FeatureCollection', features: state.sites } });
       map.addLayer({ id: 'sites', type: 'circle', source: 'sites', paint: {
-        'circle-radius': ['interpolate', ['linear'], ['coalesce', ['get', 'rate_kg_h'], 0], 0, 5, 500, 11],
+        'circle-radius': ['interpolate', ['linear'], ['coalesce', ['get', 'rate_kg_h'], 0], 0, 6, 500, 12],
         'circle-color': ['match', ['get', 'status'], 'confirmed', '#2f9e44', 'dismissed', '#868e96', 'needs_reflight', '#1c7ed6', '#e8590c'],
-        'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+        'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+      const popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, offset: 10 });
       map.on('click', 'sites', (e) => { location.hash = '#/site/' + e.features[0].properties.id; });
-      map.on('mouseenter', 'sites', () => { map.getCanvas().style.cursor = 'pointer'; });
-      map.on('mouseleave', 'sites', () => { map.getCanvas().style.cursor = ''; });
-      if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 30, duration: 0 });
+      map.on('mouseenter', 'sites', (e) => {
+        map.getCanvas().style.cursor = 'pointer';
+        const p = e.features[0].properties;
+        popup.setLngLat(e.features[0].geometry.coordinates)
+          .setDOMContent(el('div', { class: 'popup' }, el('strong', {}, 'S' + p.rank), ` ${fmtRate({ rate_kg_h: p.rate_kg_h === undefined ? null : p.rate_kg_h, rate_sd_kg_h: p.rate_sd_kg_h })} kg/h · ${String(p.status).replace('_', ' ')}`))
+          .addTo(map);
+      });
+      map.on('mouseleave', 'sites', () => { map.getCanvas().style.cursor = ''; popup.remove(); });
+      $('.mapbox').append(layerControl(map, groups));
+      if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, duration: 0 });
       map.once('idle', () => { $('#map').dataset.ready = String(state.sites.length); });
     } catch (e) { if (e.status !== 401) console.error('map: ' + e.message); }
   });

@@ -1,5 +1,6 @@
-//! COG rasters of a flight line: enhancement, sigma, z, the accepted-plume mask and
-//! the candidate ids, orthorectified through the GLT when one was given.
+//! COG rasters of a flight line: enhancement, sigma, z, the albedo factor (the map's
+//! quicklook of the flight line), the accepted-plume mask and the candidate ids,
+//! orthorectified through the GLT when one was given.
 
 use crate::result::LineResult;
 use crate::Result;
@@ -7,7 +8,7 @@ use plumewatch_core::raster::NODATA;
 use plumewatch_io::{OutputBand, Overviews};
 use std::path::{Path, PathBuf};
 
-/// Writes `<line>_{enhancement,sigma,z,plume_mask,plume_id}.tif` into `dir`; `gas_name`
+/// Writes `<line>_{enhancement,sigma,z,albedo,plume_mask,plume_id}.tif` into `dir`; `gas_name`
 /// names the gas in the band descriptions.
 pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Result<Vec<PathBuf>> {
     let plumes = &line.analysis.plumes;
@@ -25,7 +26,7 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Resu
         })
         .collect();
     let enhancement_description = format!("{gas_name} enhancement");
-    let rasters: [(&str, &[f32], &str, &str); 5] = [
+    let rasters: [(&str, &[f32], &str, &str); 6] = [
         (
             "enhancement",
             &line.maps.enhancement,
@@ -39,6 +40,12 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Resu
             "ppm·m",
         ),
         ("z", &line.maps.z, "z-score (enhancement / sigma)", "1"),
+        (
+            "albedo",
+            &line.maps.albedo,
+            "albedo factor: radiance relative to the mean spectrum over the detection window",
+            "1",
+        ),
         ("plume_mask", &mask, "accepted plume pixels (1)", "1"),
         ("plume_id", &labels, "candidate plume id (0 = none)", "1"),
     ];
@@ -46,7 +53,7 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Resu
     let mut written = Vec::new();
     for (suffix, data, description, unit) in rasters {
         let path = dir.join(format!("{}_{suffix}.tif", line.name));
-        let continuous = matches!(suffix, "enhancement" | "sigma" | "z");
+        let continuous = matches!(suffix, "enhancement" | "sigma" | "z" | "albedo");
         let nodata = continuous.then_some(f64::from(NODATA));
         let ortho_values;
         let (lines, samples, values, georef): (usize, usize, &[f32], _) = match &line.ortho {

@@ -48,6 +48,9 @@ pub struct ApiConfig {
     /// (`https://host/{z}/{x}/{y}.png`); its origin is added to the CSP. See
     /// [`check_basemap`].
     pub basemap: Option<String>,
+    /// A user-supplied PMTiles basemap file, served by range requests from
+    /// `/api/basemap.pmtiles` (see [`crate::basemap`]).
+    pub basemap_pmtiles: Option<Arc<crate::basemap::Pmtiles>>,
 }
 
 /// Checks a basemap URL template: `https://` (or `http://` on a loopback host), with
@@ -88,6 +91,7 @@ impl Default for ApiConfig {
             https: false,
             session_lifetime: Duration::from_secs(12 * 3600),
             basemap: None,
+            basemap_pmtiles: None,
         }
     }
 }
@@ -104,7 +108,7 @@ pub struct AppState {
     /// Limits and switches.
     pub config: Arc<ApiConfig>,
     login_attempts: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
-    grids: Arc<Mutex<HashMap<i64, Arc<LonLatGrid>>>>,
+    grids: Arc<Mutex<HashMap<(i64, crate::tiles::Layer), Arc<LonLatGrid>>>>,
 }
 
 impl AppState {
@@ -399,6 +403,8 @@ fn action_name(method: &Method, route: &str) -> Option<&'static str> {
         ("GET", "/api/plumes") => "plumes.list",
         ("GET", "/api/flight-lines") => "flight_lines.list",
         ("GET", "/api/tiles/{line}/{z}/{x}/{y}") => "tile.read",
+        ("GET", "/api/quicklook/{line}/{z}/{x}/{y}") => "quicklook.read",
+        ("GET", "/api/basemap.pmtiles") => "basemap.read",
         ("GET", "/api/export/sites.geojson") => "export.sites",
         ("GET", "/api/jobs") => "jobs.list",
         ("POST", "/api/jobs") => "job.submit",
@@ -484,6 +490,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plumes", get(sites::plumes))
         .route("/api/flight-lines", get(sites::flight_lines))
         .route("/api/tiles/{line}/{z}/{x}/{y}", get(sites::tile))
+        .route("/api/quicklook/{line}/{z}/{x}/{y}", get(sites::quicklook))
+        .route("/api/basemap.pmtiles", get(session::basemap_pmtiles))
         .route("/api/export/sites.geojson", get(sites::export))
         .route("/api/jobs", get(jobs::list).post(jobs::submit))
         .route("/api/jobs/{id}", get(jobs::one))

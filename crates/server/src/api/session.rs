@@ -5,7 +5,7 @@ use super::{
 };
 use crate::users::{self, TokenKind};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
@@ -117,11 +117,88 @@ pub async fn whoami(axum::Extension(caller): axum::Extension<Caller>) -> Respons
     )
 }
 
-/// The viewer's settings: the optional basemap URL template.
+/// The viewer's settings: the optional basemap (an XYZ URL template, or a PMTiles file
+/// served from `/api/basemap.pmtiles`).
 pub async fn viewer_config(State(state): State<AppState>) -> Response {
+    let pmtiles = state.config.basemap_pmtiles.as_ref().map(|p| {
+        serde_json::json!({
+            "url": "/api/basemap.pmtiles", "tile_type": p.tile_type,
+            "min_zoom": p.min_zoom, "max_zoom": p.max_zoom, "bounds": p.bounds,
+        })
+    });
     super::noted(
         "viewer.read",
         "viewer",
-        Json(serde_json::json!({"basemap": state.config.basemap})),
+        Json(serde_json::json!({"basemap": state.config.basemap, "basemap_pmtiles": pmtiles})),
     )
+}
+
+/// `GET /api/basemap.pmtiles`: byte ranges of the PMTiles basemap (`Range:
+/// bytes=first-last`, answered 206; without `Range` the whole file when small).
+pub async fn basemap_pmtiles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    use crate::basemap::RangeError;
+    let p = state.config.basemap_pmtiles.clone().ok_or_else(|| {
+        ApiError::not_found(
+            "PMTiles basemap (the server was started without --basemap FILE.pmtiles)",
+        )
+    })?;
+    let range_header = headers.get(header::RANGE).map(|v| v.to_str().unwrap_or(""));
+    let (first, last) = match p.range(range_header) {
+        Ok(r) => r,
+        Err(RangeError::Unsatisfiable) => {
+            let mut r = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("range starts past the end of the {}-byte basemap", p.len),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", p.len)) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+        Err(RangeError::Malformed) => {
+            return Err(ApiError::bad_request(
+                "Range: expected one `bytes=first-last` range",
+            ))
+        }
+        Err(RangeError::TooLarge) => {
+            return Err(ApiError::bad_request(format!(
+                "the basemap is served in byte ranges of at most {} bytes: send a Range header",
+                crate::basemap::MAX_RANGE
+            )))
+        }
+    };
+    let reader = p.clone();
+    let bytes = tokio::task::spawn_blocking(move || reader.read(first, last))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "basemap reader failed"))??;
+    let partial = range_header.is_some();
+    let mut r = (
+        if partial {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        },
+        [
+            (header::CONTENT_TYPE, "application/vnd.pmtiles".to_string()),
+            (header::ACCEPT_RANGES, "bytes".to_string()),
+            (header::CACHE_CONTROL, "private, max-age=300".to_string()),
+            (header::ETAG, p.etag.clone()),
+        ],
+        bytes,
+    )
+        .into_response();
+    if partial {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{}", p.len)) {
+            r.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(super::noted(
+        "basemap.read",
+        format!("basemap bytes={first}-{last}"),
+        r,
+    ))
 }

@@ -2,7 +2,7 @@
 //! query is limited to the campaigns granted to the caller; anything else is 404.
 
 use super::{noted, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, AppState, Caller};
-use crate::tiles::LonLatGrid;
+use crate::tiles::{Layer, LonLatGrid, Style};
 use crate::users::Role;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -466,7 +466,8 @@ pub async fn flight_lines(
     let rows = campaign_query(
         &state,
         &caller,
-        "SELECT f.id, f.name, f.west, f.south, f.east, f.north, c.name FROM flight_lines f \
+        "SELECT f.id, f.name, f.west, f.south, f.east, f.north, c.name, \
+         CASE WHEN f.quicklook IS NULL THEN 0 ELSE 1 END FROM flight_lines f \
          JOIN scans sc ON sc.id = f.scan_id JOIN campaigns c ON c.id = sc.campaign_id",
         &filter,
         "f.id",
@@ -480,13 +481,20 @@ pub async fn flight_lines(
                 "id": id, "name": r.try_get::<String, _>(1)?, "campaign": r.try_get::<String, _>(6)?,
                 "bounds": [r.try_get::<f64, _>(2)?, r.try_get::<f64, _>(3)?, r.try_get::<f64, _>(4)?, r.try_get::<f64, _>(5)?],
                 "tiles": format!("/api/tiles/{id}/{{z}}/{{x}}/{{y}}.png"),
+                "quicklook": (r.try_get::<i32, _>(7)? == 1)
+                    .then(|| format!("/api/quicklook/{id}/{{z}}/{{x}}/{{y}}.png")),
             }))
         })
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(noted("flight_lines.list", "flight_lines", Json(list)))
 }
 
-async fn grid(state: &AppState, caller: &Caller, line: i64) -> ApiResult<Arc<LonLatGrid>> {
+async fn grid(
+    state: &AppState,
+    caller: &Caller,
+    line: i64,
+    layer: Layer,
+) -> ApiResult<Arc<LonLatGrid>> {
     // Visibility is checked on every request; only the decoded grid is cached.
     let row = sqlx::query(
         "SELECT f.samples, f.lines, f.west, f.south, f.east, f.north FROM flight_lines f \
@@ -502,15 +510,25 @@ async fn grid(state: &AppState, caller: &Caller, line: i64) -> ApiResult<Arc<Lon
         .grids
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(&line)
+        .get(&(line, layer))
     {
         return Ok(g.clone());
     }
-    let bytes: Vec<u8> = sqlx::query("SELECT enhancement FROM flight_lines WHERE id = $1")
-        .bind(line)
-        .fetch_one(&state.db.pool)
-        .await?
-        .try_get(0)?;
+    let column = match layer {
+        Layer::Enhancement => "enhancement",
+        Layer::Quicklook => "quicklook",
+    };
+    let bytes: Option<Vec<u8>> =
+        sqlx::query(&format!("SELECT {column} FROM flight_lines WHERE id = $1"))
+            .bind(line)
+            .fetch_one(&state.db.pool)
+            .await?
+            .try_get(0)?;
+    let bytes = bytes.ok_or_else(|| {
+        ApiError::not_found(&format!(
+            "quicklook of flight line {line} (its scan wrote no albedo raster)"
+        ))
+    })?;
     let (w, h): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     let bounds = [
         row.try_get(2)?,
@@ -525,27 +543,68 @@ async fn grid(state: &AppState, caller: &Caller, line: i64) -> ApiResult<Arc<Lon
         .grids
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(line, g.clone());
+        .insert((line, layer), g.clone());
     Ok(g)
 }
 
-/// `GET /api/tiles/{line}/{z}/{x}/{y}.png`: an XYZ tile of a flight line's enhancement.
+/// Query of an enhancement tile.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileQuery {
+    /// Draw the footprint in grey below the noise floor (default true; the viewer
+    /// asks for `false` over the quicklook).
+    pub footprint: Option<bool>,
+}
+
+/// `GET /api/tiles/{line}/{z}/{x}/{y}.png[?footprint=false]`: an XYZ tile of a flight
+/// line's enhancement.
 pub async fn tile(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath((line, z, x, y)): ApiPath<(i64, u32, u32, String)>,
+    ApiQuery(q): ApiQuery<TileQuery>,
 ) -> ApiResult<Response> {
+    let style = Style::Enhancement {
+        footprint: q.footprint.unwrap_or(true),
+    };
+    layer_tile(state, caller, style, (line, z, x, y)).await
+}
+
+/// `GET /api/quicklook/{line}/{z}/{x}/{y}.png`: an XYZ tile of a flight line's
+/// quicklook (its albedo factor in grey).
+pub async fn quicklook(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath((line, z, x, y)): ApiPath<(i64, u32, u32, String)>,
+) -> ApiResult<Response> {
+    layer_tile(state, caller, Style::Quicklook, (line, z, x, y)).await
+}
+
+async fn layer_tile(
+    state: AppState,
+    caller: Caller,
+    style: Style,
+    (line, z, x, y): (i64, u32, u32, String),
+) -> ApiResult<Response> {
+    let (prefix, action, layer) = match style {
+        Style::Enhancement { .. } => ("tiles", "tile.read", Layer::Enhancement),
+        Style::Quicklook => ("quicklook", "quicklook.read", Layer::Quicklook),
+    };
     let y: u32 = y
         .strip_suffix(".png")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ApiError::bad_request("tile: expected /api/tiles/{line}/{z}/{x}/{y}.png"))?;
-    let g = grid(&state, &caller, line).await?;
-    let png = tokio::task::spawn_blocking(move || g.tile_png(z, x, y))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "tile: expected /api/{prefix}/{{line}}/{{z}}/{{x}}/{{y}}.png"
+            ))
+        })?;
+    let g = grid(&state, &caller, line, layer).await?;
+    let png = tokio::task::spawn_blocking(move || g.tile_png(style, z, x, y))
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "tile renderer failed"))?
         .ok_or_else(|| ApiError::bad_request(format!("tile {z}/{x}/{y} does not exist")))?;
     Ok(noted(
-        "tile.read",
+        action,
         format!("flight_line:{line} {z}/{x}/{y}"),
         (
             [

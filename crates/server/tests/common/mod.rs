@@ -173,6 +173,12 @@ impl ScanRunner for CopyFixture {
     ) -> plumewatch_server::Result<()> {
         progress("detect", 0.5);
         copy_dir(&fixture_scan(), out);
+        // A new run writes a new record (its time), so it is a new output set.
+        let path = out.join("scan.json");
+        let mut record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        record["generated_utc"] = plumewatch_server::now().into();
+        std::fs::write(&path, record.to_string()).unwrap();
         progress("write", 1.0);
         Ok(())
     }
@@ -313,4 +319,66 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: &str) -> Reply {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A 256 × 256 PNG of one colour.
+pub fn solid_png(rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(256, 256, image::Rgb(rgb));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Writes a PMTiles v3 archive (written here from the specification, no compression)
+/// holding one PNG tile at zoom 0, which covers the world; returns the file's bytes.
+pub fn write_tiny_pmtiles(path: &Path, tile: &[u8]) -> Vec<u8> {
+    // Root directory: one entry, tile id 0, run length 1, the tile's length, offset 0.
+    let mut dir = Vec::new();
+    for v in [1, 0, 1, tile.len() as u64, 1] {
+        varint(&mut dir, v);
+    }
+    let meta = br#"{"name":"test basemap","format":"png"}"#;
+    let (dir_off, meta_off) = (127u64, 127 + dir.len() as u64);
+    let data_off = meta_off + meta.len() as u64;
+    let mut h = Vec::with_capacity(127);
+    h.extend_from_slice(b"PMTiles");
+    h.push(3);
+    for v in [
+        dir_off,
+        dir.len() as u64,
+        meta_off,
+        meta.len() as u64,
+        data_off, // no leaf directories
+        0,
+        data_off,
+        tile.len() as u64,
+        1,
+        1,
+        1,
+    ] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    // clustered, internal compression none, tile compression none, PNG, zooms 0-0.
+    h.extend_from_slice(&[1, 1, 1, 2, 0, 0]);
+    for deg in [-180.0f64, -85.0, 180.0, 85.0] {
+        h.extend_from_slice(&((deg * 1e7) as i32).to_le_bytes());
+    }
+    h.push(0);
+    h.extend_from_slice(&0i32.to_le_bytes());
+    h.extend_from_slice(&0i32.to_le_bytes());
+    assert_eq!(h.len(), 127);
+    let mut file = h;
+    file.extend_from_slice(&dir);
+    file.extend_from_slice(meta);
+    file.extend_from_slice(tile);
+    std::fs::write(path, &file).unwrap();
+    file
 }
