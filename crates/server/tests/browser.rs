@@ -199,9 +199,10 @@ async fn viewer_in_chromium() {
         .await
         .unwrap();
     assert!(painted[0].as_u64().unwrap() > 300, "map canvas: {painted}");
-    tokio::time::sleep(Duration::from_millis(800)).await; // tiles fade in
-                                                          // The basemap shows around the flight line (the fit leaves a margin), read from
-                                                          // the PMTiles file by range requests; the quicklook covers the flight line.
+    // Tiles fade in.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The basemap shows around the flight line (the fit leaves a margin), read from
+    // the PMTiles file by range requests; the quicklook covers the flight line.
     let img = shot(&c, &out, "map-basemap.png").await;
     let edge = img.get_pixel(12, img.height() / 2);
     assert!(

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture_scan, fixture_site_count, CopyFixture};
+use common::{fixture_scan, fixture_site_count, rerun_fixture, CopyFixture};
 use plumewatch_server::jobs::Jobs;
 use plumewatch_server::Db;
 use sqlx::Row;
@@ -11,18 +11,26 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The child: ingests the fixture scan again and again until killed.
+/// The child: ingests new runs of the fixture scan (the same output set twice would be
+/// stored once) again and again until killed.
 #[test]
 fn ingest_forever_child() {
     let Some(db) = std::env::var_os("PW_CRASH_CHILD_DB") else {
         return;
     };
+    // Beside the database, in the parent's temporary folder (a killed child cleans
+    // nothing up).
+    let runs = std::path::Path::new(&db).with_file_name("runs");
     plumewatch_server::commands::block_on(async {
         let db = Db::open(db.to_str().unwrap()).await.unwrap();
-        loop {
-            plumewatch_server::ingest::ingest(&db, &fixture_scan(), "crash")
+        for i in 0u64.. {
+            let run = runs.join(format!("run{i}"));
+            rerun_fixture(&run);
+            let stored = plumewatch_server::ingest::ingest(&db, &run, "crash")
                 .await
                 .unwrap();
+            assert!(stored.already_ingested_at.is_none());
+            std::fs::remove_dir_all(&run).unwrap();
         }
     });
 }

@@ -108,8 +108,11 @@ pub struct AppState {
     /// Limits and switches.
     pub config: Arc<ApiConfig>,
     login_attempts: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
-    grids: Arc<Mutex<HashMap<(i64, crate::tiles::Layer), Arc<LonLatGrid>>>>,
+    grids: Arc<Mutex<GridCache>>,
 }
+
+/// Decoded flight-line grids by (flight line id, layer).
+type GridCache = HashMap<(i64, crate::tiles::Layer), Arc<LonLatGrid>>;
 
 impl AppState {
     /// State over `db` with `jobs` and `config`; starts the audit writer.

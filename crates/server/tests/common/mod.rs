@@ -172,16 +172,21 @@ impl ScanRunner for CopyFixture {
         progress: &ProgressFn<'_>,
     ) -> plumewatch_server::Result<()> {
         progress("detect", 0.5);
-        copy_dir(&fixture_scan(), out);
-        // A new run writes a new record (its time), so it is a new output set.
-        let path = out.join("scan.json");
-        let mut record: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        record["generated_utc"] = plumewatch_server::now().into();
-        std::fs::write(&path, record.to_string()).unwrap();
+        rerun_fixture(out);
         progress("write", 1.0);
         Ok(())
     }
+}
+
+/// Writes the fixture scan into `out` as a new run of the same scan would: the same
+/// files but for the time in `scan.json`, so ingest sees a new output set.
+pub fn rerun_fixture(out: &Path) {
+    copy_dir(&fixture_scan(), out);
+    let path = out.join("scan.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    record["generated_utc"] = plumewatch_server::now().into();
+    std::fs::write(&path, record.to_string()).unwrap();
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
