@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::window::GasWindow;
 use crate::{Context, Result};
 use plumewatch_core::detect::fixed::ColumnFilters;
-use plumewatch_core::detect::{detect_cube, CubeInput, DetectionMaps};
+use plumewatch_core::detect::{detect_cube, detect_cube_with_filters, CubeInput, DetectionMaps};
 use plumewatch_core::eval::{fit_logistic_pod, LogisticPod};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::narrowband::WindowSpectra;
@@ -154,6 +154,10 @@ pub struct CleanScene<'a> {
     pub maps: &'a DetectionMaps,
     /// Its plume analysis (with the same detector and analysis parameters).
     pub analysis: &'a PassAnalysis,
+    /// The per-column matched filters of its detection
+    /// ([`plumewatch_core::detect::detect_cube_with_filters`]), for the matched
+    /// filters: estimated once, applied to every run.
+    pub filters: Option<&'a ColumnFilters>,
 }
 
 /// Estimates the detection limit (see the module docs), reusing the flight line's own
@@ -214,26 +218,36 @@ pub fn estimate_with(
         )?;
         Ok(reported_mask(&a, lines * samples))
     };
+    let clean_input = CubeInput {
+        source: base,
+        window_bands: &window_pos,
+        unit_absorption: &inp.window.unit_absorption,
+        saturation_bands: &staged.saturation_positions,
+        exclude: None,
+    };
     let full_detect = |cube: &dyn LineSource| -> Result<DetectionMaps> {
         Ok(detect_cube(
             &CubeInput {
                 source: cube,
-                window_bands: &window_pos,
-                unit_absorption: &inp.window.unit_absorption,
-                saturation_bands: &staged.saturation_positions,
-                exclude: None,
+                ..clean_input
             },
             &params,
             &|_| {},
         )?)
     };
     let owned_clean;
-    let (clean_maps, clean_mask) = match clean {
-        Some(c) => (c.maps, reported_mask(c.analysis, lines * samples)),
+    let owned_filters;
+    let (clean_maps, clean_mask, clean_filters) = match clean {
+        Some(c) => (
+            c.maps,
+            reported_mask(c.analysis, lines * samples),
+            c.filters,
+        ),
         None => {
-            owned_clean = full_detect(base).with_context(ctx)?;
+            (owned_clean, owned_filters) =
+                detect_cube_with_filters(&clean_input, &params, &|_| {}).with_context(ctx)?;
             let mask = analyse(base, &owned_clean, None).with_context(ctx)?;
-            (&owned_clean, mask)
+            (&owned_clean, mask, owned_filters.as_ref())
         }
     };
     let clean_plume_pixels = clean_mask.iter().filter(|m| **m).count();
@@ -253,18 +267,23 @@ pub fn estimate_with(
     // plume lowers its own response through its column's covariance, and the scan's
     // rejection rules were set on that response) and only the changed columns are
     // filtered again. mag1c re-detects the whole injected copy.
-    let filters = match inp.detector {
-        Detector::Amf | Detector::Mf => Some(
-            ColumnFilters::estimate(
+    // The detection's own filters where it kept them; estimated from the pixels
+    // otherwise (a detection without per-column statistics to keep).
+    let estimated;
+    let filters = match (inp.detector, clean_filters) {
+        (Detector::Mag1c, _) => None,
+        (_, Some(f)) => Some(f),
+        (Detector::Amf | Detector::Mf, None) => {
+            estimated = ColumnFilters::estimate(
                 base,
                 nb,
                 &inp.window.unit_absorption,
                 &staged.saturation_positions,
                 &params,
             )
-            .with_context(ctx)?,
-        ),
-        Detector::Mag1c => None,
+            .with_context(ctx)?;
+            Some(&estimated)
+        }
     };
     let (qlo, qhi) = extras
         .q_range_kg_h
@@ -308,7 +327,7 @@ pub fn estimate_with(
             rasters.push(r);
         }
         let injected = InjectedCube::new(base, &tr, &total).with_context(ctx)?;
-        let maps = match &filters {
+        let maps = match filters {
             Some(f) => redetect_columns(f, base, &tr, clean_maps, &total)?,
             None => full_detect(&injected).with_context(ctx)?,
         };
@@ -520,11 +539,12 @@ fn redetect_columns(
                     )?;
                 }
             }
-            let mut changes: Vec<(&[f32], &[f32])> = Vec::with_capacity(touched.len());
+            let mut changes: Vec<(usize, &[f32], &[f32])> = Vec::with_capacity(touched.len());
             let mut k = 0;
             for (r, &line) in rows.iter().enumerate() {
                 if k < touched.len() && touched[k] == line {
                     changes.push((
+                        line,
                         &changes_old[k * nb..(k + 1) * nb],
                         &values[r * nb..(r + 1) * nb],
                     ));
@@ -532,8 +552,8 @@ fn redetect_columns(
                 }
             }
             let out = filters
-                .updated_column(col, &changes)?
-                .map(|f| filters.apply_column(&f, &values, nb));
+                .updated_column_at(col, &changes)?
+                .map(|f| filters.apply_column_at(col, &f, &rows, &values, nb));
             Ok((col, rows, out))
         })
         .collect::<Result<_>>()?;

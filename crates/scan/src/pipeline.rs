@@ -11,7 +11,7 @@ use crate::progress::Progress;
 use crate::result::{utc_now, LineResult, RunMeta, ScanResult, Verdict};
 use crate::window::GasWindow;
 use crate::{bail, Context, Result};
-use plumewatch_core::detect::{detect_cube, CubeInput};
+use plumewatch_core::detect::{detect_cube, detect_cube_with_filters, CubeInput};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::narrowband::WindowSpectra;
 use plumewatch_core::raster::Grid;
@@ -244,8 +244,13 @@ fn scan_line(
         saturation_bands: &staged.saturation_positions,
         exclude: None,
     };
-    let maps = detect_cube(&input, &detect, &|n| progress.advance(n))
-        .with_context(|| format!("{}: detection", path.display()))?;
+    // The detection-limit estimate reuses the detection's per-column filters.
+    let (maps, filters) = if want_limit {
+        detect_cube_with_filters(&input, &detect, &|n| progress.advance(n))
+    } else {
+        detect_cube(&input, &detect, &|n| progress.advance(n)).map(|m| (m, None))
+    }
+    .with_context(|| format!("{}: detection", path.display()))?;
     progress.finish();
     let spectra = WindowSpectra {
         source: &staged.cube,
@@ -285,6 +290,7 @@ fn scan_line(
             Some(crate::limit::CleanScene {
                 maps: &maps,
                 analysis: &analysis,
+                filters: filters.as_ref(),
             }),
             progress,
         )?)

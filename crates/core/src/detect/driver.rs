@@ -1,10 +1,12 @@
 //! The detection driver: a whole cube through the detector, column groups in blocks
 //! that fit a memory budget or one global group, into [`DetectionMaps`].
 
+use super::fixed::{ColumnFilters, PixelFlags};
 use super::group::{detect_group_f32, PixelOutputs};
 use super::staging::{group_flags, read_block, runs, PixelReader};
-use super::{DetectParams, Grouping};
+use super::{Algorithm, DetectParams, Grouping};
 use crate::raster::NODATA;
+use crate::stats::MomentAccumulator;
 use crate::VecCube;
 use crate::{Error, LineSource, Result};
 use rayon::prelude::*;
@@ -73,7 +75,51 @@ pub fn detect_cube(
     params: &DetectParams,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<DetectionMaps> {
-    detect_cube_in_blocks(input, params, progress, BLOCK_BYTES)
+    Ok(detect_cube_in_blocks(input, params, progress, BLOCK_BYTES, false)?.0)
+}
+
+/// [`detect_cube`] that also returns the per-column matched filters its statistics
+/// give ([`ColumnFilters`]: estimate once, apply many), for the matched filter and the
+/// albedo-corrected matched filter with column groups of one; `None` for other
+/// detectors and groupings. The filters rest on exactly the pixels the maps' statistics
+/// rest on (saturation, censored lines and the exclusion mask included), so applying
+/// a column's filter to its own pixels gives the maps' values.
+pub fn detect_cube_with_filters(
+    input: &CubeInput<'_>,
+    params: &DetectParams,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(DetectionMaps, Option<ColumnFilters>)> {
+    let keep = matches!(
+        params.algorithm,
+        Algorithm::MatchedFilter | Algorithm::AlbedoMatchedFilter
+    ) && params.grouping == Grouping::Columns(1);
+    let (maps, kept) = detect_cube_in_blocks(input, params, progress, BLOCK_BYTES, keep)?;
+    let filters = match kept {
+        Some(k) => Some(ColumnFilters::from_moments(
+            k.moments,
+            k.flags,
+            input.window_bands.len(),
+            input.unit_absorption,
+            &k.saturation_positions,
+            params,
+        )?),
+        None => None,
+    };
+    Ok((maps, filters))
+}
+
+/// A column group's range, outputs and pixel flags (empty unless statistics are kept).
+type GroupResult = ((usize, usize), PixelOutputs, Vec<u8>);
+
+/// What [`detect_cube_with_filters`] keeps of the statistics.
+struct Kept {
+    /// Moments of each column's background pixels (staged band positions: the window
+    /// first, then the saturation bands).
+    moments: Vec<Option<MomentAccumulator>>,
+    /// Per pixel (map order): [`PixelFlags`] bits.
+    flags: Vec<u8>,
+    /// Positions of the saturation bands among the staged values.
+    saturation_positions: Vec<usize>,
 }
 
 /// [`detect_cube`] with column blocks of at most `block_bytes` of window values.
@@ -82,7 +128,8 @@ fn detect_cube_in_blocks(
     params: &DetectParams,
     progress: &(dyn Fn(u64) + Sync),
     block_bytes: usize,
-) -> Result<DetectionMaps> {
+    keep: bool,
+) -> Result<(DetectionMaps, Option<Kept>)> {
     params.validate()?;
     let src = input.source;
     let (lines, samples) = (src.lines(), src.samples());
@@ -136,7 +183,7 @@ fn detect_cube_in_blocks(
     let reader = PixelReader {
         nb,
         nr: read_bands.len(),
-        sat_runs: runs(sat_pos),
+        sat_runs: runs(sat_pos.clone()),
         saturation: params.saturation,
     };
     // Column groups overwrite every value: zeros cost no pass over the maps here (the
@@ -155,8 +202,13 @@ fn detect_cube_in_blocks(
         timings: DetectTimings::default(),
     };
     if lines == 0 || samples == 0 {
-        return Ok(maps);
+        return Ok((maps, None));
     }
+    let mut kept = keep.then(|| Kept {
+        moments: vec![None; samples],
+        flags: vec![0; lines * samples],
+        saturation_positions: sat_pos,
+    });
     match params.grouping {
         Grouping::Global => {
             detect_global(input, &read_bands, &reader, params, &mut maps)?;
@@ -184,10 +236,11 @@ fn detect_cube_in_blocks(
                 progress,
                 &mut maps,
                 block_bytes,
+                kept.as_mut(),
             )?;
         }
     }
-    Ok(maps)
+    Ok((maps, kept))
 }
 
 /// Column groups. Columns are processed in blocks of whole groups that fit a memory
@@ -205,6 +258,7 @@ fn detect_columns(
     progress: &(dyn Fn(u64) + Sync),
     maps: &mut DetectionMaps,
     block_bytes: usize,
+    mut kept: Option<&mut Kept>,
 ) -> Result<()> {
     let (lines, samples) = (maps.lines, maps.samples);
     let nb = reader.nb;
@@ -248,7 +302,8 @@ fn detect_columns(
             parts.push((gc0, gw, px));
         }
         let (ok, sat) = (&ok[..], &sat[..]);
-        let results: Vec<Result<((usize, usize), PixelOutputs)>> = parts
+        let keep = kept.is_some();
+        let results: Vec<Result<GroupResult>> = parts
             .into_par_iter()
             .map(|(gc0, gw, px)| {
                 let rows = lines * gc0..lines * (gc0 + gw);
@@ -264,6 +319,25 @@ fn detect_columns(
                     input.exclude,
                     params.censor,
                 );
+                // Pixels barred from the statistics whatever their values: censored
+                // lines (finite but without output) and the user's exclusions.
+                let flags = if keep {
+                    (0..lines * gw)
+                        .map(|r| {
+                            let (l, w) = (r / gw, r % gw);
+                            let mut f = 0u8;
+                            if ok[lines * gc0 + r] && !has_output[r] {
+                                f |= PixelFlags::CENSORED;
+                            }
+                            if input.exclude.is_some_and(|e| e[l * samples + c0 + w]) {
+                                f |= PixelFlags::EXCLUDED;
+                            }
+                            f
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let res = detect_group_f32(
                     px,
                     nb,
@@ -274,10 +348,23 @@ fn detect_columns(
                     false,
                 )?;
                 progress(gw as u64);
-                Ok(((c0, c1), res))
+                Ok(((c0, c1), res, flags))
             })
             .collect();
-        let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+        let mut results = results.into_iter().collect::<Result<Vec<_>>>()?;
+        if let Some(k) = kept.as_deref_mut() {
+            for ((c0, c1), res, flags) in &mut results {
+                // Groups of one column (the only grouping that keeps statistics).
+                if *c1 == *c0 + 1 {
+                    k.moments[*c0] = res.moments.take();
+                    for (l, f) in flags.iter().enumerate() {
+                        k.flags[l * samples + *c0] = *f;
+                    }
+                }
+            }
+        }
+        let results: Vec<((usize, usize), PixelOutputs)> =
+            results.into_iter().map(|(c, r, _)| (c, r)).collect();
         place_group_outputs(maps, &results);
         maps.timings.compute += t_compute.elapsed();
     }
@@ -428,10 +515,14 @@ mod tests {
                     }),
                     ..DetectParams::default()
                 };
-                let whole = detect_cube_in_blocks(&input, &params, &|_| {}, usize::MAX).unwrap();
+                let whole = detect_cube_in_blocks(&input, &params, &|_| {}, usize::MAX, false)
+                    .unwrap()
+                    .0;
                 assert_eq!(whole.enhancement[3 * samples + 4], NODATA);
                 for budget in [1, per_column * g, per_column * (g + 1), per_column * 5] {
-                    let b = detect_cube_in_blocks(&input, &params, &|_| {}, budget).unwrap();
+                    let b = detect_cube_in_blocks(&input, &params, &|_| {}, budget, false)
+                        .unwrap()
+                        .0;
                     for (name, x, y) in [
                         ("enhancement", &b.enhancement, &whole.enhancement),
                         ("albedo", &b.albedo, &whole.albedo),

@@ -29,6 +29,18 @@ pub struct ColumnFilter {
     pub count: u64,
 }
 
+/// Bits of a pixel's flags in [`ColumnFilters`] built from a detection
+/// ([`super::detect_cube_with_filters`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PixelFlags;
+
+impl PixelFlags {
+    /// The pixel's line is censored (repeated lines): no output, not in the statistics.
+    pub const CENSORED: u8 = 1;
+    /// The user's exclusion mask leaves the pixel out of the statistics.
+    pub const EXCLUDED: u8 = 2;
+}
+
 /// Per-column matched filters of a cube's window bands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnFilters {
@@ -47,6 +59,9 @@ pub struct ColumnFilters {
     unit_absorption: Vec<f64>,
     normalization: Normalization,
     regularization: crate::stats::Regularization,
+    /// Per pixel (map order, `lines × columns`): [`PixelFlags`] bits; empty when every
+    /// pixel's membership follows from its values alone ([`ColumnFilters::estimate`]).
+    flags: Vec<u8>,
 }
 
 /// The four per-pixel outputs of a window, row-major over its rows and columns.
@@ -106,6 +121,7 @@ impl ColumnFilters {
             unit_absorption: unit_absorption.to_vec(),
             normalization: params.normalization.unwrap_or(Normalization::Sample),
             regularization: params.regularization,
+            flags: Vec::new(),
         };
         let per_column: Vec<(Option<ColumnFilter>, Option<MomentAccumulator>)> = (0..cube.samples)
             .into_par_iter()
@@ -130,6 +146,132 @@ impl ColumnFilters {
             .collect::<Result<Vec<_>>>()?;
         (filters.columns, filters.moments) = per_column.into_iter().unzip();
         Ok(filters)
+    }
+
+    /// The filters of moments a detection already accumulated (one per column, `None`
+    /// where the column had no statistics), with each pixel's [`PixelFlags`]
+    /// (`lines × columns`, map order). No pixel is read again.
+    pub fn from_moments(
+        moments: Vec<Option<MomentAccumulator>>,
+        flags: Vec<u8>,
+        bands: usize,
+        unit_absorption: &[f64],
+        saturation_positions: &[usize],
+        params: &DetectParams,
+    ) -> Result<Self> {
+        let albedo_correction = match params.algorithm {
+            Algorithm::MatchedFilter => false,
+            Algorithm::AlbedoMatchedFilter => true,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "fixed per-column statistics apply to the matched filters, not {other:?}"
+                )))
+            }
+        };
+        if unit_absorption.len() != bands || bands == 0 {
+            return Err(Error::Shape {
+                what: "unit absorption values (one per window band)".into(),
+                expected: bands,
+                got: unit_absorption.len(),
+            });
+        }
+        if moments.is_empty() || flags.len() % moments.len() != 0 {
+            return Err(Error::Shape {
+                what: "pixel flags (lines × columns)".into(),
+                expected: moments.len(),
+                got: flags.len(),
+            });
+        }
+        if let Some(m) = moments.iter().flatten().find(|m| m.bands() != bands) {
+            return Err(Error::Shape {
+                what: "column moments (window bands)".into(),
+                expected: bands,
+                got: m.bands(),
+            });
+        }
+        let mut filters = Self {
+            columns: Vec::new(),
+            bands,
+            albedo_correction,
+            saturation_positions: saturation_positions.to_vec(),
+            saturation_threshold: params.saturation.map(|s| s.threshold),
+            moments: Vec::new(),
+            unit_absorption: unit_absorption.to_vec(),
+            normalization: params.normalization.unwrap_or(Normalization::Sample),
+            regularization: params.regularization,
+            flags,
+        };
+        let columns = moments
+            .par_iter()
+            .map(|m| match m {
+                Some(acc) if acc.count() as usize > bands => filters.filter_of(acc).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        filters.columns = columns;
+        filters.moments = moments;
+        Ok(filters)
+    }
+
+    /// [`PixelFlags`] bits of pixel (`line`, `col`) (0 without flags).
+    fn flags_at(&self, line: usize, col: usize) -> u8 {
+        let w = self.columns.len();
+        self.flags.get(line * w + col).copied().unwrap_or(0)
+    }
+
+    /// [`ColumnFilters::updated_column`] for changes at known lines: each
+    /// `(line, old, new)` leaves the statistics as `old` and enters them as `new`, each
+    /// only where the pixel may be in the statistics (valid values, its line not
+    /// censored, not excluded) — the same membership the detection applied.
+    pub fn updated_column_at(
+        &self,
+        col: usize,
+        changes: &[(usize, &[f32], &[f32])],
+    ) -> Result<Option<ColumnFilter>> {
+        let Some(Some(acc)) = self.moments.get(col) else {
+            return Ok(None);
+        };
+        let mut acc = acc.clone();
+        let (mut olds, mut news) = (Vec::new(), Vec::new());
+        for &(line, old, new) in changes {
+            if self.flags_at(line, col) != 0 {
+                continue;
+            }
+            if self.valid(old) {
+                olds.extend_from_slice(&old[..self.bands]);
+            }
+            if self.valid(new) {
+                news.extend_from_slice(&new[..self.bands]);
+            }
+        }
+        acc.remove_block(&olds)?;
+        acc.add_block(&news, None)?;
+        if acc.count() as usize <= self.bands {
+            return Ok(None);
+        }
+        self.filter_of(&acc).map(Some)
+    }
+
+    /// [`ColumnFilters::apply_column`] to pixels of column `col` at lines `rows`
+    /// (one row of `nb` staged values per line): censored lines get no output.
+    pub fn apply_column_at(
+        &self,
+        col: usize,
+        filter: &ColumnFilter,
+        rows: &[usize],
+        pixels: &[f32],
+        nb: usize,
+    ) -> WindowOutputs {
+        let mut out = self.apply_column(filter, pixels, nb);
+        for (i, &line) in rows.iter().enumerate().take(out.z.len()) {
+            if self.flags_at(line, col) & PixelFlags::CENSORED != 0 {
+                out.enhancement[i] = NODATA;
+                out.albedo[i] = NODATA;
+                out.sigma[i] = NODATA;
+                out.z[i] = NODATA;
+            }
+        }
+        out
     }
 
     /// The filter of the background whose moments are `acc`.
@@ -212,7 +354,9 @@ impl ColumnFilters {
 
     /// (enhancement, albedo, sigma, z) of one pixel, `None` without output.
     fn filter_pixel(&self, f: &ColumnFilter, v: &[f32]) -> Option<(f32, f32, f32, f32)> {
-        if !self.valid(v) {
+        // Output wherever the window values are finite, as in `detect_cube`: saturation
+        // only keeps a pixel out of the statistics.
+        if !v[..self.bands].iter().all(|x| x.is_finite()) {
             return None;
         }
         let (mut pw, mut pm) = (0.0f64, 0.0f64);
@@ -230,7 +374,8 @@ impl ColumnFilters {
             .then_some((e as f32, r as f32, s as f32, z as f32))
     }
 
-    /// Whether a pixel (all staged values) has output: window finite, not saturated.
+    /// Whether a pixel (all staged values) may be in the statistics: window finite, not
+    /// saturated.
     fn valid(&self, v: &[f32]) -> bool {
         let finite = v[..self.bands].iter().all(|x| x.is_finite());
         let saturated = self
@@ -368,6 +513,80 @@ mod tests {
         }
         assert!((updated.norm - d.norm).abs() <= 1e-8 * d.norm);
         assert_eq!(updated.count, d.count);
+    }
+
+    #[test]
+    fn a_detections_own_filters_reproduce_its_maps_and_follow_changed_pixels() {
+        use crate::detect::detect_cube_with_filters;
+        let (lines, samples, bands) = (240, 4, 5);
+        let c = cube(lines, samples, bands, 9);
+        let ua: Vec<f64> = (0..bands).map(|b| -2e-6 * (1.0 + b as f64)).collect();
+        let positions: Vec<usize> = (0..bands).collect();
+        // Lines 50..70 of column 2 are excluded from the statistics.
+        let mut exclude = vec![false; lines * samples];
+        for line in 50..70 {
+            exclude[line * samples + 2] = true;
+        }
+        let params = DetectParams {
+            algorithm: Algorithm::AlbedoMatchedFilter,
+            grouping: Grouping::Columns(1),
+            ..DetectParams::default()
+        };
+        let detect = |cube: &VecCube| {
+            detect_cube_with_filters(
+                &CubeInput {
+                    source: cube,
+                    window_bands: &positions,
+                    unit_absorption: &ua,
+                    saturation_bands: &[],
+                    exclude: Some(&exclude),
+                },
+                &params,
+                &|_| {},
+            )
+            .unwrap()
+        };
+        let (maps, filters) = detect(&c);
+        let f = filters.expect("the matched filters keep their statistics");
+        let rows: Vec<usize> = (0..lines).collect();
+        for col in 0..samples {
+            let column: Vec<f32> = (0..lines)
+                .flat_map(|l| pixel(&c, l, col).to_vec())
+                .collect();
+            let filter = f.columns[col].as_ref().unwrap();
+            let out = f.apply_column_at(col, filter, &rows, &column, bands);
+            for (l, &line) in rows.iter().enumerate() {
+                let at = line * samples + col;
+                for (a, b) in [
+                    (out.enhancement[l], maps.enhancement[at]),
+                    (out.z[l], maps.z[at]),
+                    (out.sigma[l], maps.sigma[at]),
+                ] {
+                    assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{a} vs {b}");
+                }
+            }
+        }
+        // Darken lines 40..80 of column 2 by 20 %: half of them are excluded, so only
+        // lines 40..50 and 70..80 may move the statistics, as a re-detection has them.
+        let mut changed = c.clone();
+        for line in 40..80 {
+            let i = (line * samples + 2) * bands;
+            for v in &mut changed.data[i..i + bands] {
+                *v *= 0.8;
+            }
+        }
+        let changes: Vec<(usize, &[f32], &[f32])> = (40..80)
+            .map(|line| (line, pixel(&c, line, 2), pixel(&changed, line, 2)))
+            .collect();
+        let updated = f.updated_column_at(2, &changes).unwrap().unwrap();
+        let (_, direct) = detect(&changed);
+        let d = direct.unwrap().columns[2].clone().unwrap();
+        for (a, b) in updated.whitened_target.iter().zip(&d.whitened_target) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-9), "{a} vs {b}");
+        }
+        assert_eq!(updated.count, d.count);
+        assert_eq!(d.count, (lines - 20) as u64);
+        assert!(updated != *f.columns[2].as_ref().unwrap());
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub struct PixelOutputs {
     pub sigma: Vec<f32>,
     /// enhancement / sigma (ACE: signed ACE score).
     pub z: Vec<f32>,
+    /// Moments of the group's background pixels (radiance, f64) for the matched
+    /// filters and ACE, whose statistics are those moments; `None` for mag1c (its
+    /// iterations re-estimate them) and for groups without output.
+    pub moments: Option<crate::stats::MomentAccumulator>,
 }
 
 impl PixelOutputs {
@@ -27,6 +31,7 @@ impl PixelOutputs {
             albedo: vec![NODATA; n],
             sigma: vec![NODATA; n],
             z: vec![NODATA; n],
+            moments: None,
         }
     }
 }
@@ -149,7 +154,14 @@ fn run_once<T: Real>(
         Algorithm::Ace => ace::run(&prep, template),
         Algorithm::Mag1c => mag1c::run(&prep, template, &params.mag1c, params.regularization)?,
     };
-    Ok(raw.finish(has_output))
+    let moments = match params.algorithm {
+        Algorithm::Mag1c => None,
+        _ => Some(prep.moments.clone().uncentred(base)?),
+    };
+    Ok(PixelOutputs {
+        moments,
+        ..raw.finish(has_output)
+    })
 }
 
 /// Detector results in f64 before masking and conversion.
@@ -173,6 +185,7 @@ impl RawOutputs {
             albedo: conv(self.albedo),
             sigma: conv(self.sigma),
             z: conv(self.z),
+            moments: None,
         }
     }
 }

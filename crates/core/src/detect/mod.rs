@@ -51,7 +51,7 @@ mod prepare;
 /// Reading the window bands of blocks of columns with per-pixel flags.
 mod staging;
 
-pub use driver::{detect_cube, CubeInput, DetectTimings, DetectionMaps};
+pub use driver::{detect_cube, detect_cube_with_filters, CubeInput, DetectTimings, DetectionMaps};
 pub use group::{detect_group_in_place, detect_pixels, PixelOutputs};
 pub use params::{Algorithm, DetectParams, Grouping, Mag1cParams, Precision, TEMPLATE_SCALING};
 

@@ -29,6 +29,8 @@ pub(crate) struct Prepared<'a, T: Real> {
     pub mean_xc: Vec<f64>,
     /// Split the pixel loops over threads (one big group) or not (many groups).
     pub parallel: bool,
+    /// Moments of the centred pixels in the statistics (`x − μ_T`, shift zero).
+    pub moments: crate::stats::MomentAccumulator,
 }
 
 /// Rows per parallel task when one group is split over threads.
@@ -159,6 +161,7 @@ pub(crate) fn prepare<'a, T: Real>(
             .sum::<f64>()
     });
     let mut stats = BackgroundStats::from_moments(&acc, norm, reg, s4)?;
+    let moments = acc;
     // The moments are of the centred pixels: their mean is μ − μ_T up to rounding.
     let mean_xc = std::mem::replace(&mut stats.mean, mean);
     Ok(Prepared {
@@ -170,6 +173,7 @@ pub(crate) fn prepare<'a, T: Real>(
         mean_rounding,
         mean_xc,
         parallel,
+        moments,
     })
 }
 

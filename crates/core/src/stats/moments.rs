@@ -44,6 +44,19 @@ impl MomentAccumulator {
         acc
     }
 
+    /// Moments of pixels that were accumulated with `centre` subtracted (`x − centre`),
+    /// re-expressed as moments of the pixels `x` themselves: the sums stay, the shift
+    /// moves by `centre`.
+    pub fn uncentred(mut self, centre: &[f64]) -> Result<Self> {
+        self.check(centre.len())?;
+        if let Some(s) = self.shift.as_mut() {
+            for (v, c) in s.iter_mut().zip(centre) {
+                *v += c;
+            }
+        }
+        Ok(self)
+    }
+
     /// Number of bands.
     pub fn bands(&self) -> usize {
         self.bands
