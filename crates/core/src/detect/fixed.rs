@@ -228,28 +228,12 @@ impl ColumnFilters {
         col: usize,
         changes: &[(usize, &[f32], &[f32])],
     ) -> Result<Option<ColumnFilter>> {
-        let Some(Some(acc)) = self.moments.get(col) else {
-            return Ok(None);
-        };
-        let mut acc = acc.clone();
-        let (mut olds, mut news) = (Vec::new(), Vec::new());
-        for &(line, old, new) in changes {
-            if self.flags_at(line, col) != 0 {
-                continue;
-            }
-            if self.valid(old) {
-                olds.extend_from_slice(&old[..self.bands]);
-            }
-            if self.valid(new) {
-                news.extend_from_slice(&new[..self.bands]);
-            }
-        }
-        acc.remove_block(&olds)?;
-        acc.add_block(&news, None)?;
-        if acc.count() as usize <= self.bands {
-            return Ok(None);
-        }
-        self.filter_of(&acc).map(Some)
+        let kept: Vec<(&[f32], &[f32])> = changes
+            .iter()
+            .filter(|(line, _, _)| self.flags_at(*line, col) == 0)
+            .map(|&(_, old, new)| (old, new))
+            .collect();
+        self.updated_column(col, &kept)
     }
 
     /// [`ColumnFilters::apply_column`] to pixels of column `col` at lines `rows`
