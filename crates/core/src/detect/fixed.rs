@@ -78,6 +78,46 @@ pub struct WindowOutputs {
 }
 
 impl ColumnFilters {
+    /// The filter set's settings, before any column: the detector's form (only the
+    /// matched filters have a fixed-statistics form) and the target checked against
+    /// the window bands.
+    fn without_columns(
+        bands: usize,
+        unit_absorption: &[f64],
+        saturation_positions: &[usize],
+        params: &DetectParams,
+        flags: Vec<u8>,
+    ) -> Result<Self> {
+        let albedo_correction = match params.algorithm {
+            Algorithm::MatchedFilter => false,
+            Algorithm::AlbedoMatchedFilter => true,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "fixed per-column statistics apply to the matched filters, not {other:?}"
+                )))
+            }
+        };
+        if unit_absorption.len() != bands || bands == 0 {
+            return Err(Error::Shape {
+                what: "unit absorption values (one per window band)".into(),
+                expected: bands,
+                got: unit_absorption.len(),
+            });
+        }
+        Ok(Self {
+            columns: Vec::new(),
+            bands,
+            albedo_correction,
+            saturation_positions: saturation_positions.to_vec(),
+            saturation_threshold: params.saturation.map(|s| s.threshold),
+            moments: Vec::new(),
+            unit_absorption: unit_absorption.to_vec(),
+            normalization: params.normalization.unwrap_or(Normalization::Sample),
+            regularization: params.regularization,
+            flags,
+        })
+    }
+
     /// Estimates the filter of every column of `cube`, whose first `bands` positions
     /// are the window bands; `saturation_positions` are the cube positions screened
     /// for saturation (used when `params.saturation` is set). Only the matched filter
@@ -89,16 +129,14 @@ impl ColumnFilters {
         saturation_positions: &[usize],
         params: &DetectParams,
     ) -> Result<Self> {
-        let albedo_correction = match params.algorithm {
-            Algorithm::MatchedFilter => false,
-            Algorithm::AlbedoMatchedFilter => true,
-            other => {
-                return Err(Error::Invalid(format!(
-                    "fixed per-column statistics apply to the matched filters, not {other:?}"
-                )))
-            }
-        };
-        if unit_absorption.len() != bands || bands == 0 || bands > cube.bands {
+        let mut filters = Self::without_columns(
+            bands,
+            unit_absorption,
+            saturation_positions,
+            params,
+            Vec::new(),
+        )?;
+        if bands > cube.bands {
             return Err(Error::Shape {
                 what: "unit absorption values (one per window band)".into(),
                 expected: bands,
@@ -111,18 +149,6 @@ impl ColumnFilters {
                 cube.bands
             )));
         }
-        let mut filters = Self {
-            columns: Vec::new(),
-            bands,
-            albedo_correction,
-            saturation_positions: saturation_positions.to_vec(),
-            saturation_threshold: params.saturation.map(|s| s.threshold),
-            moments: Vec::new(),
-            unit_absorption: unit_absorption.to_vec(),
-            normalization: params.normalization.unwrap_or(Normalization::Sample),
-            regularization: params.regularization,
-            flags: Vec::new(),
-        };
         let per_column: Vec<(Option<ColumnFilter>, Option<MomentAccumulator>)> = (0..cube.samples)
             .into_par_iter()
             .map(|col| {
@@ -159,22 +185,6 @@ impl ColumnFilters {
         saturation_positions: &[usize],
         params: &DetectParams,
     ) -> Result<Self> {
-        let albedo_correction = match params.algorithm {
-            Algorithm::MatchedFilter => false,
-            Algorithm::AlbedoMatchedFilter => true,
-            other => {
-                return Err(Error::Invalid(format!(
-                    "fixed per-column statistics apply to the matched filters, not {other:?}"
-                )))
-            }
-        };
-        if unit_absorption.len() != bands || bands == 0 {
-            return Err(Error::Shape {
-                what: "unit absorption values (one per window band)".into(),
-                expected: bands,
-                got: unit_absorption.len(),
-            });
-        }
         if moments.is_empty() || flags.len() % moments.len() != 0 {
             return Err(Error::Shape {
                 what: "pixel flags (lines × columns)".into(),
@@ -189,18 +199,8 @@ impl ColumnFilters {
                 got: m.bands(),
             });
         }
-        let mut filters = Self {
-            columns: Vec::new(),
-            bands,
-            albedo_correction,
-            saturation_positions: saturation_positions.to_vec(),
-            saturation_threshold: params.saturation.map(|s| s.threshold),
-            moments: Vec::new(),
-            unit_absorption: unit_absorption.to_vec(),
-            normalization: params.normalization.unwrap_or(Normalization::Sample),
-            regularization: params.regularization,
-            flags,
-        };
+        let mut filters =
+            Self::without_columns(bands, unit_absorption, saturation_positions, params, flags)?;
         let columns = moments
             .par_iter()
             .map(|m| match m {
