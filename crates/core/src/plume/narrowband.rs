@@ -120,20 +120,38 @@ impl NarrowbandColumn {
     }
 }
 
-/// Subtracts from `v` its running mean over bands within ±`half_nm` of each band.
-fn highpass(v: &[f64], wl: &[f64], half_nm: f64) -> Vec<f64> {
-    (0..v.len())
-        .map(|i| {
-            let (mut s, mut n) = (0.0, 0usize);
-            for j in 0..v.len() {
-                if (wl[j] - wl[i]).abs() <= half_nm + 1e-9 {
-                    s += v[j];
-                    n += 1;
-                }
+/// The running-mean high-pass filter over bands: for each band, the bands within
+/// ±`half_nm` of it (in band order), found once per wavelength table.
+struct Highpass {
+    /// Bands averaged for band `i`: `members[starts[i]..starts[i + 1]]`.
+    members: Vec<usize>,
+    starts: Vec<usize>,
+}
+
+impl Highpass {
+    fn new(wl: &[f64], half_nm: f64) -> Self {
+        let mut members = Vec::new();
+        let mut starts = Vec::with_capacity(wl.len() + 1);
+        starts.push(0);
+        for &wi in wl {
+            members.extend((0..wl.len()).filter(|&j| (wl[j] - wi).abs() <= half_nm + 1e-9));
+            starts.push(members.len());
+        }
+        Self { members, starts }
+    }
+
+    /// Subtracts from `v` its running mean over the bands within ±`half_nm` of each
+    /// band, into `out`.
+    fn apply(&self, v: &[f64], out: &mut [f64]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            let near = &self.members[self.starts[i]..self.starts[i + 1]];
+            let mut s = 0.0;
+            for &j in near {
+                s += v[j];
             }
-            v[i] - s / n as f64
-        })
-        .collect()
+            *o = v[i] - s / near.len() as f64;
+        }
+    }
 }
 
 /// Narrow-band gas column of the candidate whose pixels (linear indices, `grid` order)
@@ -203,26 +221,43 @@ pub fn narrowband_column(
         }
     }
     // Log radiance of the window's candidate and ring pixels.
-    // Only the window's samples: a full line can cost far more (an injected cube
-    // applies its transmittance to every sample it returns).
+    // Only the samples of each line from its first to its last candidate or ring pixel:
+    // a full line, or the whole window of a long diagonal plume, can cost far more (an
+    // injected cube applies its transmittance to every sample it returns).
+    let used = |r: usize, c: usize| {
+        let d = dist[(r - wr0) * lw + (c - wc0)];
+        let i = r * w + c;
+        let in_cand = d == 0 && labels[i] == id;
+        let in_ring = d > params.ring_inner && d <= ro && labels[i] == 0;
+        (in_cand, in_ring)
+    };
     let mut line = vec![0f32; lw * nb];
     let mut ring_sum = vec![0f64; nb];
     let mut n_ring = 0usize;
     let mut cand: Vec<(Vec<f64>, f64)> = Vec::new();
     let mut spec = vec![0f64; nb];
     for r in wr0..=wr1 {
-        spectra
-            .source
-            .read_line_cols(r, wc0..wc1 + 1, spectra.bands, &mut line)?;
-        for c in wc0..=wc1 {
-            let d = dist[(r - wr0) * lw + (c - wc0)];
-            let i = r * w + c;
-            let in_cand = d == 0 && labels[i] == id;
-            let in_ring = d > params.ring_inner && d <= ro && labels[i] == 0;
+        let is_used = |&c: &usize| {
+            let (a, b) = used(r, c);
+            a || b
+        };
+        let Some(s0) = (wc0..=wc1).find(is_used) else {
+            continue;
+        };
+        let s1 = (wc0..=wc1).rev().find(is_used).unwrap_or(s0);
+        spectra.source.read_line_cols(
+            r,
+            s0..s1 + 1,
+            spectra.bands,
+            &mut line[..(s1 - s0 + 1) * nb],
+        )?;
+        for c in s0..=s1 {
+            let (in_cand, in_ring) = used(r, c);
             if !in_cand && !in_ring {
                 continue;
             }
-            let px = &line[(c - wc0) * nb..(c - wc0 + 1) * nb];
+            let i = r * w + c;
+            let px = &line[(c - s0) * nb..(c - s0 + 1) * nb];
             if !px.iter().all(|&v| v.is_finite() && v > 0.0) {
                 continue;
             }
@@ -246,8 +281,9 @@ pub fn narrowband_column(
     if cand.len() < min_px || n_ring < 2 * min_px {
         return Ok(None);
     }
-    let half = 0.5 * params.highpass_nm;
-    let th = highpass(spectra.unit_absorption, spectra.wavelength_nm, half);
+    let highpass = Highpass::new(spectra.wavelength_nm, 0.5 * params.highpass_nm);
+    let mut th = vec![0f64; nb];
+    highpass.apply(spectra.unit_absorption, &mut th);
     // d = c · t for a column c of gas: t < 0 where the gas absorbs, and so is d.
     let tt: f64 = th.iter().map(|v| v * v).sum();
     if tt <= 0.0 || !tt.is_finite() {
@@ -257,11 +293,12 @@ pub fn narrowband_column(
     let mut cols = Vec::with_capacity(cand.len());
     let mut e_sum = 0.0;
     let mut d = vec![0f64; nb];
+    let mut dh = vec![0f64; nb];
     for (s, e) in &cand {
         for k in 0..nb {
             d[k] = s[k] - ring_mean[k];
         }
-        let dh = highpass(&d, spectra.wavelength_nm, half);
+        highpass.apply(&d, &mut dh);
         let proj: f64 = dh.iter().zip(&th).map(|(a, b)| a * b).sum();
         cols.push(proj / tt);
         e_sum += e;
