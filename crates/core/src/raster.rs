@@ -60,6 +60,17 @@ impl Grid {
         (index / self.samples, index % self.samples)
     }
 
+    /// Checks that a linear pixel index is inside the grid.
+    pub fn check_index(&self, index: usize) -> Result<()> {
+        if index >= self.len() {
+            return Err(Error::Invalid(format!(
+                "pixel index {index} is outside the {} × {} grid",
+                self.lines, self.samples
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks that a raster called `what` has `lines × samples` values.
     pub fn check(&self, what: &str, len: usize) -> Result<()> {
         if len != self.len() {

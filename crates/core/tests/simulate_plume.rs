@@ -2,7 +2,8 @@
 
 use plumewatch_core::gas::PPM_M_TO_KG_M2;
 use plumewatch_core::simulate::{
-    raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PointSource, Stability,
+    raster_mass_kg, render_plume, render_plume_window, PlumeGrid, PlumeParams, PointSource,
+    Stability,
 };
 
 fn source(row: f64, col: f64, from_deg: f64) -> PointSource {
@@ -183,4 +184,62 @@ fn bad_inputs_are_errors_not_panics() {
     assert!(render_plume(&grid, &s, &PlumeParams::default(), 1).is_err());
     let g0 = PlumeGrid { lines: 0, ..grid };
     assert!(render_plume(&g0, &source(0.0, 0.0, 0.0), &PlumeParams::default(), 1).is_err());
+}
+
+/// A plume rendered on its own window: the window is tight (gas on each of its edge
+/// lines and samples), holds the plume's whole mass (Q × residence time), and covers
+/// a small part of a long flight line that the plume leaves across track.
+#[test]
+fn plume_window_is_tight_and_holds_the_mass() {
+    let grid = PlumeGrid {
+        lines: 3000,
+        samples: 300,
+        gsd_m: 3.0,
+    };
+    for (seed, from_deg) in [(1, 270.0), (2, 250.0), (3, 90.0)] {
+        let src = source(1500.4, 150.6, from_deg);
+        let (w, truth) = render_plume_window(&grid, &src, &PlumeParams::default(), seed).unwrap();
+        assert!(w.row0 + w.rows <= grid.lines && w.col0 + w.cols <= grid.samples);
+        assert!(w.rows > 0 && w.cols > 0 && w.values.len() == w.rows * w.cols);
+        let at = |r: usize, c: usize| w.values[r * w.cols + c];
+        assert!(
+            (0..w.cols).any(|c| at(0, c) > 0.0),
+            "seed {seed}: first line empty"
+        );
+        assert!(
+            (0..w.cols).any(|c| at(w.rows - 1, c) > 0.0),
+            "seed {seed}: last line"
+        );
+        assert!(
+            (0..w.rows).any(|r| at(r, 0) > 0.0),
+            "seed {seed}: first sample"
+        );
+        assert!(
+            (0..w.rows).any(|r| at(r, w.cols - 1) > 0.0),
+            "seed {seed}: last sample"
+        );
+        let mass = raster_mass_kg(&w.values, grid.gsd_m);
+        let expected = src.rate_kg_h / 3600.0 * truth.residence_time_in_scene_s;
+        assert!(
+            (mass / expected - 1.0).abs() < 0.05,
+            "seed {seed}: {mass} vs {expected} kg"
+        );
+        assert!(
+            w.rows * w.cols * 10 < grid.lines * grid.samples,
+            "seed {seed}: window {} × {} of a {} × {} line",
+            w.rows,
+            w.cols,
+            grid.lines,
+            grid.samples
+        );
+        // The whole-line raster holds the window's values at its place and 0 elsewhere.
+        let full = w.to_raster(&grid);
+        let inside: f64 = w
+            .pixels(&grid)
+            .map(|(i, v)| f64::from(full[i] - v).abs())
+            .sum();
+        assert_eq!(inside, 0.0);
+        let outside = full.iter().filter(|v| **v != 0.0).count();
+        assert_eq!(outside, w.values.iter().filter(|v| **v != 0.0).count());
+    }
 }

@@ -22,14 +22,18 @@ use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::narrowband::WindowSpectra;
 use plumewatch_core::raster::NODATA;
 use plumewatch_core::rng::SeededRng;
-use plumewatch_core::scan::{analyse_pass_focused, PassAnalysis, PassParams};
+use plumewatch_core::scan::{
+    analyse_pass_prepared, PassAnalysis, PassMaps, PassParams, PixelValues,
+};
 use plumewatch_core::simulate::{
-    render_plume, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource, Stability,
+    render_plume_window, GasTransmittance, InjectedCube, PlumeGrid, PlumeParams, PointSource,
+    Stability,
 };
 use plumewatch_core::{BandModel, LineSource};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// The detection limit, fitted or, when every or no injected plume was found, a bound.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,28 +200,26 @@ pub fn estimate_with(
     let lut = plumewatch_io::gas_lut::open(inp.gas)?;
     let tr = GasTransmittance::from_lut(&lut, &inp.band_model).with_context(ctx)?;
     let transform = GeoTransform::north_up(0.0, 0.0, inp.gsd_m)?;
-    let analyse = |cube: &dyn LineSource,
-                   maps: &DetectionMaps,
-                   focus: Option<&[bool]>|
-     -> Result<Vec<bool>> {
-        let spectra = WindowSpectra {
-            source: cube,
-            bands: &window_pos,
-            wavelength_nm: &inp.window.wavelength_nm,
-            unit_absorption: &inp.window.unit_absorption,
+    let analyse =
+        |cube: &dyn LineSource, maps: &PassMaps, focus: Option<&[bool]>| -> Result<Vec<bool>> {
+            let spectra = WindowSpectra {
+                source: cube,
+                bands: &window_pos,
+                wavelength_nm: &inp.window.wavelength_nm,
+                unit_absorption: &inp.window.unit_absorption,
+            };
+            let a = analyse_pass_prepared(
+                inp.line,
+                maps,
+                &transform,
+                None,
+                None,
+                Some(&spectra),
+                focus,
+                inp.pass,
+            )?;
+            Ok(reported_mask(&a, lines * samples))
         };
-        let a = analyse_pass_focused(
-            inp.line,
-            maps,
-            &transform,
-            None,
-            None,
-            Some(&spectra),
-            focus,
-            inp.pass,
-        )?;
-        Ok(reported_mask(&a, lines * samples))
-    };
     let clean_input = CubeInput {
         source: base,
         window_bands: &window_pos,
@@ -246,7 +248,9 @@ pub fn estimate_with(
         None => {
             (owned_clean, owned_filters) =
                 detect_cube_with_filters(&clean_input, &params, &|_| {}).with_context(ctx)?;
-            let mask = analyse(base, &owned_clean, None).with_context(ctx)?;
+            let prepared =
+                PassMaps::new(&owned_clean, inp.pass.smoothing_radius).with_context(ctx)?;
+            let mask = analyse(base, &prepared, None).with_context(ctx)?;
             (&owned_clean, mask, owned_filters.as_ref())
         }
     };
@@ -285,6 +289,14 @@ pub fn estimate_with(
             Some(&estimated)
         }
     };
+    // The clean line's maps as the analysis reads them, once; each run of the matched
+    // filters takes a copy from `spare` (made once per thread), sets the pixels it
+    // re-detected, and puts the clean values back when done.
+    let clean_pass = match filters {
+        Some(_) => Some(PassMaps::new(clean_maps, inp.pass.smoothing_radius).with_context(ctx)?),
+        None => None,
+    };
+    let spare: Mutex<Vec<PassMaps>> = Mutex::new(Vec::new());
     let (qlo, qhi) = extras
         .q_range_kg_h
         .unwrap_or_else(|| default_q_range(inp.gsd_m));
@@ -317,46 +329,73 @@ pub fn estimate_with(
     progress.stage(&format!("limit {}", inp.line), set.runs as u64);
     let one_run = |run: usize, sources: &[PointSource]| -> Result<Vec<(f64, bool)>> {
         let mut total = vec![0f32; lines * samples];
-        let mut rasters = Vec::with_capacity(sources.len());
+        let mut windows = Vec::with_capacity(sources.len());
         for (i, s) in sources.iter().enumerate() {
             let seed = plume_seed(set.seed, run, i);
-            let (r, _) = render_plume(&grid, s, &pparams, seed).with_context(ctx)?;
-            for (a, b) in total.iter_mut().zip(&r) {
-                *a += b;
+            let (w, _) = render_plume_window(&grid, s, &pparams, seed).with_context(ctx)?;
+            for (at, v) in w.pixels(&grid) {
+                total[at] += v;
             }
-            rasters.push(r);
+            windows.push(w);
         }
         let injected = InjectedCube::new(base, &tr, &total).with_context(ctx)?;
-        let maps = match filters {
-            Some(f) => redetect_columns(f, base, &tr, clean_maps, &total)?,
-            None => full_detect(&injected).with_context(ctx)?,
+        let (mut maps, changed) = match (filters, &clean_pass) {
+            (Some(f), Some(clean_pass)) => {
+                let changes = redetect_columns(f, base, &tr, &total)?;
+                let taken = spare.lock().map_err(|_| poisoned())?.pop();
+                let mut maps = taken.unwrap_or_else(|| clean_pass.clone());
+                maps.set(&changes).with_context(ctx)?;
+                (
+                    maps,
+                    Some(changes.into_iter().map(|c| c.0).collect::<Vec<_>>()),
+                )
+            }
+            _ => {
+                let maps = full_detect(&injected).with_context(ctx)?;
+                let prepared = PassMaps::new(&maps, inp.pass.smoothing_radius).with_context(ctx)?;
+                (prepared, None)
+            }
         };
+        // Each plume's pixels where it adds ≥ 50 ppm·m, and its brightest pixel (the
+        // last of equal ones, in grid order).
+        let plumes: Vec<(Vec<usize>, usize)> = windows
+            .iter()
+            .map(|w| {
+                let strong = w.pixels(&grid).filter(|(_, v)| *v >= 50.0).map(|(i, _)| i);
+                let peak = w
+                    .pixels(&grid)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .filter(|(_, v)| *v > 0.0)
+                    .map_or(lines * samples - 1, |(i, _)| i);
+                (strong.collect(), peak)
+            })
+            .collect();
         // Only candidates on the pixels the rule below reads (where a plume adds
         // ≥ 50 ppm·m, and each plume's peak) decide detections.
         let mut focus: Vec<bool> = total.iter().map(|v| *v >= 50.0).collect();
-        for r in &rasters {
-            if let Some((i, _)) = r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
-                focus[i] = true;
-            }
+        for (_, peak) in &plumes {
+            focus[*peak] = true;
         }
-        let mask = analyse(&injected, &maps, Some(&focus)).with_context(ctx)?;
+        let mask = analyse(&injected, &maps, Some(&focus)).with_context(ctx);
+        if let (Some(changed), Some(clean_pass)) = (changed, &clean_pass) {
+            maps.restore(clean_pass, &changed).with_context(ctx)?;
+            spare.lock().map_err(|_| poisoned())?.push(maps);
+        }
+        let mask = mask?;
         let found = sources
             .iter()
-            .zip(&rasters)
-            .map(|(s, r)| {
+            .zip(&plumes)
+            .map(|(s, (strong, peak))| {
                 // Detected: at least 3 newly detected pixels where this plume adds
                 // ≥ 50 ppm·m (or its single brightest pixel is newly detected).
-                let peak = r
+                let hits = strong
                     .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0, |(i, _)| i);
-                let hits = r
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, v)| **v >= 50.0 && mask[*i] && !clean_mask[*i])
+                    .filter(|&&i| mask[i] && !clean_mask[i])
                     .count();
-                (s.rate_kg_h, hits >= 3 || (mask[peak] && !clean_mask[peak]))
+                (
+                    s.rate_kg_h,
+                    hits >= 3 || (mask[*peak] && !clean_mask[*peak]),
+                )
             })
             .collect();
         progress.advance(1);
@@ -478,15 +517,15 @@ fn place_sources(
 /// 10 ppm·m give the same detections and POD(Q) fit as re-detecting whole copies.
 const TOUCHED_PPM_M: f32 = 10.0;
 
-/// The clean maps with every column that the plumes change re-detected with its
-/// statistics updated by the changed pixels.
+/// The new values of the pixels that change when every column the plumes reach is
+/// re-detected with its statistics updated by the changed pixels (the other pixels
+/// keep the clean maps' values).
 fn redetect_columns(
     filters: &ColumnFilters,
     base: &plumewatch_core::VecCube,
     tr: &GasTransmittance,
-    clean: &DetectionMaps,
     enhancement: &[f32],
-) -> Result<DetectionMaps> {
+) -> Result<Vec<(usize, PixelValues)>> {
     let (lines, samples, nb) = (base.lines, base.samples, base.bands);
     let all_bands: Vec<usize> = (0..nb).collect();
     // Pixels where the plumes add less than TOUCHED_PPM_M keep the flight line's own
@@ -557,19 +596,26 @@ fn redetect_columns(
             Ok((col, rows, out))
         })
         .collect::<Result<_>>()?;
-    let mut maps = clean.clone();
+    let mut changes = Vec::with_capacity(redone.iter().map(|r| r.1.len()).sum());
     for (col, rows, out) in redone {
         for (i, &line) in rows.iter().enumerate() {
             let at = line * samples + col;
-            let (e, a, s, z) = match &out {
-                Some(o) => (o.enhancement[i], o.albedo[i], o.sigma[i], o.z[i]),
-                None => (NODATA, NODATA, NODATA, NODATA),
-            };
-            maps.enhancement[at] = e;
-            maps.albedo[at] = a;
-            maps.sigma[at] = s;
-            maps.z[at] = z;
+            changes.push((
+                at,
+                match &out {
+                    Some(o) => [o.enhancement[i], o.albedo[i], o.sigma[i], o.z[i]],
+                    None => [NODATA; 4],
+                },
+            ));
         }
     }
-    Ok(maps)
+    Ok(changes)
+}
+
+/// A run panicked while holding the spare maps (the panic itself is reported too).
+fn poisoned() -> crate::Error {
+    crate::Error::new(
+        crate::error::ErrorKind::Compute,
+        "detection limit: a run failed while holding its maps",
+    )
 }

@@ -24,7 +24,7 @@ pub use library::SpectralLibrary;
 pub use materials::{MaterialRole, MaterialUse};
 pub use noise::{BandNoise, NoiseModel};
 pub use plume::{
-    puff_sigma_m, raster_mass_kg, render_plume, PlumeGrid, PlumeParams, PlumeTruth, PointSource,
-    Stability,
+    puff_sigma_m, raster_mass_kg, render_plume, render_plume_window, PlumeGrid, PlumeParams,
+    PlumeTruth, PlumeWindow, PointSource, Stability,
 };
 pub use scene::{random_sources, render_scene, Scene, SceneConfig, SceneIngredients};

@@ -268,6 +268,55 @@ pub fn render_plume(
     params: &PlumeParams,
     seed: u64,
 ) -> Result<(Vec<f32>, PlumeTruth)> {
+    let (window, truth) = render_plume_window(grid, src, params, seed)?;
+    Ok((window.to_raster(grid), truth))
+}
+
+/// A plume raster on the smallest window of the grid that holds every pixel a puff
+/// reaches; pixels outside it are 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlumeWindow {
+    /// First line of the window.
+    pub row0: usize,
+    /// First sample of the window.
+    pub col0: usize,
+    /// Lines of the window (0 when no puff reaches the grid).
+    pub rows: usize,
+    /// Samples of the window.
+    pub cols: usize,
+    /// Enhancement, `rows × cols`, row major, ppm·m.
+    pub values: Vec<f32>,
+}
+
+impl PlumeWindow {
+    /// Linear grid indices and values of the window's pixels, row major.
+    pub fn pixels<'a>(&'a self, grid: &PlumeGrid) -> impl Iterator<Item = (usize, f32)> + 'a {
+        let (samples, cols) = (grid.samples, self.cols.max(1));
+        let (row0, col0) = (self.row0, self.col0);
+        self.values
+            .iter()
+            .enumerate()
+            .map(move |(k, &v)| ((row0 + k / cols) * samples + col0 + k % cols, v))
+    }
+
+    /// The whole-grid raster (`lines × samples`, row major).
+    pub fn to_raster(&self, grid: &PlumeGrid) -> Vec<f32> {
+        let mut raster = vec![0f32; grid.lines * grid.samples];
+        for (i, v) in self.pixels(grid) {
+            raster[i] = v;
+        }
+        raster
+    }
+}
+
+/// [`render_plume`] on the plume's own window of the grid: the same values, without a
+/// whole-grid raster (a plume crossing a long flight line covers a small part of it).
+pub fn render_plume_window(
+    grid: &PlumeGrid,
+    src: &PointSource,
+    params: &PlumeParams,
+    seed: u64,
+) -> Result<(PlumeWindow, PlumeTruth)> {
     validate(grid, src, params)?;
     let gsd = grid.gsd_m;
     let (nl, ns) = (grid.lines as f64, grid.samples as f64);
@@ -316,15 +365,15 @@ pub fn render_plume(
         (src.row - dn / gsd, src.col + de / gsd)
     };
 
-    let mut raster = vec![0.0f64; grid.lines * grid.samples];
-    let rate_kg_s = src.rate_kg_h / 3600.0;
-    let kg_per_pixel_to_ppm_m = 1.0 / (gsd * gsd * PPM_M_TO_KG_M2);
-    let mut fr = Vec::new();
-    let mut fc = Vec::new();
+    // The puffs (release interval, position, spread), then the window they reach.
+    struct Puff {
+        dt: f64,
+        r: f64,
+        c: f64,
+        sigma_px: f64,
+    }
+    let mut puffs = Vec::new();
     let mut edge = 0.0f64; // start of the current puff's release interval (age, s)
-    let mut n_puffs = 0usize;
-    let mut residence = 0.0f64;
-    let mut centre = Vec::new();
     while edge < t_max {
         let sigma_here = puff_sigma_m(u * edge, k, params.initial_sigma_m);
         let dt = (params.max_spacing_sigma * sigma_here / u).min(t_max - edge);
@@ -332,25 +381,44 @@ pub fn render_plume(
         edge += dt;
         let sigma_px = puff_sigma_m(u * age, k, params.initial_sigma_m) / gsd;
         let (r, c) = position(age);
-        n_puffs += 1;
-        centre.push([r, c]);
-        if r >= 0.0 && r < nl && c >= 0.0 && c < ns {
-            residence += dt;
+        puffs.push(Puff { dt, r, c, sigma_px });
+    }
+    let reach = |p: &Puff| -> Option<(usize, usize, usize, usize)> {
+        let reach_px = params.truncate_sigma * p.sigma_px;
+        let r0 = (p.r - reach_px).floor().max(0.0);
+        let r1 = (p.r + reach_px).ceil().min(nl);
+        let c0 = (p.c - reach_px).floor().max(0.0);
+        let c1 = (p.c + reach_px).ceil().min(ns);
+        (r0 < r1 && c0 < c1).then_some((r0 as usize, r1 as usize, c0 as usize, c1 as usize))
+    };
+    let (mut wr0, mut wr1, mut wc0, mut wc1) = (usize::MAX, 0, usize::MAX, 0);
+    for (r0, r1, c0, c1) in puffs.iter().filter_map(reach) {
+        (wr0, wr1, wc0, wc1) = (wr0.min(r0), wr1.max(r1), wc0.min(c0), wc1.max(c1));
+    }
+    let (wr0, wc0) = (wr0.min(wr1), wc0.min(wc1));
+    let (rows, cols) = (wr1 - wr0, wc1 - wc0);
+    let mut raster = vec![0.0f64; rows * cols];
+    let rate_kg_s = src.rate_kg_h / 3600.0;
+    let kg_per_pixel_to_ppm_m = 1.0 / (gsd * gsd * PPM_M_TO_KG_M2);
+    let mut fr = Vec::new();
+    let mut fc = Vec::new();
+    let n_puffs = puffs.len();
+    let mut residence = 0.0f64;
+    let mut centre = Vec::with_capacity(n_puffs);
+    for p in &puffs {
+        centre.push([p.r, p.c]);
+        if p.r >= 0.0 && p.r < nl && p.c >= 0.0 && p.c < ns {
+            residence += p.dt;
         }
-        let reach_px = params.truncate_sigma * sigma_px;
-        let r0 = (r - reach_px).floor().max(0.0);
-        let r1 = (r + reach_px).ceil().min(nl);
-        let c0 = (c - reach_px).floor().max(0.0);
-        let c1 = (c + reach_px).ceil().min(ns);
-        if r0 >= r1 || c0 >= c1 {
+        let Some((r0, r1, c0, c1)) = reach(p) else {
             continue;
-        }
-        let (r0, r1, c0, c1) = (r0 as usize, r1 as usize, c0 as usize, c1 as usize);
-        cell_fractions(r, sigma_px, r0, r1, &mut fr);
-        cell_fractions(c, sigma_px, c0, c1, &mut fc);
-        let scale = rate_kg_s * dt * kg_per_pixel_to_ppm_m;
+        };
+        cell_fractions(p.r, p.sigma_px, r0, r1, &mut fr);
+        cell_fractions(p.c, p.sigma_px, c0, c1, &mut fc);
+        let scale = rate_kg_s * p.dt * kg_per_pixel_to_ppm_m;
         for (i, &a) in fr.iter().enumerate() {
-            let row = &mut raster[(r0 + i) * grid.samples + c0..(r0 + i) * grid.samples + c1];
+            let at = (r0 - wr0 + i) * cols + (c0 - wc0);
+            let row = &mut raster[at..at + (c1 - c0)];
             let a = a * scale;
             for (v, &b) in row.iter_mut().zip(fc.iter()) {
                 *v += a * b;
@@ -373,7 +441,14 @@ pub fn render_plume(
             .map(|[r, c]| [(r * 100.0).round() / 100.0, (c * 100.0).round() / 100.0])
             .collect(),
     };
-    Ok((raster.into_iter().map(|v| v as f32).collect(), truth))
+    let window = PlumeWindow {
+        row0: wr0.min(grid.lines),
+        col0: wc0.min(grid.samples),
+        rows,
+        cols,
+        values: raster.into_iter().map(|v| v as f32).collect(),
+    };
+    Ok((window, truth))
 }
 
 /// Mass in an enhancement raster: Σ enhancement × pixel area × [`PPM_M_TO_KG_M2`].
