@@ -23,13 +23,94 @@ pub fn commit(temp: &Path, final_path: &Path) -> Result<()> {
         .map_err(|e| Error::io(final_path, "cannot move finished output into place", e))
 }
 
+/// Refuses an output file path that exists and is not a regular file (a device such as
+/// `/dev/null`, a FIFO, a socket or a folder): renaming a finished output onto it would
+/// replace the node. A symbolic link is replaced by the output, never followed.
+pub fn check_output_file(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() || m.file_type().is_symlink() => Ok(()),
+        Ok(m) if m.is_dir() => Err(Error::format(
+            path,
+            "output",
+            "is a folder (expected the name of a file to write)",
+        )),
+        Ok(_) => Err(Error::format(
+            path,
+            "output",
+            "exists and is not a regular file (a device, FIFO or socket); expected a new or regular file",
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Refuses an output folder path that exists and is not a folder (a file, device, FIFO
+/// or socket).
+pub fn check_output_dir(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::format(
+            path,
+            "output folder",
+            "exists and is not a folder (a file, device, FIFO or socket); expected a new or existing folder",
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Refuses outputs that would replace an input: any of `outputs` that resolves (after
+/// symbolic links, through its folder) to the same file as any of `inputs`.
+pub fn check_not_inputs(outputs: &[PathBuf], inputs: &[&Path]) -> Result<()> {
+    let resolve = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = std::fs::canonicalize(p) {
+            return Some(c);
+        }
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    let inputs: Vec<(PathBuf, &Path)> = inputs
+        .iter()
+        .filter_map(|i| Some((resolve(i)?, *i)))
+        .collect();
+    for out in outputs {
+        let Some(o) = resolve(out) else { continue };
+        if let Some((_, input)) = inputs.iter().find(|(i, _)| *i == o) {
+            return Err(Error::format(
+                out,
+                "output",
+                format!(
+                    "is the input {} (expected an output folder apart from the inputs)",
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Flushes a finished temporary file to the disk: a full disk or an I/O error shows
+/// here, before the file takes its final name.
+fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(path, "cannot flush output to disk", e))
+}
+
 /// Runs `write` on a temporary path beside `final_path` and renames the result into
-/// place only when `write` succeeds; on failure the temporary file is removed.
+/// place only when `write` succeeds and the file is flushed to disk; on failure the
+/// temporary file is removed. An existing `final_path` that is not a regular file
+/// (`/dev/null`, a FIFO) is refused before anything is written.
 pub fn write_atomically<T>(final_path: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    check_output_file(final_path)?;
     let temp = temp_path(final_path);
-    match write(&temp) {
+    match write(&temp).and_then(|v| sync_file(&temp).map(|()| v)) {
         Ok(v) => {
-            commit(&temp, final_path)?;
+            if let Err(e) = commit(&temp, final_path) {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
             Ok(v)
         }
         Err(e) => {

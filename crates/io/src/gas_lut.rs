@@ -92,8 +92,7 @@ pub fn parse_sidecar(text: &str, path: &Path) -> Result<GasSidecar> {
 
 /// Reads and parses a sidecar file.
 pub fn read_sidecar(path: &Path) -> Result<GasSidecar> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(path, "cannot read gas LUT sidecar", e))?;
+    let text = crate::read_small_text(path, "gas LUT sidecar")?;
     parse_sidecar(&text, path)
 }
 

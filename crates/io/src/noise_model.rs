@@ -23,7 +23,7 @@ pub fn builtin(sensor: &str) -> Option<Result<NoiseModel>> {
 
 /// Reads an isofit parametric noise table.
 pub fn read_noise_model(path: &Path) -> Result<NoiseModel> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    let text = crate::read_small_text(path, "noise model")?;
     parse_noise_model(&text, path)
 }
 

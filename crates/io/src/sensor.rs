@@ -56,8 +56,7 @@ pub fn load(path: &Path, fwhm_override: Option<f64>) -> Result<BandModel> {
         .unwrap_or_default();
     match ext.as_str() {
         "csv" => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::io(path, "cannot read band table", e))?;
+            let text = crate::read_small_text(path, "band table")?;
             parse_csv(&text, path, fwhm_override)
         }
         "hdr" => {

@@ -144,8 +144,7 @@ impl TargetTable {
 /// When the file cannot be read, a column is missing, or a row is malformed (the
 /// message names the line and column).
 pub fn read(path: &Path) -> Result<TargetTable> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read target file", e))?;
+    let text = crate::read_small_text(path, "target file")?;
     parse(&text, path)
 }
 

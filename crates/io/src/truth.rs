@@ -186,7 +186,7 @@ pub fn from_json_str<T: DeserializeOwned>(text: &str, path: &Path, prefix: &str)
 
 /// Reads and parses the JSON file at `path` as `T` (errors name the file and field).
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    let text = crate::read_small_text(path, "JSON file")?;
     from_json_str(&text, path, "")
 }
 
@@ -218,7 +218,7 @@ pub fn parse_sources(text: &str, path: &Path) -> Result<Vec<SourceSpec>> {
 
 /// Reads a `sources.json`.
 pub fn read_sources(path: &Path) -> Result<Vec<SourceSpec>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    let text = crate::read_small_text(path, "sources file")?;
     parse_sources(&text, path)
 }
 
@@ -554,7 +554,13 @@ struct SiteProperties {
 /// Reads the sites of a `sites.geojson` FeatureCollection written by `plumewatch scan`:
 /// each feature's `x_scene`/`y_scene` (scene CRS) and `rate_kg_h` properties.
 pub fn read_sites(path: &Path) -> Result<Vec<SiteRecord>> {
-    let fc: SitesCollection = read_json(path)?;
+    let text = crate::read_small_text(path, "sites file")?;
+    parse_sites(&text, path)
+}
+
+/// Parses the text of a `sites.geojson` (see [`read_sites`]; `path` names it in messages).
+pub fn parse_sites(text: &str, path: &Path) -> Result<Vec<SiteRecord>> {
+    let fc: SitesCollection = from_json_str(text, path, "")?;
     fc.features
         .into_iter()
         .enumerate()

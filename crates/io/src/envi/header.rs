@@ -496,6 +496,15 @@ fn truncate(s: &str, n: usize) -> String {
 /// as micrometers).
 pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     let entries = header_entries(text, path)?;
+    for (i, (k, _)) in entries.iter().enumerate() {
+        if KNOWN_KEYS.contains(&k.as_str()) && entries[..i].iter().any(|(o, _)| o == k) {
+            return Err(Error::format(
+                path,
+                k.clone(),
+                "given twice (expected each key once; which one is meant is ambiguous)",
+            ));
+        }
+    }
     let get = |key: &str| {
         entries
             .iter()
@@ -555,24 +564,31 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
             )
         })?
     };
-    let interleave = match get("interleave").map(|s| s.trim().to_ascii_lowercase()) {
-        None => Interleave::Bsq,
-        Some(s) => match s.as_str() {
-            "bsq" => Interleave::Bsq,
-            "bil" => Interleave::Bil,
-            "bip" => Interleave::Bip,
-            _ => {
-                return Err(Error::format(
-                    path,
-                    "interleave",
-                    format!(
-                        "{:?} is not an interleave (expected bsq, bil or bip)",
-                        truncate(&s, 40)
-                    ),
-                ))
-            }
-        },
-    };
+    let interleave =
+        match get("interleave").map(|s| s.trim().to_ascii_lowercase()) {
+            // With one band every interleave lays the values out the same way.
+            None if dim("bands")? == 1 => Interleave::Bsq,
+            None => return Err(Error::format(
+                path,
+                "interleave",
+                "required key is missing for a cube of several bands (expected bsq, bil or bip)",
+            )),
+            Some(s) => match s.as_str() {
+                "bsq" => Interleave::Bsq,
+                "bil" => Interleave::Bil,
+                "bip" => Interleave::Bip,
+                _ => {
+                    return Err(Error::format(
+                        path,
+                        "interleave",
+                        format!(
+                            "{:?} is not an interleave (expected bsq, bil or bip)",
+                            truncate(&s, 40)
+                        ),
+                    ))
+                }
+            },
+        };
     let byte_order = match get("byte order").map(str::trim) {
         None | Some("0") => ByteOrder::Little,
         Some("1") => ByteOrder::Big,
@@ -627,6 +643,28 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     )?;
     header.wavelength_nm = wavelength.map(|w| w.into_iter().map(|x| x * scale).collect());
     header.fwhm_nm = fwhm.map(|w| w.into_iter().map(|x| x * scale).collect());
+    if let Some(w) = &header.wavelength_nm {
+        check_band_centres(w, path)?;
+    }
+    if let Some(f) = &header.fwhm_nm {
+        if let Some((i, x)) = f
+            .iter()
+            .enumerate()
+            .find(|(_, &x)| !(FWHM_RANGE_NM.0..=FWHM_RANGE_NM.1).contains(&x))
+        {
+            return Err(Error::format(
+                path,
+                "fwhm",
+                format!(
+                    "entry {} is {} nm in the wavelength units (expected {}–{} nm; are wavelength and fwhm in the same units?)",
+                    i + 1,
+                    fmt_f64(*x),
+                    FWHM_RANGE_NM.0,
+                    FWHM_RANGE_NM.1
+                ),
+            ));
+        }
+    }
 
     header.bbl = get("bbl")
         .map(|v| -> Result<Vec<bool>> {
@@ -678,30 +716,8 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
         .transpose()?;
     header.description = get("description").map(str::to_string);
 
-    const KNOWN: [&str; 20] = [
-        "samples",
-        "lines",
-        "bands",
-        "header offset",
-        "file type",
-        "data type",
-        "interleave",
-        "byte order",
-        "wavelength",
-        "fwhm",
-        "wavelength units",
-        "bbl",
-        "data ignore value",
-        "map info",
-        "coordinate system string",
-        "band names",
-        "description",
-        "data gain values",
-        "data offset values",
-        "sensor type",
-    ];
     for (k, v) in &entries {
-        if !KNOWN.contains(&k.as_str()) && !header.other.iter().any(|(ok, _)| ok == k) {
+        if !KNOWN_KEYS.contains(&k.as_str()) && !header.other.iter().any(|(ok, _)| ok == k) {
             header.other.push((k.clone(), v.clone()));
         }
     }
@@ -710,6 +726,79 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     }
     Ok(header)
 }
+
+/// Band centres must increase, except where the spectrometers of a sensor overlap
+/// (AVIRIS-classic tables step back by a few tens of nm at most three times); no two
+/// bands may share a centre.
+fn check_band_centres(w: &[f64], path: &Path) -> Result<()> {
+    let back: Vec<usize> = (1..w.len()).filter(|&i| w[i] < w[i - 1]).collect();
+    let bad_step = back
+        .iter()
+        .find(|&&i| w[i - 1] - w[i] > MAX_OVERLAP_STEP_NM);
+    if back.len() > MAX_OVERLAPS || bad_step.is_some() {
+        let i = bad_step.copied().unwrap_or(back[0]);
+        return Err(Error::format(
+            path,
+            "wavelength",
+            format!(
+                "entry {} ({}) is below entry {} ({}); {} step(s) back in all (expected increasing band centres, with at most {MAX_OVERLAPS} steps back of at most {MAX_OVERLAP_STEP_NM} nm where spectrometers overlap)",
+                i + 1,
+                fmt_f64(w[i]),
+                i,
+                fmt_f64(w[i - 1]),
+                back.len()
+            ),
+        ));
+    }
+    let mut order: Vec<usize> = (0..w.len()).collect();
+    order.sort_by(|&a, &b| w[a].total_cmp(&w[b]));
+    if let Some(p) = order.windows(2).find(|p| w[p[0]] == w[p[1]]) {
+        let (a, b) = (p[0].min(p[1]), p[0].max(p[1]));
+        return Err(Error::format(
+            path,
+            "wavelength",
+            format!(
+                "entries {} and {} are both {} (expected a distinct centre for every band)",
+                a + 1,
+                b + 1,
+                fmt_f64(w[a])
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Steps back allowed in a band table (spectrometer overlaps) and their largest size.
+const MAX_OVERLAPS: usize = 4;
+const MAX_OVERLAP_STEP_NM: f64 = 100.0;
+
+/// Plausible band widths: imaging spectrometers have 2–15 nm, multispectral bands up to
+/// a few hundred; a µm header with nm widths (or the reverse) falls far outside.
+const FWHM_RANGE_NM: (f64, f64) = (0.1, 500.0);
+
+/// The keys [`parse_header`] interprets (each must appear at most once).
+const KNOWN_KEYS: [&str; 20] = [
+    "samples",
+    "lines",
+    "bands",
+    "header offset",
+    "file type",
+    "data type",
+    "interleave",
+    "byte order",
+    "wavelength",
+    "fwhm",
+    "wavelength units",
+    "bbl",
+    "data ignore value",
+    "map info",
+    "coordinate system string",
+    "band names",
+    "description",
+    "data gain values",
+    "data offset values",
+    "sensor type",
+];
 
 fn split_list(v: &str) -> impl Iterator<Item = &str> {
     v.split(',').map(str::trim).filter(|s| !s.is_empty())
@@ -919,7 +1008,8 @@ mod tests {
     fn band_name_made_of_a_brace_survives_formatting() {
         // Found by `cargo fuzz run envi_header`: a bare `band names = qa,}` gave a name
         // "}" that formatting turned into nothing, so the header no longer parsed back.
-        let text = "ENVI\nsamples=1\nlines=1\nbands=2\ndata type=4\nband names = qa,}\n";
+        let text =
+            "ENVI\nsamples=1\nlines=1\nbands=2\ndata type=4\ninterleave=bsq\nband names = qa,}\n";
         let h = parse_header(text, p()).unwrap();
         let back = parse_header(&h.to_text(), p()).unwrap();
         assert_eq!(

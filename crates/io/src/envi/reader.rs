@@ -84,15 +84,28 @@ pub fn read_header(hdr: &Path) -> Result<EnviHeader> {
 }
 
 fn read_file_checked(path: &Path, action: &str) -> Result<Vec<u8>> {
-    if path.is_dir() {
+    use std::io::Read;
+    crate::cube::check_input_file(path, "an ENVI header")?;
+    let file = File::open(path).map_err(|e| Error::io(path, action, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_HEADER_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, action, e))?;
+    if bytes.len() as u64 > MAX_HEADER_BYTES {
         return Err(Error::format(
             path,
-            "path",
-            "is a directory (expected a file)",
+            "header",
+            format!(
+                "larger than {} MiB (expected an ENVI text header)",
+                MAX_HEADER_BYTES >> 20
+            ),
         ));
     }
-    std::fs::read(path).map_err(|e| Error::io(path, action, e))
+    Ok(bytes)
 }
+
+/// Largest ENVI header read (band tables of thousands of bands take well under 1 MiB).
+const MAX_HEADER_BYTES: u64 = 16 << 20;
 
 /// A memory-mapped ENVI cube.
 ///
@@ -104,6 +117,7 @@ pub struct EnviCube {
     meta: CubeMeta,
     data_path: PathBuf,
     file_len: u64,
+    file: File,
     map: Mmap,
 }
 
@@ -169,13 +183,7 @@ impl EnviCube {
     /// Opens an ENVI cube with header `hdr` and data file `data` given explicitly.
     pub fn open_with_data(hdr: &Path, data: &Path) -> Result<Self> {
         let header = read_header(hdr)?;
-        if data.is_dir() {
-            return Err(Error::format(
-                data,
-                "data file",
-                "is a directory (expected a file)",
-            ));
-        }
+        crate::cube::check_input_file(data, "the ENVI data file")?;
         let file = File::open(data).map_err(|e| Error::io(data, "cannot open data file", e))?;
         let file_len = file
             .metadata()
@@ -210,6 +218,7 @@ impl EnviCube {
             meta,
             data_path: data.to_path_buf(),
             file_len,
+            file,
             map,
         })
     }
@@ -260,6 +269,29 @@ impl EnviCube {
         self.check_cols_args(line, 0..self.header.samples, bands, out_len)
     }
 
+    /// Refuses to read when the data file has been truncated since it was opened:
+    /// touching mapped pages past the new end would kill the process with SIGBUS.
+    /// (Checked before every line; a truncation between this check and the copy of that
+    /// one line is not caught.)
+    fn check_not_truncated(&self) -> Result<()> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io(&self.data_path, "cannot read data file metadata", e))?
+            .len();
+        if len < self.file_len {
+            return Err(Error::format(
+                &self.data_path,
+                "size",
+                format!(
+                    "data file shrank from {} to {len} bytes while it was being read (another program truncated or rewrote it; expected an unchanging input)",
+                    self.file_len
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_cols_args(
         &self,
         line: usize,
@@ -267,6 +299,7 @@ impl EnviCube {
         bands: &[usize],
         out_len: usize,
     ) -> Result<()> {
+        self.check_not_truncated()?;
         let h = &self.header;
         if cols.start > cols.end || cols.end > h.samples {
             return Err(Error::format(
@@ -359,6 +392,7 @@ impl EnviCube {
         }
         let mut out = vec![zero; h.lines * h.samples];
         for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
+            self.check_not_truncated()?;
             self.dispatch_line(line, 0..h.samples, &[band], row);
         }
         Ok(out)
