@@ -353,7 +353,12 @@ impl WindFile {
     /// Reads and checks a wind file.
     pub fn read(path: &Path) -> Result<Self> {
         let text = plumewatch_io::read_small_text(path, "wind file")?;
-        let file: Self = serde_json::from_str(&text).map_err(|e| {
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the text of a wind file (`path` names it in messages).
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let file: Self = serde_json::from_str(text).map_err(|e| {
             Error::input(format!(
                 "{}: wind file: {e} (expected {{\"speed_m_s\": S, \"from_deg\": D}} or {{\"default\": {{...}}, \"passes\": {{\"<cube file name>\": {{...}}}}}})",
                 path.display()

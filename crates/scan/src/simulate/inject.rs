@@ -10,7 +10,7 @@ use plumewatch_core::BandModel;
 use plumewatch_io::envi::{ByteOrder, DataType, EnviWriteOptions, Interleave};
 use plumewatch_io::truth::InjectTruth;
 use plumewatch_io::OutputBand;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to inject where.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +50,19 @@ pub struct InjectSummary {
 pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<InjectSummary> {
     let cube_path = &settings.cube;
     let cube = plumewatch_io::open_cube(cube_path)?;
+    {
+        let mut inputs: Vec<&Path> = vec![cube_path, &settings.sources];
+        let (hdr, data);
+        if plumewatch_io::cube::is_envi(cube_path) {
+            hdr = plumewatch_io::envi::find_header_file(cube_path);
+            data = plumewatch_io::envi::find_data_file(hdr.as_deref().unwrap_or(cube_path)).ok();
+            inputs.extend(hdr.as_deref());
+            inputs.extend(data.as_deref());
+        }
+        let gas = Path::new(&settings.gas);
+        inputs.push(gas);
+        super::check_output(&settings.output, &inputs)?;
+    }
     let meta = cube.meta().clone();
     let wl = meta.wavelength_nm.clone().with_context(|| {
         format!(

@@ -251,7 +251,28 @@ fn quicklook_bands(wl: &[f64]) -> [usize; 3] {
     [near(2200.0), near(1650.0), near(1550.0)]
 }
 
+/// Files a simulation writes into its output folder.
+const OUTPUT_FILES: &[&str] = &[
+    "radiance.hdr",
+    "radiance.img",
+    "truth_enhancement.tif",
+    "truth_mask.tif",
+    "truth_albedo.tif",
+    "truth_sources.json",
+    "quicklook.png",
+];
+
+/// Refuses an output folder that is not a folder, or whose outputs would replace any of
+/// `inputs` (after symbolic links): `simulate inject -o` onto the input's own folder.
+fn check_output(dir: &Path, inputs: &[&Path]) -> Result<()> {
+    plumewatch_io::atomic::check_output_dir(dir)?;
+    let outputs: Vec<std::path::PathBuf> = OUTPUT_FILES.iter().map(|f| dir.join(f)).collect();
+    plumewatch_io::atomic::check_not_inputs(&outputs, inputs)?;
+    Ok(())
+}
+
 fn create_dir(dir: &Path) -> Result<()> {
+    check_output(dir, &[])?;
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::Error::new(crate::ErrorKind::Io, e.to_string()))
         .with_context(|| format!("{}: cannot create output directory", dir.display()))
