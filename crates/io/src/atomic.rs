@@ -134,6 +134,7 @@ pub fn write_bytes(final_path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
 
     #[test]
     fn failed_write_leaves_nothing_behind() {
@@ -154,5 +155,51 @@ mod tests {
         write_bytes(&out, b"whole").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dev_null_and_fifo_outputs_are_refused_and_left_alone() {
+        let e = write_bytes(Path::new("/dev/null"), b"x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/dev/null") && e.contains("not a regular file"),
+            "{e}"
+        );
+        assert!(std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo (coreutils) makes the FIFO");
+        let e = write_bytes(&fifo, b"x").unwrap_err().to_string();
+        assert!(
+            e.contains("out.fifo") && e.contains("not a regular file"),
+            "{e}"
+        );
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn output_resolving_to_an_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("radiance.img");
+        std::fs::write(&input, b"data").unwrap();
+        let link = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(dir.path(), link.path().join("same")).unwrap();
+        let out = link.path().join("same/radiance.img");
+        let e = check_not_inputs(&[out], &[&input]).unwrap_err().to_string();
+        assert!(
+            e.contains("is the input") && e.contains("radiance.img"),
+            "{e}"
+        );
+        let apart = link.path().join("radiance.img");
+        check_not_inputs(&[apart], &[&input]).unwrap();
     }
 }

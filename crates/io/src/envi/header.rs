@@ -1033,4 +1033,41 @@ mod tests {
         expected.wavelength_units = Some("Nanometers".into());
         assert_eq!(back, expected);
     }
+
+    #[test]
+    fn ambiguous_or_implausible_headers_name_the_field() {
+        let good = "ENVI\nsamples=2\nlines=2\nbands=2\ndata type=4\ninterleave=bil\nwavelength units=Nanometers\nwavelength={1500,2000}\nfwhm={6,6}\n";
+        parse_header(good, p()).unwrap();
+        let cases = [
+            (
+                good.replace("lines=2\n", "lines=2\nlines=3\n"),
+                "lines",
+                "given twice",
+            ),
+            (
+                good.replace("interleave=bil\n", ""),
+                "interleave",
+                "missing",
+            ),
+            (
+                good.replace("{1500,2000}", "{2000,2000}"),
+                "wavelength",
+                "both",
+            ),
+            (
+                good.replace("{1500,2000}", "{2000,1500}"),
+                "wavelength",
+                "below",
+            ),
+            (
+                good.replace("fwhm={6,6}", "fwhm={6,6000}"),
+                "fwhm",
+                "same units",
+            ),
+        ];
+        for (text, field, why) in cases {
+            let e = parse_header(&text, p()).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(why), "{field}: {e}");
+        }
+    }
 }
