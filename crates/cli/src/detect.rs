@@ -3,7 +3,7 @@
 
 use crate::gas_window::{parse_window, GasWindow};
 use crate::progress;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_core::detect::{
     detect_cube, Algorithm, CubeInput, DetectParams, Grouping, Mag1cParams, Precision,
@@ -126,10 +126,53 @@ pub struct DetectArgs {
     pub timings: bool,
 }
 
+/// Refuses flag values the detector cannot use and an output that would replace an
+/// input or a device, before any work.
+fn check_flags(args: &DetectArgs) -> anyhow::Result<()> {
+    if args.group == 0 {
+        bail!("--group 0: expected at least 1 detector column per statistics group");
+    }
+    if args.algo == AlgoArg::Mag1c && args.iter == 0 {
+        bail!("--iter 0: expected at least 1 mag1c iteration");
+    }
+    if !(args.alpha.is_finite() && (0.0..=1.0).contains(&args.alpha)) {
+        bail!("--alpha {}: expected a weight in [0, 1]", args.alpha);
+    }
+    let threshold_ok = args.saturation_threshold.is_finite() && args.saturation_threshold > 0.0;
+    if !args.no_saturation && !threshold_ok {
+        bail!(
+            "--saturation-threshold {}: expected a positive radiance",
+            args.saturation_threshold
+        );
+    }
+    if let Some(z) = args.exclude_z {
+        if !(z.is_finite() && z > 0.0) {
+            bail!("--exclude-z {z}: expected a positive z-score");
+        }
+    }
+    let outputs = match args.format {
+        FormatArg::Cog => vec![args.output.clone()],
+        FormatArg::Envi => {
+            let (hdr, data) = plumewatch_io::envi::output_paths(&args.output);
+            vec![hdr, data]
+        }
+    };
+    for o in &outputs {
+        plumewatch_io::atomic::check_output_file(o)?;
+    }
+    let mut inputs = plumewatch_io::cube::cube_files(&args.cube);
+    inputs.extend(args.target.clone());
+    inputs.push(PathBuf::from(&args.gas));
+    let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
+    plumewatch_io::atomic::check_not_inputs(&outputs, &inputs)?;
+    Ok(())
+}
+
 /// Runs `plumewatch detect`.
 pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
     let _crs = (args.format == FormatArg::Cog).then(plumewatch_io::open_crs_database_in_background);
+    check_flags(&args)?;
     let cube = plumewatch_io::open_cube(&args.cube)?;
     let meta = cube.meta().clone();
     let saturation = (!args.no_saturation).then_some(Saturation {
@@ -144,6 +187,12 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
         args.target.as_deref(),
         saturation.as_ref(),
     )?;
+    let grouping = if args.global {
+        Grouping::Global
+    } else {
+        Grouping::Columns(args.group)
+    };
+    plumewatch_scan::window::check_content(&args.cube, cube.as_ref(), &window.bands, grouping)?;
     let (bands, unit_absorption, sat_bands) = (
         window.bands,
         window.unit_absorption,
@@ -162,11 +211,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
         } else {
             Precision::F32
         },
-        grouping: if args.global {
-            Grouping::Global
-        } else {
-            Grouping::Columns(args.group)
-        },
+        grouping,
         normalization: None,
         regularization: match args.regularization {
             RegArg::None => Regularization::None,

@@ -88,6 +88,7 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
     if !(args.z_detect.is_finite() && args.z_detect > 0.0) {
         bail!("--z-detect {}: expected a positive number", args.z_detect);
     }
+    plumewatch_io::atomic::check_output_dir(&args.output)?;
     let path = &args.cube;
     let cube = plumewatch_io::open_cube(path)?;
     let meta = cube.meta().clone();
@@ -114,6 +115,7 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         None,
         params.saturation.as_ref(),
     )?;
+    plumewatch_scan::window::check_content(path, cube.as_ref(), &window.bands, params.grouping)?;
     let staged = StagedBands::read(cube.as_ref(), &window)
         .with_context(|| format!("{}: reading the gas-window bands", printable(path)))?;
     drop(cube);

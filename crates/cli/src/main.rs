@@ -79,7 +79,13 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("plumewatch: error: {e:#}");
+            // Control characters (a newline or an escape sequence in a file name) are
+            // shown escaped, so that the message stays one line and cannot rewrite the
+            // terminal.
+            eprintln!(
+                "plumewatch: error: {}",
+                progress::printable_text(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -66,9 +66,12 @@ impl plumewatch_scan::Progress for TerminalProgress {
 /// A path for terminal output: control characters (a newline, an escape sequence)
 /// are shown escaped so that a file name cannot split or rewrite a line.
 pub fn printable(path: &Path) -> String {
-    path.display()
-        .to_string()
-        .chars()
+    printable_text(&path.display().to_string())
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`).
+pub fn printable_text(text: &str) -> String {
+    text.chars()
         .flat_map(|c| {
             if c.is_control() {
                 c.escape_default().collect::<Vec<_>>()

@@ -154,13 +154,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<()> {
     let Some(out) = &args.output else {
         bail!("--output: expected an output folder");
     };
-    let progress = TerminalProgress::new(quiet);
-    let result = plumewatch_scan::scan(&config, &progress)?;
     let replace = if args.overwrite {
         Replace::Anything
     } else {
         Replace::PreviousScanOnly
     };
+    plumewatch_scan::sinks::check_replaceable(out, replace)?;
+    let progress = TerminalProgress::new(quiet);
+    let result = plumewatch_scan::scan(&config, &progress)?;
     plumewatch_scan::write_outputs(&result, out, replace)?;
     if !quiet {
         print_summary(&result, out);

@@ -175,11 +175,22 @@ pub fn audit(c: AuditCommand) -> anyhow::Result<ExitCode> {
             println!("audit trail intact: {} records", v.records);
         }
         AuditCommand::Export { db, since, output } => {
-            let mut out: Box<dyn std::io::Write> = match &output {
-                Some(p) => Box::new(std::fs::File::create(p)?),
-                None => Box::new(std::io::stdout().lock()),
+            let n = match &output {
+                // Into memory first, then written whole under its name (never onto a
+                // device or FIFO, never half-written).
+                Some(p) => {
+                    plumewatch_io::atomic::check_output_file(p)?;
+                    let mut bytes = Vec::new();
+                    let n = cmd::block_on(cmd::audit_export(&db, since.as_deref(), &mut bytes))?;
+                    plumewatch_io::atomic::write_bytes(p, &bytes)?;
+                    n
+                }
+                None => cmd::block_on(cmd::audit_export(
+                    &db,
+                    since.as_deref(),
+                    &mut std::io::stdout().lock(),
+                ))?,
             };
-            let n = cmd::block_on(cmd::audit_export(&db, since.as_deref(), &mut out))?;
             eprintln!("{n} audit records exported");
         }
     }

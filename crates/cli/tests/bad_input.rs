@@ -1,5 +1,17 @@
 //! Bad input never panics: each case exits with status 2 and one line on stderr that
 //! names the file and the field and says what was expected, and leaves no file behind.
+//!
+//! `catalogue` runs the table of `bad_input/cases.rs` (every command, over a hundred
+//! ways of getting an input wrong) against the contract of `bad_input/harness.rs`:
+//! status 2, no panic, a one-line message naming the file and field, nothing written
+//! under any name and every input byte-for-byte unchanged. The tests after it are the
+//! earlier `info` cases, each with its own fixture. To read every message:
+//! `BAD_INPUT_SHOW=1 cargo test -p plumewatch --test bad_input catalogue -- --nocapture`.
+
+#[path = "bad_input/cases.rs"]
+mod cases;
+#[path = "bad_input/harness.rs"]
+mod harness;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,6 +81,44 @@ fn fails_cleanly(dir: &Path, arg: &Path, fields: &[&str]) -> String {
     }
     assert_eq!(listing(dir), before, "no file left behind");
     msg.to_string()
+}
+
+#[test]
+fn catalogue() {
+    let all = cases::all();
+    assert!(all.len() >= 100, "{} cases", all.len());
+    harness::base();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(c) = all.get(i) else { break };
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| harness::check(c)))
+                        .unwrap_or_else(|_| {
+                            Some(format!("{}: the case's own setup failed", c.name))
+                        });
+                if let Some(f) = outcome {
+                    failures.lock().unwrap().push(f);
+                }
+            });
+        }
+    });
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases broke the contract:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -27,6 +27,20 @@ pub fn commit(temp: &Path, final_path: &Path) -> Result<()> {
 /// `/dev/null`, a FIFO, a socket or a folder): renaming a finished output onto it would
 /// replace the node. A symbolic link is replaced by the output, never followed.
 pub fn check_output_file(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !std::fs::metadata(parent).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::format(
+            path,
+            "output",
+            format!(
+                "its folder {} does not exist (expected an existing folder)",
+                parent.display()
+            ),
+        ));
+    }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_file() || m.file_type().is_symlink() => Ok(()),
         Ok(m) if m.is_dir() => Err(Error::format(
@@ -81,7 +95,7 @@ pub fn check_not_inputs(outputs: &[PathBuf], inputs: &[&Path]) -> Result<()> {
                 out,
                 "output",
                 format!(
-                    "is the input {} (expected an output folder apart from the inputs)",
+                    "is the input {} (expected an output apart from the inputs)",
                     input.display()
                 ),
             ));

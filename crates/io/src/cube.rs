@@ -132,6 +132,20 @@ pub fn is_envi(path: &Path) -> bool {
     is_hdr || find_header_file(path).is_some()
 }
 
+/// The files a cube named by `path` is read from: `path` itself and, for ENVI, its
+/// header and data file (for refusing outputs that would replace one of them).
+pub fn cube_files(path: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    if is_envi(path) {
+        let hdr = crate::envi::find_header_file(path).unwrap_or_else(|| path.to_path_buf());
+        if let Ok(data) = crate::envi::find_data_file(&hdr) {
+            files.push(data);
+        }
+        files.push(hdr);
+    }
+    files
+}
+
 /// Opens a radiance cube: native ENVI when `path` is an ENVI header or a data file with
 /// a header beside it; GDAL otherwise (GeoTIFF, EMIT L1B NetCDF, HDF5, ...).
 pub fn open_cube(path: &Path) -> Result<Box<dyn RadianceCube>> {

@@ -264,5 +264,6 @@ pub fn parse_csv(text: &str, path: &Path, fwhm_override: Option<f64>) -> Result<
         };
         fwhm_nm.push(f);
     }
+    crate::envi::header::check_band_centres(&center_nm, path)?;
     BandModel::new(center_nm, fwhm_nm).map_err(|e| Error::format(path, "bands", e.to_string()))
 }

@@ -140,11 +140,11 @@ impl SourceEntry {
         }
         let wind = finite("wind_speed_m_s", self.wind_speed_m_s)?
             .ok_or_else(|| missing("wind_speed_m_s", "the wind speed in m/s"))?;
-        if wind <= 0.0 {
+        if !(wind > 0.0 && wind <= 100.0) {
             return Err(Error::format(
                 path,
                 field("wind_speed_m_s"),
-                format!("{wind} (expected > 0 m/s)"),
+                format!("{wind} (expected a wind speed in (0, 100] m/s)"),
             ));
         }
         let dir = match finite("wind_dir_deg", self.wind_dir_deg)? {
@@ -156,6 +156,18 @@ impl SourceEntry {
                 )
             })?,
         };
+        if !(0.0..=360.0).contains(&dir) {
+            let key = if self.wind_dir_deg.is_some() {
+                "wind_dir_deg"
+            } else {
+                "wind_from_deg"
+            };
+            return Err(Error::format(
+                path,
+                field(key),
+                format!("{dir} (expected 0–360 degrees, the direction the wind blows from)"),
+            ));
+        }
         Ok(SourceSpec {
             id: self.id.unwrap_or(i as u32 + 1),
             position,

@@ -239,7 +239,14 @@ impl ScanConfig {
         // The same cube twice would count its plumes twice as independent evidence.
         let mut seen: BTreeMap<PathBuf, usize> = BTreeMap::new();
         for (i, line) in self.flight_lines.iter().enumerate() {
-            let key = std::fs::canonicalize(&line.cube).unwrap_or_else(|_| line.cube.clone());
+            // An ENVI cube named by its header or by its data file is one cube.
+            let named = if plumewatch_io::cube::is_envi(&line.cube) {
+                plumewatch_io::envi::find_header_file(&line.cube)
+                    .unwrap_or_else(|| line.cube.clone())
+            } else {
+                line.cube.clone()
+            };
+            let key = std::fs::canonicalize(&named).unwrap_or(named);
             if let Some(j) = seen.insert(key, i) {
                 bail!(
                     "flight_lines[{i}].cube: {} is the same file as flight_lines[{j}]; each flight line must be scanned once (repeating a cube would double its evidence)",
@@ -358,6 +365,21 @@ impl WindFile {
 
     /// Parses and checks the text of a wind file (`path` names it in messages).
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        // serde reads a struct from an array by field order too (`[3, 270]`); a wind
+        // file has no lists, so any array is the wrong shape, not a wind.
+        fn has_array(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Array(_) => true,
+                serde_json::Value::Object(m) => m.values().any(has_array),
+                _ => false,
+            }
+        }
+        if serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| has_array(&v)) {
+            bail!(
+                "{}: wind file: holds a JSON array (expected {{\"speed_m_s\": S, \"from_deg\": D}} or {{\"default\": {{...}}, \"passes\": {{\"<cube file name>\": {{...}}}}}})",
+                path.display()
+            );
+        }
         let file: Self = serde_json::from_str(text).map_err(|e| {
             Error::input(format!(
                 "{}: wind file: {e} (expected {{\"speed_m_s\": S, \"from_deg\": D}} or {{\"default\": {{...}}, \"passes\": {{\"<cube file name>\": {{...}}}}}})",

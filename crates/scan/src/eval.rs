@@ -126,9 +126,25 @@ pub fn evaluate(settings: &EvalSettings) -> Result<EvalOutcome> {
             truth_json.display()
         )
     })?;
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| crate::Error::new(crate::ErrorKind::Io, e.to_string()))
-        .with_context(|| format!("{}: cannot create report directory", args.output.display()))?;
+    if args.bins == 0 {
+        bail!("--bins 0: expected at least 1 emission-rate bin");
+    }
+    if let Some(d) = args.match_distance {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--match-distance {d}: expected a positive distance in m");
+        }
+    }
+    plumewatch_io::atomic::check_output_dir(&args.output)?;
+    // Every input is read before the report folder is made: a bad input leaves nothing.
+    let sites = match &args.sites {
+        Some(p) => Some(plumewatch_io::truth::read_sites(p)?),
+        None => None,
+    };
+    let make_dir = || {
+        std::fs::create_dir_all(&args.output)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::Io, e.to_string()))
+            .with_context(|| format!("{}: cannot create report directory", args.output.display()))
+    };
     let mut report = EvalReport {
         gsd_m: gsd,
         lines,
@@ -194,6 +210,7 @@ pub fn evaluate(settings: &EvalSettings) -> Result<EvalOutcome> {
                 y_bounds: None,
             });
         }
+        make_dir()?;
         write_plot_png(
             &args.output.join("roc.png"),
             &Plot {
@@ -215,8 +232,7 @@ pub fn evaluate(settings: &EvalSettings) -> Result<EvalOutcome> {
     }
 
     // Source level.
-    if let Some(sites_path) = &args.sites {
-        let sites = plumewatch_io::truth::read_sites(sites_path)?;
+    if let (Some(sites_path), Some(sites)) = (&args.sites, sites) {
         let true_sources: Vec<TrueSource> = truth
             .sources
             .iter()
@@ -254,10 +270,12 @@ pub fn evaluate(settings: &EvalSettings) -> Result<EvalOutcome> {
         let rates: Vec<f64> = truth.sources.iter().map(|s| s.rate_kg_h).collect();
         let edges = log_bins(&rates, args.bins.max(1));
         let sc = score_sources(&true_sources, &detections, dist, area_km2, &edges)?;
+        make_dir()?;
         write_source_outputs(&args.output, &sc, &mut md)?;
         report.source = Some(sc);
         report.sites = Some(sites_path.display().to_string());
     }
+    make_dir()?;
     plumewatch_io::truth::write_json(&args.output.join("eval.json"), &report)?;
     plumewatch_io::atomic::write_bytes(&args.output.join("eval.md"), md.as_bytes())?;
     Ok(EvalOutcome {

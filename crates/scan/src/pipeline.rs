@@ -225,6 +225,7 @@ fn scan_line(
         None,
         detect.saturation.as_ref(),
     )?;
+    crate::window::check_content(path, cube.as_ref(), &window.bands, detect.grouping)?;
     let ortho = match &line.glt {
         Some(g) => Some(read_glt(g, Grid::new(meta.lines, meta.samples))?),
         None => None,

@@ -96,3 +96,68 @@ pub fn band_model(path: &Path, meta: &CubeMeta, bands: &[usize]) -> Result<BandM
     )
     .with_context(|| format!("{}: band table", path.display()))
 }
+
+/// Most lines [`check_content`] reads, evenly spaced through the cube.
+const CONTENT_SAMPLE_LINES: usize = 32;
+
+/// Refuses a cube the detector cannot estimate statistics from, with an error naming the
+/// cube at `path` and what is wrong, instead of a failure deep in the statistics:
+/// fewer pixels in a statistics group (the lines of `grouping`'s detector columns, or
+/// the whole scene) than window bands plus one, or window bands (`bands`)
+/// that hold no finite value, nothing above zero (all zero or negative) or one
+/// constant value. The values are those of up to 32 lines spread evenly through the
+/// cube (a cube that is valid in some of those lines passes).
+pub fn check_content(
+    path: &Path,
+    source: &dyn plumewatch_core::LineSource,
+    bands: &[usize],
+    grouping: plumewatch_core::detect::Grouping,
+) -> Result<()> {
+    let (lines, samples) = (source.lines(), source.samples());
+    let pixels_per_group = match grouping {
+        plumewatch_core::detect::Grouping::Columns(g) => lines.saturating_mul(g.min(samples)),
+        plumewatch_core::detect::Grouping::Global => lines.saturating_mul(samples),
+    };
+    if lines < 2 || pixels_per_group <= bands.len() {
+        bail!(
+            "{}: lines: {lines} lines × {samples} samples give {pixels_per_group} pixels to each set of background statistics, and the {} window bands need at least {} (expected a larger cube, or statistics over more detector columns)",
+            path.display(),
+            bands.len(),
+            bands.len() + 1
+        );
+    }
+    let step = lines.div_ceil(CONTENT_SAMPLE_LINES).max(1);
+    let mut buf = vec![0f32; samples * bands.len()];
+    let (mut finite, mut positive) = (0usize, 0usize);
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    let mut read = 0;
+    for l in (0..lines).step_by(step) {
+        source
+            .read_line(l, bands, &mut buf)
+            .with_context(|| format!("{}: line {l}", path.display()))?;
+        read += 1;
+        for &v in &buf {
+            if v.is_finite() {
+                finite += 1;
+                positive += usize::from(v > 0.0);
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    let what = format!(
+        "{}: radiance: in the {} window bands of {read} lines spread through the cube",
+        path.display(),
+        bands.len()
+    );
+    if finite == 0 {
+        bail!("{what}, every value is NaN, infinite or no data (expected at-sensor radiance)");
+    }
+    if positive == 0 {
+        bail!("{what}, every value is zero or negative (min {lo}, max {hi}; expected positive at-sensor radiance)");
+    }
+    if lo == hi {
+        bail!("{what}, every value is {lo} (a constant cube has no background statistics; expected varying radiance)");
+    }
+    Ok(())
+}

@@ -63,6 +63,9 @@ impl Db {
         } else {
             (Backend::Sqlite, format!("sqlite://{url}?mode=rwc"))
         };
+        if backend == Backend::Sqlite {
+            check_sqlite_file(&url)?;
+        }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::Config(format!("database URL {url:?}: {e}")))?;
         let pool_options = AnyPoolOptions::new()
@@ -156,5 +159,41 @@ impl Db {
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(tx)
+    }
+}
+
+/// Refuses an SQLite URL whose file exists and is not an SQLite database (a text file,
+/// a folder, a FIFO), with an error naming it, instead of a connection timeout.
+fn check_sqlite_file(url: &str) -> Result<()> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let file = rest.split('?').next().unwrap_or_default();
+    if file.is_empty() || file == ":memory:" {
+        return Ok(());
+    }
+    let path = std::path::Path::new(file);
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let bad = |what: &str| {
+        Err(Error::Config(format!(
+            "database {}: {what} (expected an SQLite database file, or a new file name)",
+            path.display()
+        )))
+    };
+    if !meta.is_file() {
+        return bad("not a regular file (a folder, FIFO or device)");
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read(&mut head)
+    });
+    match read {
+        Ok(16) if &head == b"SQLite format 3\0" => Ok(()),
+        Ok(_) => bad("not an SQLite database (its first bytes are not \"SQLite format 3\")"),
+        Err(e) => bad(&format!("cannot read: {e}")),
     }
 }

@@ -95,6 +95,12 @@ impl Hasher {
     }
 
     fn add_file(&mut self, dir: &Path, path: &Path) -> Result<()> {
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return Err(Error::Input(format!(
+                "{}: not a regular file (expected a raster `scan` writes)",
+                path.display()
+            )));
+        }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let name = path.strip_prefix(dir).unwrap_or(path).to_string_lossy();
         self.add(&name, &bytes);
@@ -103,6 +109,12 @@ impl Hasher {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, hash: &mut Hasher) -> Result<T> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err(Error::Input(format!(
+            "{}: not a regular file (expected the JSON `scan` writes)",
+            path.display()
+        )));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     hash.add(
         &path.file_name().unwrap_or_default().to_string_lossy(),
@@ -123,8 +135,56 @@ fn number(props: &Map<String, Value>, key: &str) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
+/// Refuses a folder that is not a complete scan output set: `scan.json` (which `scan`
+/// writes last) must be there as a regular file, and every flight line it records must
+/// have its enhancement raster.
+fn check_complete(dir: &Path) -> Result<()> {
+    let record_path = dir.join("scan.json");
+    match std::fs::metadata(&record_path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(Error::Input(format!(
+                "{}: not a regular file (a folder, FIFO or device); expected the scan.json `plumewatch scan -o DIR` writes",
+                record_path.display()
+            )))
+        }
+        Err(_) => {
+            return Err(Error::Input(format!(
+                "{}: scan.json missing: expected a complete output folder of `plumewatch scan -o DIR` (scan.json is written last)",
+                dir.display()
+            )))
+        }
+    }
+    let text = std::fs::read_to_string(&record_path).map_err(|e| Error::io(&record_path, e))?;
+    let record: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::Input(format!(
+            "{}: not the JSON `scan` writes: {e}",
+            record_path.display()
+        ))
+    })?;
+    let passes = record.get("passes").and_then(Value::as_array);
+    for (i, pass) in passes.into_iter().flatten().enumerate() {
+        let name = pass.get("name").and_then(Value::as_str).ok_or_else(|| {
+            Error::Input(format!(
+                "{}: passes[{i}].name: missing (expected the flight line's name)",
+                record_path.display()
+            ))
+        })?;
+        let raster = dir.join(format!("{name}_enhancement.tif"));
+        if !std::fs::metadata(&raster).is_ok_and(|m| m.is_file()) {
+            return Err(Error::Input(format!(
+                "{}: passes[{i}] ({name}): {} missing (expected the complete output set)",
+                record_path.display(),
+                raster.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Reads and checks a scan output folder (no database access; blocking I/O).
 pub fn read_scan_folder(dir: &Path) -> Result<ScanFolder> {
+    check_complete(dir)?;
     let sites_path = dir.join("sites.geojson");
     if !sites_path.is_file() {
         return Err(Error::Input(format!(

@@ -730,7 +730,7 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
 /// Band centres must increase, except where the spectrometers of a sensor overlap
 /// (AVIRIS-classic tables step back by a few tens of nm at most three times); no two
 /// bands may share a centre.
-fn check_band_centres(w: &[f64], path: &Path) -> Result<()> {
+pub(crate) fn check_band_centres(w: &[f64], path: &Path) -> Result<()> {
     let back: Vec<usize> = (1..w.len()).filter(|&i| w[i] < w[i - 1]).collect();
     let bad_step = back
         .iter()
@@ -915,6 +915,19 @@ fn parse_map_info(v: &str, path: &Path) -> Result<MapInfo> {
         }
         Ok(x)
     };
+    for (i, what) in [(5, "pixel size x"), (6, "pixel size y")] {
+        let size = num(i, what)?;
+        if size <= 0.0 {
+            return Err(Error::format(
+                path,
+                "map info",
+                format!(
+                    "item {} ({what}) is {size} (expected a positive pixel size in map units)",
+                    i + 1
+                ),
+            ));
+        }
+    }
     let projection = items[0].to_string();
     let mut m = MapInfo {
         projection: projection.clone(),

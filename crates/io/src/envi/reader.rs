@@ -38,6 +38,13 @@ pub fn find_data_file(hdr: &Path) -> Result<PathBuf> {
                     "is a directory (expected the data file of the header beside it)",
                 ))
             }
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::format(
+                    &cand,
+                    "data file",
+                    "is not a regular file (a FIFO, socket or device; expected the data file of the header beside it)",
+                ))
+            }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // A dangling or looping symlink is there but cannot be followed.

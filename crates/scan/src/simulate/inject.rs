@@ -51,17 +51,17 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
     let cube_path = &settings.cube;
     let cube = plumewatch_io::open_cube(cube_path)?;
     {
-        let mut inputs: Vec<&Path> = vec![cube_path, &settings.sources];
-        let (hdr, data);
-        if plumewatch_io::cube::is_envi(cube_path) {
-            hdr = plumewatch_io::envi::find_header_file(cube_path);
-            data = plumewatch_io::envi::find_data_file(hdr.as_deref().unwrap_or(cube_path)).ok();
-            inputs.extend(hdr.as_deref());
-            inputs.extend(data.as_deref());
-        }
-        let gas = Path::new(&settings.gas);
-        inputs.push(gas);
+        let cube_files = plumewatch_io::cube::cube_files(cube_path);
+        let mut inputs: Vec<&Path> = cube_files.iter().map(|p| p.as_path()).collect();
+        inputs.push(&settings.sources);
+        inputs.push(Path::new(&settings.gas));
         super::check_output(&settings.output, &inputs)?;
+    }
+    if !(settings.meander_deg.is_finite() && (0.0..=90.0).contains(&settings.meander_deg)) {
+        bail!(
+            "--meander-deg {}: expected a standard deviation of 0–90 degrees",
+            settings.meander_deg
+        );
     }
     let meta = cube.meta().clone();
     let wl = meta.wavelength_nm.clone().with_context(|| {
@@ -90,7 +90,12 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
         ),
     };
     let specs = plumewatch_io::truth::read_sources(&settings.sources)?;
-    let sources = to_point_sources(&specs, meta.georef.as_ref(), &settings.sources)?;
+    let sources = to_point_sources(
+        &specs,
+        meta.georef.as_ref(),
+        &settings.sources,
+        (meta.lines, meta.samples),
+    )?;
     let lut = plumewatch_io::gas_lut::open(&settings.gas)?;
     let bands = BandModel::new(wl.clone(), fwhm)?;
     let tr = GasTransmittance::from_lut(&lut, &bands)?;

@@ -51,15 +51,18 @@ fn gsd_from_georef(g: &GeoRef, path: &Path) -> Result<f64> {
     Ok(gt[1].abs())
 }
 
-/// Converts user source specs to point sources on the pixel grid.
+/// Converts user source specs to point sources on the pixel grid of a
+/// `lines × samples` scene; a source outside the scene is an error naming it.
 pub fn to_point_sources(
     specs: &[SourceSpec],
     georef: Option<&GeoRef>,
     sources_path: &Path,
+    (lines, samples): (usize, usize),
 ) -> Result<Vec<PointSource>> {
     specs
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let (row, col) = match s.position {
                 SourcePosition::Pixel { row, col } => (row, col),
                 SourcePosition::Map { easting, northing } => {
@@ -75,6 +78,13 @@ pub fn to_point_sources(
                     (r, c)
                 }
             };
+            if !(row >= 0.0 && row < lines as f64 && col >= 0.0 && col < samples as f64) {
+                bail!(
+                    "{}: sources[{i}] (id {}): position row {row:.1}, col {col:.1} is outside the scene (expected 0 ≤ row < {lines}, 0 ≤ col < {samples})",
+                    sources_path.display(),
+                    s.id
+                );
+            }
             let stability = match &s.stability {
                 Some(st) => Stability::parse(st).with_context(|| {
                     format!("{}: source {}: stability", sources_path.display(), s.id)

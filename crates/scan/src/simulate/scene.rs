@@ -96,6 +96,20 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
         );
     }
     let bands = full_bands.subset(&idx);
+    // The radiance, its band planes for the writer and the truth rasters: three copies of
+    // the cube in f32 at the peak.
+    let bytes = args.lines as u128 * args.samples as u128 * (bands.len() as u128 * 3 + 4) * 4;
+    if let Some(msg) = plumewatch_io::memory::check_fits(
+        bytes,
+        &format!(
+            "--lines {} --samples {}: a scene of {} bands",
+            args.lines,
+            args.samples,
+            bands.len()
+        ),
+    ) {
+        bail!("{msg} (expected a scene that fits in memory)");
+    }
     let noise = match &args.noise {
         Some(p) => plumewatch_io::noise_model::read_noise_model(p)?,
         None if preset => plumewatch_io::noise_model::builtin(&args.sensor)
@@ -123,7 +137,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
     let (sources, ids): (Vec<PointSource>, Vec<u32>) = if let Some(p) = &args.sources {
         let specs = plumewatch_io::truth::read_sources(p)?;
         (
-            to_point_sources(&specs, Some(&georef), p)?,
+            to_point_sources(&specs, Some(&georef), p, (args.lines, args.samples))?,
             specs.iter().map(|s| s.id).collect(),
         )
     } else {

@@ -124,8 +124,10 @@ fn write_set(result: &ScanResult, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// Refuses to replace a folder that holds something other than a previous scan.
-fn check_replaceable(out: &Path, replace: Replace) -> Result<()> {
+/// Refuses to replace a folder that holds something other than a previous scan (or
+/// anything that is not a folder). [`write_outputs`] checks this itself; front ends
+/// call it before a scan too, so that a wrong `-o` fails before the work.
+pub fn check_replaceable(out: &Path, replace: Replace) -> Result<()> {
     let meta = match std::fs::symlink_metadata(out) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
