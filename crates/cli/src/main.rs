@@ -75,6 +75,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // A cube's data file truncated by another program while it is mapped: an error
+    // naming it and status 2, instead of death by SIGBUS.
+    plumewatch_io::mapped::exit_on_truncated_mapping("plumewatch: error: ");
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -28,6 +28,8 @@ pub mod gdal_raster;
 pub mod geojson_out;
 /// `CubeInfo`: what a radiance file holds (`plumewatch info`).
 pub mod info;
+/// SIGBUS from a data file truncated while mapped, turned into an error naming it.
+pub mod mapped;
 /// Available memory, checked before allocations sized by inputs.
 pub mod memory;
 /// isofit parametric instrument noise tables.

@@ -125,6 +125,9 @@ pub struct EnviCube {
     data_path: PathBuf,
     file_len: u64,
     file: File,
+    /// The mapping as known to the SIGBUS handler (a field before `map`, so that it is
+    /// dropped first).
+    _registration: crate::mapped::Registration,
     map: Mmap,
 }
 
@@ -217,6 +220,7 @@ impl EnviCube {
             ));
         }
         let map = map_file(&file, data)?;
+        let registration = crate::mapped::register(map.as_ptr(), map.len(), data);
         // Reading the first byte surfaces unreadable files (EACCES was caught at open,
         // but e.g. I/O errors on special files show up only here).
         let meta = meta_from_header(&header, data);
@@ -227,6 +231,7 @@ impl EnviCube {
             file_len,
             file,
             map,
+            _registration: registration,
         })
     }
 
