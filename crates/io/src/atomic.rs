@@ -129,9 +129,41 @@ pub fn write_atomically<T>(final_path: &Path, write: impl FnOnce(&Path) -> Resul
         }
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
-            Err(e)
+            Err(match full_disk_note(final_path) {
+                Some(note) => e.with_note(&note),
+                None => e,
+            })
         }
     }
+}
+
+/// Free bytes for unprivileged writers on the file system holding `path`'s folder.
+#[allow(unsafe_code)]
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a zeroed statvfs is a valid value of this plain C struct; `c` is a valid
+    // NUL-terminated path and `st` a properly sized out value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    // Both are u64 on 64-bit Linux; the conversion keeps 32-bit targets building.
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize));
+    (rc == 0).then_some(free)
+}
+
+/// "the file system is full" when a write to `path` failed and its file system has
+/// under 1 MiB left: GDAL's own messages for a full disk ("IO error writing tag data")
+/// do not say so.
+fn full_disk_note(path: &Path) -> Option<String> {
+    let free = free_bytes(path)?;
+    (free < 1 << 20).then(|| {
+        format!("the file system holding it is full ({free} bytes free): no space left on device")
+    })
 }
 
 /// Writes `bytes` to `final_path` atomically.

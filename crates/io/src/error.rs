@@ -63,6 +63,36 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same error with `note` added to its message (e.g. why a write failed).
+    pub fn with_note(self, note: &str) -> Self {
+        match self {
+            Error::Io {
+                path,
+                action,
+                error,
+            } => Error::Io {
+                path,
+                action: format!("{action} ({note})"),
+                error,
+            },
+            Error::Format {
+                path,
+                field,
+                message,
+            } => Error::Format {
+                path,
+                field,
+                message: format!("{message}; {note}"),
+            },
+            Error::Gdal { path, message } => Error::Gdal {
+                path,
+                message: format!("{message}; {note}"),
+            },
+        }
+    }
+}
+
 impl From<Error> for plumewatch_core::Error {
     fn from(e: Error) -> Self {
         plumewatch_core::Error::Read(e.to_string())

@@ -76,7 +76,10 @@ pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Resul
         Ok(w) => w,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
+            return Err(e.context(format!(
+                "{}: output set not written (nothing was left under that name)",
+                out.display()
+            )));
         }
     };
     if let Err(e) = sync_dir(&staging).and_then(|()| swap_into_place(&staging, out, &parent, &name))
@@ -163,24 +166,35 @@ pub fn check_replaceable(out: &Path, replace: Replace) -> Result<()> {
     )
 }
 
-/// Removes staging folders of earlier runs that were interrupted (their process is
-/// gone).
+/// Cleans up after earlier runs that were interrupted (their process is gone): their
+/// staging folders are removed, and a previous set one of them had moved aside is put
+/// back when nothing took its place (a run killed between its two renames).
 fn clean_stale_partials(parent: &Path, name: &str) {
-    let prefixes = [format!(".{name}.partial-"), format!(".{name}.old-")];
+    let (partial, old) = (format!(".{name}.partial-"), format!(".{name}.old-"));
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
+    let out = parent.join(name);
     for e in entries.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = prefixes.iter().find_map(|p| file.strip_prefix(p.as_str())) else {
-            continue;
+        let (pid, moved_aside) = match (file.strip_prefix(&partial), file.strip_prefix(&old)) {
+            (Some(pid), _) => (pid, false),
+            (_, Some(pid)) => (pid, true),
+            _ => continue,
         };
         let alive = pid
             .parse::<u32>()
             .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if !alive {
-            let _ = std::fs::remove_dir_all(e.path());
+        if alive {
+            continue;
         }
+        if moved_aside
+            && std::fs::symlink_metadata(&out).is_err()
+            && std::fs::rename(e.path(), &out).is_ok()
+        {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(e.path());
     }
 }
 
