@@ -121,6 +121,27 @@ fn catalogue() {
     );
 }
 
+/// Band centres are checked where they are used as a band table, not when a header is
+/// read: a product header (mag1c writes a `wavelength` per product band, repeated) is
+/// read and described.
+#[test]
+fn product_header_with_repeated_wavelengths_is_read() {
+    let h = GOOD_HEADER.replace("{1500.0, 2000.0}", "{2345.1, 2345.1}");
+    let (dir, hdr) = fixture(&h, 96);
+    let out = Command::new(env!("CARGO_BIN_EXE_plumewatch"))
+        .args(["info", "--json"])
+        .arg(&hdr)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(listing(dir.path()), ["cube.hdr", "cube.img"]);
+}
+
 #[test]
 fn good_fixture_is_accepted() {
     // Guards the cases below: they fail because of their one change, not the fixture.

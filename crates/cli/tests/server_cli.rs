@@ -79,7 +79,8 @@ fn users_ingest_and_audit_from_the_command_line() {
         db,
     ]);
     assert_eq!(out.status.code(), Some(2), "not a scan folder");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sites.geojson"));
+    // A complete output set is recognised by its scan.json (written last).
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scan.json missing"));
     let list = String::from_utf8(pw(&["users", "list", "--db", db]).stdout).unwrap();
     assert_eq!(list.trim(), "ada\tadmin\tgulf");
 

@@ -105,6 +105,7 @@ fn from_lists(
             ),
         ));
     }
+    crate::envi::header::check_band_centres(&center_nm, path)?;
     BandModel::new(center_nm, fwhm_nm).map_err(|e| Error::format(path, "bands", e.to_string()))
 }
 

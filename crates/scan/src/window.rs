@@ -39,6 +39,7 @@ impl GasWindow {
                 path.display()
             )
         })?;
+        plumewatch_io::envi::header::check_band_centres(wl, path)?;
         let bands = window_bands(wl, meta.bad_bands.as_deref(), lo, hi);
         if bands.len() < 2 {
             bail!(

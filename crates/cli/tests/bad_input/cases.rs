@@ -90,18 +90,6 @@ const HEADER_EDITS: &[(&str, &str, &str, &[&str])] = &[
         &["cube.hdr", "fwhm"],
     ),
     (
-        "header with decreasing wavelengths",
-        "2100.0, 2108.0",
-        "2400.0, 2108.0",
-        &["cube.hdr", "wavelength"],
-    ),
-    (
-        "header with a repeated wavelength",
-        "2100.0, 2108.0",
-        "2108.0, 2108.0",
-        &["cube.hdr", "wavelength"],
-    ),
-    (
         "header with a NaN wavelength",
         "2100.0, 2108.0",
         "nan, 2108.0",
@@ -297,6 +285,36 @@ pub fn all() -> Vec<Case> {
                 .collect();
             put(d, "cube.hdr", &h)
         }),
+        case(
+            "detect on decreasing wavelengths",
+            "detect cube.hdr -o out.tif",
+            &["cube.hdr", "wavelength", "below"],
+        )
+        .setup(|d| edit(d, "cube.hdr", "2100.0, 2108.0", "2400.0, 2108.0")),
+        case(
+            "detect on a repeated wavelength",
+            "detect cube.hdr -o out.tif",
+            &["cube.hdr", "wavelength", "both"],
+        )
+        .setup(|d| edit(d, "cube.hdr", "2100.0, 2108.0", "2108.0, 2108.0")),
+        case(
+            "scan of decreasing wavelengths",
+            "scan cube.hdr --gsd 30 --limit-runs 0 -o out",
+            &["cube.hdr", "wavelength", "below"],
+        )
+        .setup(|d| edit(d, "cube.hdr", "2100.0, 2108.0", "2400.0, 2108.0")),
+        case(
+            "inject into a repeated wavelength",
+            "simulate inject --cube cube.hdr --sources sources.json --gsd 30 -o out",
+            &["cube.hdr", "wavelength", "both"],
+        )
+        .setup(|d| edit(d, "cube.hdr", "2100.0, 2108.0", "2108.0, 2108.0")),
+        case(
+            "target of a header with decreasing wavelengths",
+            "target --sensor cube.hdr -o t.csv",
+            &["cube.hdr", "wavelength", "below"],
+        )
+        .setup(|d| edit(d, "cube.hdr", "2100.0, 2108.0", "2400.0, 2108.0")),
         case(
             "detect with a window outside the cube",
             "detect cube.hdr --window 1000,1100 -o out.tif",

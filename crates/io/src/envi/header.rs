@@ -643,9 +643,6 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
     )?;
     header.wavelength_nm = wavelength.map(|w| w.into_iter().map(|x| x * scale).collect());
     header.fwhm_nm = fwhm.map(|w| w.into_iter().map(|x| x * scale).collect());
-    if let Some(w) = &header.wavelength_nm {
-        check_band_centres(w, path)?;
-    }
     if let Some(f) = &header.fwhm_nm {
         if let Some((i, x)) = f
             .iter()
@@ -729,8 +726,10 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
 
 /// Band centres must increase, except where the spectrometers of a sensor overlap
 /// (AVIRIS-classic tables step back by a few tens of nm at most three times); no two
-/// bands may share a centre.
-pub(crate) fn check_band_centres(w: &[f64], path: &Path) -> Result<()> {
+/// bands may share a centre. Checked where the centres are used as a band table
+/// (detection, injection, sensors), not when a header is read: product headers
+/// (mag1c's outputs) carry a `wavelength` per product band that is no band table.
+pub fn check_band_centres(w: &[f64], path: &Path) -> Result<()> {
     let back: Vec<usize> = (1..w.len()).filter(|&i| w[i] < w[i - 1]).collect();
     let bad_step = back
         .iter()
@@ -1063,16 +1062,6 @@ mod tests {
                 "missing",
             ),
             (
-                good.replace("{1500,2000}", "{2000,2000}"),
-                "wavelength",
-                "both",
-            ),
-            (
-                good.replace("{1500,2000}", "{2000,1500}"),
-                "wavelength",
-                "below",
-            ),
-            (
                 good.replace("fwhm={6,6}", "fwhm={6,6000}"),
                 "fwhm",
                 "same units",
@@ -1082,5 +1071,10 @@ mod tests {
             let e = parse_header(&text, p()).unwrap_err().to_string();
             assert!(e.contains(field) && e.contains(why), "{field}: {e}");
         }
+        for (centres, why) in [([2000.0, 2000.0], "both"), ([2000.0, 1500.0], "below")] {
+            let e = check_band_centres(&centres, p()).unwrap_err().to_string();
+            assert!(e.contains("wavelength") && e.contains(why), "{e}");
+        }
+        check_band_centres(&[1500.0, 2000.0], p()).unwrap();
     }
 }

@@ -70,6 +70,7 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
             cube_path.display()
         )
     })?;
+    plumewatch_io::envi::header::check_band_centres(&wl, cube_path)?;
     let fwhm = meta.fwhm_nm.clone().with_context(|| {
         format!(
             "{}: fwhm: missing (injection needs band widths)",
