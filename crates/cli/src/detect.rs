@@ -175,6 +175,17 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
     check_flags(&args)?;
     let cube = plumewatch_io::open_cube(&args.cube)?;
     let meta = cube.meta().clone();
+    // The four output maps, their write buffers and the per-pixel masks: about 40 bytes
+    // a pixel, whatever the cube's format claims its size is.
+    let pixels = meta.lines as u128 * meta.samples as u128;
+    if let Some(msg) = plumewatch_io::memory::check_fits(pixels * 40, "detecting this cube") {
+        bail!(
+            "{}: dimensions: {} lines × {} samples: {msg}",
+            args.cube.display(),
+            meta.lines,
+            meta.samples
+        );
+    }
     let saturation = (!args.no_saturation).then_some(Saturation {
         threshold: args.saturation_threshold,
         ..Saturation::default()

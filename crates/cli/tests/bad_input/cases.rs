@@ -175,6 +175,15 @@ const HEADER_EDITS: &[(&str, &str, &str, &[&str])] = &[
     ),
 ];
 
+/// A GDAL virtual raster that claims 10⁶ × 10⁶ pixels of a one-pixel source: opening
+/// it costs nothing, allocating for it would abort.
+const HUGE_VRT: &str = r#"<VRTDataset rasterXSize="1000000" rasterYSize="1000000">
+  <VRTRasterBand dataType="Float32" band="1">
+    <SimpleSource><SourceFilename relativeToVRT="1">cube.img</SourceFilename><SourceBand>1</SourceBand></SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+"#;
+
 /// The catalogue.
 pub fn all() -> Vec<Case> {
     let mut v = Vec::new();
@@ -315,6 +324,18 @@ pub fn all() -> Vec<Case> {
             &["cube.hdr", "wavelength", "below"],
         )
         .setup(|d| edit(d, "cube.hdr", "2100.0, 2108.0", "2400.0, 2108.0")),
+        case(
+            "detect on a VRT of a trillion pixels",
+            "detect huge.vrt -o out.tif",
+            &["huge.vrt", "dimensions", "memory"],
+        )
+        .setup(|d| put(d, "huge.vrt", HUGE_VRT)),
+        case(
+            "inject into a VRT of a trillion pixels",
+            "simulate inject --cube huge.vrt --sources sources.json --gsd 30 -o out",
+            &["huge.vrt", "dimensions", "memory"],
+        )
+        .setup(|d| put(d, "huge.vrt", HUGE_VRT)),
         case(
             "detect with a window outside the cube",
             "detect cube.hdr --window 1000,1100 -o out.tif",

@@ -64,6 +64,18 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
         );
     }
     let meta = cube.meta().clone();
+    // Every band plane of the injected cube is held for the writer (f32), beside the
+    // enhancement and truth rasters.
+    let bytes = meta.lines as u128 * meta.samples as u128 * (meta.bands as u128 + 4) * 4;
+    if let Some(msg) = plumewatch_io::memory::check_fits(bytes, "injecting into this cube") {
+        bail!(
+            "{}: dimensions: {} lines × {} samples × {} bands: {msg}",
+            cube_path.display(),
+            meta.lines,
+            meta.samples,
+            meta.bands
+        );
+    }
     let wl = meta.wavelength_nm.clone().with_context(|| {
         format!(
             "{}: wavelength: missing (injection needs band centres)",
