@@ -151,6 +151,14 @@ fn a_full_disk_leaves_nothing_under_a_final_name() {
                 ],
             ),
             (
+                "simulate scene",
+                "simulate scene --sensor emit --lines 64 --samples 64 --gsd 60 --random-sources 1 -o"
+                    .split(' ')
+                    .map(String::from)
+                    .chain([format!("{t}/scene")])
+                    .collect(),
+            ),
+            (
                 "scan",
                 vec![
                     "scan".into(),
@@ -174,6 +182,11 @@ fn a_full_disk_leaves_nothing_under_a_final_name() {
                     if what == "scan" {
                         complete_set(&fs.path().join("out")).unwrap();
                     }
+                    if what == "simulate scene" {
+                        for f in ["radiance.hdr", "radiance.img", "truth_sources.json", "quicklook.png"] {
+                            assert!(fs.path().join("scene").join(f).is_file(), "{f}");
+                        }
+                    }
                 }
                 Some(2) => {
                     failures += 1;
@@ -196,7 +209,7 @@ fn a_full_disk_leaves_nothing_under_a_final_name() {
         }
     }
     assert!(
-        failures >= 3,
+        failures >= 4,
         "the small file systems filled ({failures} failures)"
     );
     assert_eq!(snapshot(d, &[]), inputs, "inputs unchanged");

@@ -128,8 +128,11 @@ pub fn write_atomically<T>(final_path: &Path, write: impl FnOnce(&Path) -> Resul
             Ok(v)
         }
         Err(e) => {
+            // Measured before the temporary file is removed, which frees its space.
+            let already = e.to_string().to_ascii_lowercase().contains("no space left");
+            let note = (!already).then(|| full_disk_note(final_path)).flatten();
             let _ = std::fs::remove_file(&temp);
-            Err(match full_disk_note(final_path) {
+            Err(match note {
                 Some(note) => e.with_note(&note),
                 None => e,
             })

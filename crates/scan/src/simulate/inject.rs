@@ -1,8 +1,8 @@
 //! `simulate inject`: plumes of known emission rate in any radiance cube.
 
 use super::{
-    create_dir, enhancement_census, gsd_from_georef, physics_record, quicklook_bands,
-    render_sources, to_point_sources, truth_records, write_truth, Progress,
+    enhancement_census, gsd_from_georef, physics_record, quicklook_bands, render_sources,
+    to_point_sources, truth_records, write_truth, Progress,
 };
 use crate::{bail, Context, Result};
 use plumewatch_core::simulate::{GasTransmittance, PlumeGrid, PlumeParams};
@@ -124,7 +124,7 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
     };
     let (enh, truths) = render_sources(&grid, &sources, &params, settings.seed)?;
 
-    create_dir(&settings.output)?;
+    let staging = super::Staging::new(&settings.output)?;
     // Read, inject, and gather band planes for the writer.
     let all: Vec<usize> = (0..nb).collect();
     let mut planes = vec![vec![0f32; lines * samples]; nb];
@@ -186,7 +186,7 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
         })
         .collect();
     plumewatch_io::write_envi(
-        &settings.output.join("radiance.hdr"),
+        &staging.dir().join("radiance.hdr"),
         lines,
         samples,
         &out_bands,
@@ -217,7 +217,7 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
             .collect()
     });
     write_truth(
-        &settings.output,
+        staging.dir(),
         lines,
         samples,
         &enh,
@@ -226,6 +226,7 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
         rgb,
         &sources,
     )?;
+    staging.commit()?;
     Ok(InjectSummary {
         sources: sources.len(),
         lines,

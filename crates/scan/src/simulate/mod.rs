@@ -281,9 +281,86 @@ fn check_output(dir: &Path, inputs: &[&Path]) -> Result<()> {
     Ok(())
 }
 
-fn create_dir(dir: &Path) -> Result<()> {
-    check_output(dir, &[])?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| crate::Error::new(crate::ErrorKind::Io, e.to_string()))
-        .with_context(|| format!("{}: cannot create output directory", dir.display()))
+/// A simulation's outputs written as a set: into a hidden sibling of the output folder,
+/// moved into place by [`Staging::commit`] once all are written. Dropped without a
+/// commit (an error on the way), the staging folder and everything in it are removed,
+/// so a failed run leaves no output folder and no file of a partial set.
+struct Staging {
+    dir: std::path::PathBuf,
+    out: std::path::PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Makes the staging folder beside `out` (after cleaning up those of interrupted
+    /// runs).
+    fn new(out: &Path) -> Result<Self> {
+        check_output(out, &[])?;
+        let io = |what: &str, p: &Path, e: std::io::Error| {
+            crate::Error::new(
+                crate::ErrorKind::Io,
+                format!("{}: {what}: {e}", p.display()),
+            )
+        };
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "simulation".into());
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| io("cannot create the output's parent folder", &parent, e))?;
+        crate::sinks::clean_stale_partials(&parent, &name);
+        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|e| io("cannot create the staging folder", &dir, e))?;
+        Ok(Self {
+            dir,
+            out: out.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Where the outputs are written.
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves the finished set into place: the staging folder becomes the output folder,
+    /// or, when that exists already, each file is moved into it (replacing a previous
+    /// simulation's file of the same name).
+    fn commit(mut self) -> Result<()> {
+        let io = |what: &str, p: &Path, e: std::io::Error| {
+            crate::Error::new(
+                crate::ErrorKind::Io,
+                format!("{}: {what}: {e}", p.display()),
+            )
+        };
+        if std::fs::symlink_metadata(&self.out).is_err() {
+            std::fs::rename(&self.dir, &self.out)
+                .map_err(|e| io("cannot move the finished output into place", &self.out, e))?;
+        } else {
+            let entries = std::fs::read_dir(&self.dir)
+                .map_err(|e| io("cannot list the staging folder", &self.dir, e))?;
+            for e in entries {
+                let e = e.map_err(|e| io("cannot list the staging folder", &self.dir, e))?;
+                let to = self.out.join(e.file_name());
+                std::fs::rename(e.path(), &to)
+                    .map_err(|e| io("cannot move the finished output into place", &to, e))?;
+            }
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! `simulate scene`: semi-real synthetic radiance scenes with plumes.
 
 use super::{
-    create_dir, enhancement_census, physics_record, quicklook_bands, render_sources,
-    to_point_sources, truth_records, write_truth, Progress,
+    enhancement_census, physics_record, quicklook_bands, render_sources, to_point_sources,
+    truth_records, write_truth, Progress,
 };
 use crate::{bail, Context, Result};
 use plumewatch_core::simulate::{
@@ -175,7 +175,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
     };
     let scene = render_scene(&config, &ing, (!args.no_plumes).then_some(&enh[..]), &pads)?;
     progress(3, 4);
-    create_dir(&args.output)?;
+    let staging = super::Staging::new(&args.output)?;
     let (lines, samples, nb) = (scene.lines, scene.samples, scene.bands);
     let planes: Vec<Vec<f32>> = (0..nb)
         .into_par_iter()
@@ -208,14 +208,14 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
         ..EnviWriteOptions::default()
     };
     plumewatch_io::write_envi(
-        &args.output.join("radiance.hdr"),
+        &staging.dir().join("radiance.hdr"),
         lines,
         samples,
         &out_bands,
         &opts,
     )?;
     plumewatch_io::write_cog(
-        &args.output.join("truth_albedo.tif"),
+        &staging.dir().join("truth_albedo.tif"),
         lines,
         samples,
         &[OutputBand {
@@ -278,7 +278,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
     };
     let rgb = quicklook_bands(&bands.center_nm).map(|b| planes[b].clone());
     write_truth(
-        &args.output,
+        staging.dir(),
         lines,
         samples,
         &enh,
@@ -288,6 +288,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
         &sources,
     )?;
     progress(4, 4);
+    staging.commit()?;
     Ok(SceneSummary {
         sources: if args.no_plumes { 0 } else { sources.len() },
         lines,

@@ -169,7 +169,7 @@ pub fn check_replaceable(out: &Path, replace: Replace) -> Result<()> {
 /// Cleans up after earlier runs that were interrupted (their process is gone): their
 /// staging folders are removed, and a previous set one of them had moved aside is put
 /// back when nothing took its place (a run killed between its two renames).
-fn clean_stale_partials(parent: &Path, name: &str) {
+pub(crate) fn clean_stale_partials(parent: &Path, name: &str) {
     let (partial, old) = (format!(".{name}.partial-"), format!(".{name}.old-"));
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
