@@ -184,6 +184,18 @@ const HUGE_VRT: &str = r#"<VRTDataset rasterXSize="1000000" rasterYSize="1000000
 </VRTDataset>
 "#;
 
+/// Writes `g.hdr/.img`: a 16 × 16 GLT of `bands` bands with values from `value` and a
+/// UTM map grid.
+fn glt(d: &Path, bands: usize, value: fn(usize, usize, usize) -> f32) {
+    write_cube(d, "g", (16, 16, bands), value);
+    edit(
+        d,
+        "g.hdr",
+        "byte order = 0\n",
+        "byte order = 0\nmap info = {UTM, 1, 1, 600000, 3500000, 30, 30, 13, North, WGS-84}\n",
+    );
+}
+
 /// The catalogue.
 pub fn all() -> Vec<Case> {
     let mut v = Vec::new();
@@ -588,11 +600,31 @@ pub fn all() -> Vec<Case> {
             write_cube(d, "g", (4, 4, 2), |_, _, _| 1.0)
         }),
         case(
-            "scan with a GLT of the wrong shape",
+            "scan with a GLT without georeferencing",
             "scan cube.hdr --glt g.hdr --gsd 30 --limit-runs 0 -o out",
-            &["g.hdr"],
+            &["g.hdr", "map info"],
         )
         .setup(|d| write_cube(d, "g", (4, 4, 3), |_, _, _| 1.0)),
+        case(
+            "scan with a one-band GLT",
+            "scan cube.hdr --glt g.hdr --limit-runs 0 -o out",
+            &["g.hdr", "bands"],
+        )
+        .setup(|d| glt(d, 1, |_, _, _| 1.0)),
+        case(
+            "scan with a GLT pointing past the cube",
+            "scan cube.hdr --glt g.hdr --limit-runs 0 -o out",
+            &["g.hdr", "GLT values"],
+        )
+        .setup(|d| {
+            glt(d, 2, |l, s, b| {
+                if b == 0 {
+                    100.0 + s as f32
+                } else {
+                    1.0 + l as f32
+                }
+            })
+        }),
         case("scan into a file", scan, &["out"]).setup(|d| put(d, "out", "a file")),
         case(
             "scan into a folder of other things",
