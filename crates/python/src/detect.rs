@@ -160,6 +160,8 @@ fn run(
         options.target.as_deref(),
         params.saturation.as_ref(),
     )?;
+    // The same refusal of a cube the statistics cannot use as the CLI's `detect`.
+    plumewatch_scan::window::check_content(&meta.path, source, &window.bands, params.grouping)?;
     let input = CubeInput {
         source,
         window_bands: &window.bands,

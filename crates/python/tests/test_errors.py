@@ -60,3 +60,16 @@ def test_bad_parameters_are_input_errors():
         )
     with pytest.raises(PlumewatchInputError):
         plumewatch.target("ch4", [2200.0, 2300.0], [8.0])
+
+
+def test_constant_cube_is_refused_with_the_cli_message(cli, scene, tmp_path):
+    """A cube with one constant value in the gas window has no statistics to estimate:
+    Python's `detect` refuses it as the CLI does, naming the cube."""
+    header = tmp_path / "flat.hdr"
+    header.write_text(scene.read_text())
+    np.full(256 * 128 * 148, 5.0, dtype="<f4").tofile(tmp_path / "flat.img")
+    with pytest.raises(PlumewatchInputError) as err:
+        plumewatch.detect(str(header))
+    assert str(err.value) == cli_error(cli, "detect", header, "-o", tmp_path / "x.tif")
+    assert "flat.hdr" in str(err.value) and "constant" in str(err.value)
+    assert not (tmp_path / "x.tif").exists()
