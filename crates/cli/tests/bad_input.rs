@@ -128,9 +128,15 @@ fn catalogue() {
 fn product_header_with_repeated_wavelengths_is_read() {
     let h = GOOD_HEADER.replace("{1500.0, 2000.0}", "{2345.1, 2345.1}");
     let (dir, hdr) = fixture(&h, 96);
+    info_json_succeeds(&hdr);
+    assert_eq!(listing(dir.path()), ["cube.hdr", "cube.img"]);
+}
+
+/// Runs `plumewatch info --json HDR`, checks it exits 0 and returns its stdout.
+fn info_json_succeeds(hdr: &Path) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_plumewatch"))
         .args(["info", "--json"])
-        .arg(&hdr)
+        .arg(hdr)
         .output()
         .unwrap();
     assert_eq!(
@@ -139,25 +145,15 @@ fn product_header_with_repeated_wavelengths_is_read() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(listing(dir.path()), ["cube.hdr", "cube.img"]);
+    out.stdout
 }
 
 #[test]
 fn good_fixture_is_accepted() {
     // Guards the cases below: they fail because of their one change, not the fixture.
     let (dir, hdr) = fixture(GOOD_HEADER, 96);
-    let out = Command::new(env!("CARGO_BIN_EXE_plumewatch"))
-        .args(["info", "--json"])
-        .arg(&hdr)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stdout = info_json_succeeds(&hdr);
+    let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     assert_eq!(v["bands"], 2);
     assert_eq!(listing(dir.path()), ["cube.hdr", "cube.img"]);
 }

@@ -98,6 +98,19 @@ fn complete_set(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// A scan of `cube.hdr` into `out` without detection-limit runs.
+const SCAN_TO_OUT: [&str; 9] = [
+    "scan",
+    "cube.hdr",
+    "--gsd",
+    "30",
+    "--limit-runs",
+    "0",
+    "-o",
+    "out",
+    "--quiet",
+];
+
 /// Fails the test where it cannot run (not root, no mount) under CI; elsewhere says so.
 fn cannot_run(why: &str) {
     assert!(
@@ -231,17 +244,7 @@ fn sigkill_while_a_scan_writes_leaves_the_previous_set_or_the_new_one() {
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     big_cube(d);
-    let args = [
-        "scan",
-        "cube.hdr",
-        "--gsd",
-        "30",
-        "--limit-runs",
-        "0",
-        "-o",
-        "out",
-        "--quiet",
-    ];
+    let args = SCAN_TO_OUT;
     let (code, _, err) = run_in(d, &args, Duration::from_secs(300)).unwrap();
     assert_eq!(code, Some(0), "{err}");
     complete_set(&d.join("out")).unwrap();
@@ -348,17 +351,7 @@ fn a_stale_staging_folder_and_a_set_moved_aside_are_recovered() {
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     write_cube(d, "cube", (64, 8, BANDS), radiance);
-    let args = [
-        "scan",
-        "cube.hdr",
-        "--gsd",
-        "30",
-        "--limit-runs",
-        "0",
-        "-o",
-        "out",
-        "--quiet",
-    ];
+    let args = SCAN_TO_OUT;
     let (code, _, err) = run_in(d, &args, Duration::from_secs(300)).unwrap();
     assert_eq!(code, Some(0), "{err}");
     // A dead run's leftovers: pid 999999999 cannot exist (above pid_max).

@@ -16,13 +16,19 @@ use crate::{Error, Result};
 /// Value written where a pixel has no output (detection maps, rasters on disk).
 pub const NODATA: f32 = -9999.0;
 
+/// One detection value with [`NODATA`] replaced by NaN.
+pub fn nodata_to_nan(v: f32) -> f32 {
+    if v == NODATA {
+        f32::NAN
+    } else {
+        v
+    }
+}
+
 /// A copy of a detection raster with [`NODATA`] replaced by NaN (the convention of the
 /// plume, quantification and evidence code).
 pub fn nodata_as_nan(values: &[f32]) -> Vec<f32> {
-    values
-        .iter()
-        .map(|&v| if v == NODATA { f32::NAN } else { v })
-        .collect()
+    values.iter().map(|&v| nodata_to_nan(v)).collect()
 }
 
 /// Size of a raster: `lines × samples`, row-major.

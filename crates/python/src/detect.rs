@@ -9,7 +9,7 @@ use plumewatch_core::detect::{
     Precision,
 };
 use plumewatch_core::mask::{CensorRule, Saturation};
-use plumewatch_core::raster::NODATA;
+use plumewatch_core::raster::nodata_to_nan;
 use plumewatch_core::stats::Regularization;
 use plumewatch_core::LineSource;
 use plumewatch_io::CubeMeta;
@@ -187,9 +187,7 @@ fn run(
         &mut maps.z,
     ] {
         for v in map.iter_mut() {
-            if *v == NODATA {
-                *v = f32::NAN;
-            }
+            *v = nodata_to_nan(*v);
         }
     }
     Ok(Detection { maps, window })

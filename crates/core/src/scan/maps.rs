@@ -92,21 +92,10 @@ impl PassMaps {
         })
     }
 
-    /// Grid of the maps.
-    pub fn grid(&self) -> Grid {
-        self.grid
-    }
-
     /// Sets the values of some pixels (linear indices) and smooths the significance
     /// again around them.
     pub fn set(&mut self, changes: &[(usize, PixelValues)]) -> Result<()> {
-        let nan = |v: f32| {
-            if v == crate::raster::NODATA {
-                f32::NAN
-            } else {
-                v
-            }
-        };
+        let nan = crate::raster::nodata_to_nan;
         for &(i, [e, a, s, z]) in changes {
             self.grid.check_index(i)?;
             self.enhancement[i] = nan(e);
