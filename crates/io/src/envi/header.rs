@@ -641,8 +641,10 @@ pub fn parse_header(text: &str, path: &Path) -> Result<EnviHeader> {
         wavelength.as_deref(),
         path,
     )?;
-    header.wavelength_nm = wavelength.map(|w| w.into_iter().map(|x| x * scale).collect());
-    header.fwhm_nm = fwhm.map(|w| w.into_iter().map(|x| x * scale).collect());
+    header.wavelength_nm = wavelength
+        .map(|w| to_nm(w, scale, "wavelength", path))
+        .transpose()?;
+    header.fwhm_nm = fwhm.map(|w| to_nm(w, scale, "fwhm", path)).transpose()?;
     if let Some(f) = &header.fwhm_nm {
         if let Some((i, x)) = f
             .iter()
@@ -857,6 +859,31 @@ fn parse_f64_list(
     Ok(out)
 }
 
+/// Converts header values to nm; a value finite in its own units can overflow in nm
+/// (1.5e308 µm), and every later step needs finite band centres.
+fn to_nm(values: Vec<f64>, scale: f64, key: &str, path: &Path) -> Result<Vec<f64>> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let nm = x * scale;
+            if nm.is_finite() {
+                Ok(nm)
+            } else {
+                Err(Error::format(
+                    path,
+                    key,
+                    format!(
+                        "entry {} is {} in the wavelength units, which is not a finite number of nm (expected a band centre or width in the wavelength units)",
+                        i + 1,
+                        fmt_f64(x)
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Factor that converts header wavelengths to nm.
 fn wavelength_scale(units: Option<&str>, values: Option<&[f64]>, path: &Path) -> Result<f64> {
     let u = units.map(|u| u.trim().to_ascii_lowercase());
@@ -1001,6 +1028,25 @@ mod tests {
         assert_eq!(h.interleave, Interleave::Bil);
         assert_eq!(h.wavelength_nm, Some(vec![1500.0, 2000.0]));
         assert_eq!(h.band_names, Some(vec!["a".to_string(), "b".to_string()]));
+    }
+
+    #[test]
+    fn a_band_centre_that_overflows_in_nm_is_refused() {
+        // Found by the 30 CPU-minute header fuzz run: 1.51e308 µm is finite but its
+        // value in nm is not, so the header parsed with an infinite band centre.
+        let text = "ENVI\nsamples=3\nlines=2\nbands=2\ndata type=4\ninterleave=bil\nwavelength units = Micrometers\nwavelength = {1.51e308, 2.0}\n";
+        let e = parse_header(text, p()).unwrap_err().to_string();
+        assert!(
+            e.contains("t.hdr") && e.contains("wavelength") && e.contains("entry 1"),
+            "{e}"
+        );
+        assert!(e.contains("finite number of nm"), "{e}");
+        let text = text.replace(
+            "wavelength = {1.51e308, 2.0}",
+            "wavelength = {1.5, 2.0}\nfwhm = {1e306, 0.01}",
+        );
+        let e = parse_header(&text, p()).unwrap_err().to_string();
+        assert!(e.contains("fwhm") && e.contains("entry 1"), "{e}");
     }
 
     #[test]
