@@ -8,6 +8,7 @@
 pub mod array_cube;
 pub mod cube;
 pub mod detect;
+pub mod digest;
 pub mod errors;
 pub mod scan;
 pub mod target;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::detect_array, m)?)?;
     m.add_function(wrap_pyfunction!(detect::detect_path, m)?)?;
     m.add_function(wrap_pyfunction!(target::target, m)?)?;
+    m.add_function(wrap_pyfunction!(digest::digest_files, m)?)?;
     m.add_class::<scan::NativeScanResult>()?;
     m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
     m.add_function(wrap_pyfunction!(scan::line_names, m)?)?;

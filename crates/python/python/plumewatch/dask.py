@@ -29,7 +29,6 @@ import html
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -41,40 +40,20 @@ from .errors import PlumewatchError
 
 __all__ = ["scan_campaign", "CampaignResult", "LineStatus", "line_key"]
 
-_CHUNK = 8 << 20
 
 
-def _file_digest(path: Optional[str], h: "hashlib._Hash") -> None:
-    """Feeds the bytes of ``path`` (and an ENVI header or data file beside it) to ``h``."""
-    if path is None:
-        h.update(b"-")
-        return
+def _companions(path: str) -> List[Path]:
+    """``path`` and the ENVI header or data files beside it that exist, in a fixed order."""
     p = Path(path)
-    companions = [p]
     if p.suffix.lower() == ".hdr":
-        companions += [p.with_suffix(s) for s in ("", ".img", ".dat", ".raw", ".bil", ".bsq", ".bip")]
+        cands = [p] + [p.with_suffix(s) for s in ("", ".img", ".dat", ".raw", ".bil", ".bsq", ".bip")]
     else:
-        companions += [p.with_suffix(".hdr"), Path(str(p) + ".hdr")]
-    for c in companions:
-        if c.is_file():
-            h.update(c.name.encode() + b"\0")
-            with open(c, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    h.update(chunk)
+        cands = [p, p.with_suffix(".hdr"), Path(str(p) + ".hdr")]
+    return [c for c in cands if c.is_file()]
 
 
 def _input_files(line: FlightLine) -> List[Path]:
-    files: List[Path] = []
-    for path in (line.cube, line.glt):
-        if path is None:
-            continue
-        p = Path(path)
-        if p.suffix.lower() == ".hdr":
-            cands = [p] + [p.with_suffix(s) for s in ("", ".img", ".dat", ".raw", ".bil", ".bsq", ".bip")]
-        else:
-            cands = [p, p.with_suffix(".hdr"), Path(str(p) + ".hdr")]
-        files += [c for c in cands if c.is_file()]
-    return files
+    return [f for path in (line.cube, line.glt) if path is not None for f in _companions(path)]
 
 
 def _input_stats(line: FlightLine) -> Dict[str, List[int]]:
@@ -92,8 +71,9 @@ def line_key(line: FlightLine, config: Dict[str, Any]) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps({"config": config, "wind": line.wind, "name": line.name}, sort_keys=True).encode())
     h.update(_native.__version__.encode())
-    _file_digest(line.cube, h)
-    _file_digest(line.glt, h)
+    for path in (line.cube, line.glt):
+        # BLAKE3 in Rust, one thread: about 4x faster than hashlib's blake2b here.
+        h.update(b"-" if path is None else _native.digest_files([str(f) for f in _companions(path)]).encode())
     return h.hexdigest()
 
 
@@ -187,21 +167,15 @@ def scan_line_task(
             key = _safe_key(line, settings)
         if key == done.get("key"):
             return {"status": "reused", "key": key, "seconds": time.perf_counter() - start}
-        pending = None
     else:
-        # First run: hash the inputs on a second thread while the line is scanned (both
-        # release the GIL).
-        pool = ThreadPoolExecutor(max_workers=1)
-        pending = pool.submit(_safe_key, line, settings)
-        pool.shutdown(wait=False)
-        key = None
+        # First run: the key is computed here, on the task's own thread, so that one
+        # task uses one core and workers scale with the cores they are given.
+        key = _safe_key(line, settings)
     try:
         _native.scan_line(cfg_json, index, folder, _threads(threads))
     except PlumewatchError as e:
-        return {"status": "failed", "key": key if pending is None else pending.result(),
-                "error_class": type(e).__name__, "error": str(e), "seconds": time.perf_counter() - start}
-    if pending is not None:
-        key = pending.result()
+        return {"status": "failed", "key": key, "error_class": type(e).__name__, "error": str(e),
+                "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
     # The stamp is written last (atomically): a folder without it is incomplete.
     tmp = stamp.with_suffix(".json.tmp")
