@@ -146,3 +146,42 @@ def test_rerun_reuses_lines_by_content_not_by_file_time(six_lines, tmp_path):
     windier = scan_campaign(lines, config=NO_LIMIT, wind=(5.0, 270.0), output=tmp_path / "c")
     assert [l.status for l in windier.lines] == ["done", "done"]
     assert windier.lines[0].key != first.lines[0].key
+
+
+def test_changed_bytes_change_the_key_and_the_line_is_scanned_again(six_lines, tmp_path):
+    import shutil
+
+    from plumewatch.dask import scan_campaign
+
+    # copies, so the module's cubes stay as they are
+    lines = []
+    for i, hdr in enumerate(six_lines[:2]):
+        d = tmp_path / f"in{i}"
+        d.mkdir()
+        shutil.copy(hdr, d / hdr.name)
+        shutil.copy(hdr.with_suffix(".img"), d / hdr.with_suffix(".img").name)
+        lines.append(d / hdr.name)
+    first = scan_campaign(lines, config=NO_LIMIT, wind=WIND, output=tmp_path / "c")
+    assert [l.status for l in first.lines] == ["done", "done"]
+    data = lines[0].with_suffix(".img")
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # one bit of one radiance value
+    data.write_bytes(bytes(raw))
+    again = scan_campaign(lines, config=NO_LIMIT, wind=WIND, output=tmp_path / "c")
+    assert [l.status for l in again.lines] == ["done", "reused"]
+    assert again.lines[0].key != first.lines[0].key
+    assert again.lines[1].key == first.lines[1].key
+
+
+def test_file_digest_covers_names_lengths_and_bytes(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"xy")
+    b.write_bytes(b"z")
+    d = _native.digest_files([str(a), str(b)])
+    assert len(d) == 64 and d == _native.digest_files([str(a), str(b)])
+    # the same bytes split differently between the files is another input
+    a.write_bytes(b"x")
+    b.write_bytes(b"yz")
+    assert _native.digest_files([str(a), str(b)]) != d
+    with pytest.raises(OSError, match="missing"):
+        _native.digest_files([str(tmp_path / "missing")])
