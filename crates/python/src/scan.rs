@@ -2,7 +2,7 @@
 
 use crate::errors::{to_py, Error, Outcome};
 use plumewatch_io::geojson_out::{plumes_feature_collection, sites_feature_collection, ToWgs84};
-use plumewatch_scan::{NoProgress, Progress, Replace, ScanConfig, ScanResult};
+use plumewatch_scan::{NoProgress, Progress, RasterSource, Replace, ScanConfig, ScanResult};
 use pyo3::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,8 @@ fn parse_config(json: &str) -> Outcome<ScanConfig> {
 #[pyclass(name = "NativeScanResult", module = "plumewatch._native", frozen)]
 pub struct NativeScanResult {
     result: ScanResult,
+    /// For a merge of scanned lines: their folders, whose rasters the outputs copy.
+    line_folders: Option<Vec<PathBuf>>,
 }
 
 impl NativeScanResult {
@@ -66,9 +68,19 @@ impl NativeScanResult {
     }
 
     /// Writes every output into `out` (as `plumewatch scan -o OUT`); returns the paths.
+    /// A merge of scanned lines copies their rasters instead of encoding them again.
     fn write_outputs(&self, py: Python<'_>, out: PathBuf) -> PyResult<Vec<PathBuf>> {
         let written = py.detach(|| {
-            plumewatch_scan::write_outputs(&self.result, &out, Replace::PreviousScanOnly)
+            let rasters = match &self.line_folders {
+                Some(f) => RasterSource::Folders(f),
+                None => RasterSource::Encode,
+            };
+            plumewatch_scan::write_outputs_from(
+                &self.result,
+                &out,
+                Replace::PreviousScanOnly,
+                rasters,
+            )
         });
         to_py(py, written)
     }
@@ -116,7 +128,10 @@ pub fn scan(
             }
         })
     });
-    to_py(py, result).map(|result| NativeScanResult { result })
+    to_py(py, result).map(|result| NativeScanResult {
+        result,
+        line_folders: None,
+    })
 }
 
 /// The names the flight lines of `config_json` get in outputs.
@@ -144,6 +159,9 @@ pub fn scan_line(
         with_threads(threads, || {
             let config = parse_config(&config_json)?;
             let scanned = plumewatch_scan::pipeline::scan_line_at(&config, index, &NoProgress)?;
+            // The name the merged scan writes into the band descriptions ("CH4"), so
+            // the reduce can copy these rasters as they are.
+            let gas_name = plumewatch_scan::pipeline::gas_display_name(&config)?;
             std::fs::create_dir_all(&folder).map_err(|e| {
                 Error::new(
                     plumewatch_scan::ErrorKind::Io,
@@ -156,7 +174,7 @@ pub fn scan_line(
             let mut written = plumewatch_scan::sinks::rasters::write_line_rasters(
                 &folder,
                 &scanned.line,
-                &config.gas,
+                &gas_name,
             )?;
             let bytes = rmp_serde::to_vec_named(&scanned).map_err(|e| {
                 Error::new(
@@ -230,5 +248,8 @@ pub fn merge_lines(
             plumewatch_scan::pipeline::merge_lines(&config, lines, limit, start)
         })
     });
-    to_py(py, result).map(|result| NativeScanResult { result })
+    to_py(py, result).map(|result| NativeScanResult {
+        result,
+        line_folders: Some(folders),
+    })
 }

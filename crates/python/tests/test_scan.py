@@ -103,6 +103,13 @@ def test_local_cluster_campaign_equals_cli_multi_line_scan(cli, six_lines, tmp_p
         assert [l.status for l in result.lines] == ["done"] * 6
         assert features(result.sites) == features(sites)
         assert features(result.plumes) == features(plumes)
+        # the reduce copies the lines' rasters: the same files as the CLI's, bit for bit
+        cli_tifs = sorted(p.name for p in (tmp_path / "cli").glob("*.tif"))
+        assert len(cli_tifs) == 6 * 6
+        assert sorted(p.name for p in (tmp_path / "campaign" / "scan").glob("*.tif")) == cli_tifs
+        for name in cli_tifs:
+            merged = (tmp_path / "campaign" / "scan" / name).read_bytes()
+            assert merged == (tmp_path / "cli" / name).read_bytes(), name
         # rerun: every line is reused, the sites are the same
         again = scan_campaign(six_lines, config=NO_LIMIT, wind=WIND, client=client,
                               output=tmp_path / "campaign", threads_per_task=1)

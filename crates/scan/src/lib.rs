@@ -36,7 +36,7 @@ pub use config::{Detector, FlightLine, LimitConfig, ScanConfig, WindFile};
 pub use pipeline::scan;
 pub use progress::{NoProgress, Progress};
 pub use result::{LineResult, ScanResult, Verdict};
-pub use sinks::{write_outputs, Replace, ScanRecord};
+pub use sinks::{write_outputs, write_outputs_from, RasterSource, Replace, ScanRecord};
 /// The `eval` workflow: detections scored against simulation truth.
 pub mod eval;
 /// The `simulate` workflows: plumes injected into a cube, synthetic scenes, with truth.

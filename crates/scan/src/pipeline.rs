@@ -74,7 +74,7 @@ pub fn scan_line_at(
 }
 
 /// The gas's name in outputs (the LUT's, upper case).
-fn gas_display_name(config: &ScanConfig) -> Result<String> {
+pub fn gas_display_name(config: &ScanConfig) -> Result<String> {
     Ok(plumewatch_io::gas_lut::open(&config.gas)?
         .gas
         .to_uppercase())

@@ -33,10 +33,40 @@ pub enum Replace {
     Anything,
 }
 
+/// Where [`write_outputs_from`] takes the flight lines' rasters from.
+#[derive(Debug, Clone, Copy)]
+pub enum RasterSource<'a> {
+    /// Encode them from the lines' maps.
+    Encode,
+    /// The rasters [`rasters::write_line_rasters`] already wrote from these same lines,
+    /// one folder per flight line in order: copied, not encoded again.
+    Folders(&'a [PathBuf]),
+}
+
 /// Writes every output of `result` into the folder `out` (see the module docs):
 /// rasters, `sites.geojson` and `plumes.geojson` (when the CRS is known), evidence
 /// PNGs, `report.html` and `scan.json`. Returns the final paths written.
 pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Result<Vec<PathBuf>> {
+    write_outputs_from(result, out, replace, RasterSource::Encode)
+}
+
+/// [`write_outputs`] with the rasters taken from `rasters`.
+pub fn write_outputs_from(
+    result: &ScanResult,
+    out: &Path,
+    replace: Replace,
+    rasters: RasterSource<'_>,
+) -> Result<Vec<PathBuf>> {
+    if let RasterSource::Folders(folders) = rasters {
+        if folders.len() != result.lines.len() {
+            return Err(Error::input(format!(
+                "{}: {} raster folder(s) for {} flight line(s)",
+                out.display(),
+                folders.len(),
+                result.lines.len()
+            )));
+        }
+    }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -72,7 +102,7 @@ pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Resul
             ),
         )
     })?;
-    let written = match write_set(result, &staging) {
+    let written = match write_set(result, &staging, rasters) {
         Ok(w) => w,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
@@ -94,10 +124,13 @@ pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Resul
 }
 
 /// Writes the output set into `dir`; returns the paths written there.
-fn write_set(result: &ScanResult, dir: &Path) -> Result<Vec<PathBuf>> {
+fn write_set(result: &ScanResult, dir: &Path, source: RasterSource<'_>) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for line in &result.lines {
-        written.extend(rasters::write_line_rasters(dir, line, &result.gas_name)?);
+    for (i, line) in result.lines.iter().enumerate() {
+        written.extend(match source {
+            RasterSource::Encode => rasters::write_line_rasters(dir, line, &result.gas_name)?,
+            RasterSource::Folders(f) => rasters::copy_line_rasters(dir, &line.name, &f[i])?,
+        });
     }
     if let Some(crs) = &result.crs_wkt {
         let sites_path = dir.join("sites.geojson");

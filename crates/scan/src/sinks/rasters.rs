@@ -8,6 +8,41 @@ use plumewatch_core::raster::NODATA;
 use plumewatch_io::{OutputBand, Overviews};
 use std::path::{Path, PathBuf};
 
+/// The suffixes of a flight line's rasters, `<line>_<suffix>.tif`, in writing order.
+pub const RASTER_SUFFIXES: [&str; 6] = [
+    "enhancement",
+    "sigma",
+    "z",
+    "albedo",
+    "plume_mask",
+    "plume_id",
+];
+
+/// Copies the rasters that [`write_line_rasters`] wrote for line `line_name` into
+/// `from` into `dir`. The campaign's reduce uses this instead of encoding the same maps
+/// again. Copies, not hard links, so that a user editing the merged set in place (GDAL
+/// update mode, `gdaladdo`) never changes the line folders the campaign reuses; the
+/// kernel copies within the file system (`copy_file_range`, a reflink where supported).
+pub fn copy_line_rasters(dir: &Path, line_name: &str, from: &Path) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::with_capacity(RASTER_SUFFIXES.len());
+    for suffix in RASTER_SUFFIXES {
+        let file = format!("{line_name}_{suffix}.tif");
+        let (src, dst) = (from.join(&file), dir.join(&file));
+        std::fs::copy(&src, &dst).map_err(|e| {
+            crate::Error::new(
+                crate::ErrorKind::Io,
+                format!(
+                    "{}: cannot copy this flight line raster into {}: {e}",
+                    src.display(),
+                    dir.display()
+                ),
+            )
+        })?;
+        written.push(dst);
+    }
+    Ok(written)
+}
+
 /// Writes `<line>_{enhancement,sigma,z,albedo,plume_mask,plume_id}.tif` into `dir`; `gas_name`
 /// names the gas in the band descriptions.
 pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Result<Vec<PathBuf>> {
@@ -26,32 +61,26 @@ pub fn write_line_rasters(dir: &Path, line: &LineResult, gas_name: &str) -> Resu
         })
         .collect();
     let enhancement_description = format!("{gas_name} enhancement");
-    let rasters: [(&str, &[f32], &str, &str); 6] = [
+    // In the order of RASTER_SUFFIXES.
+    let rasters: [(&[f32], &str, &str); 6] = [
+        (&line.maps.enhancement, &enhancement_description, "ppm·m"),
         (
-            "enhancement",
-            &line.maps.enhancement,
-            &enhancement_description,
-            "ppm·m",
-        ),
-        (
-            "sigma",
             &line.maps.sigma,
             "sigma (noise-equivalent enhancement)",
             "ppm·m",
         ),
-        ("z", &line.maps.z, "z-score (enhancement / sigma)", "1"),
+        (&line.maps.z, "z-score (enhancement / sigma)", "1"),
         (
-            "albedo",
             &line.maps.albedo,
             "albedo factor: radiance relative to the mean spectrum over the detection window",
             "1",
         ),
-        ("plume_mask", &mask, "accepted plume pixels (1)", "1"),
-        ("plume_id", &labels, "candidate plume id (0 = none)", "1"),
+        (&mask, "accepted plume pixels (1)", "1"),
+        (&labels, "candidate plume id (0 = none)", "1"),
     ];
     let raw = line.grid();
     let mut written = Vec::new();
-    for (suffix, data, description, unit) in rasters {
+    for (suffix, (data, description, unit)) in RASTER_SUFFIXES.into_iter().zip(rasters) {
         let path = dir.join(format!("{}_{suffix}.tif", line.name));
         let continuous = matches!(suffix, "enhancement" | "sigma" | "z" | "albedo");
         let nodata = continuous.then_some(f64::from(NODATA));
