@@ -23,20 +23,21 @@ pub const RASTER_SUFFIXES: [&str; 6] = [
 /// again. Copies, not hard links, so that a user editing the merged set in place (GDAL
 /// update mode, `gdaladdo`) never changes the line folders the campaign reuses; the
 /// kernel copies within the file system (`copy_file_range`, a reflink where supported).
+/// Each copy is written as every output is ([`plumewatch_io::atomic::write_atomically`]:
+/// a temporary file, flushed to disk, then renamed).
 pub fn copy_line_rasters(dir: &Path, line_name: &str, from: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::with_capacity(RASTER_SUFFIXES.len());
     for suffix in RASTER_SUFFIXES {
         let file = format!("{line_name}_{suffix}.tif");
         let (src, dst) = (from.join(&file), dir.join(&file));
-        std::fs::copy(&src, &dst).map_err(|e| {
-            crate::Error::new(
-                crate::ErrorKind::Io,
-                format!(
-                    "{}: cannot copy this flight line raster into {}: {e}",
-                    src.display(),
-                    dir.display()
-                ),
-            )
+        plumewatch_io::atomic::write_atomically(&dst, |tmp| {
+            std::fs::copy(&src, tmp).map(drop).map_err(|e| {
+                plumewatch_io::Error::io(
+                    &src,
+                    format!("cannot copy this flight line raster into {}", dir.display()),
+                    e,
+                )
+            })
         })?;
         written.push(dst);
     }
