@@ -70,9 +70,11 @@ pub struct DetectArgs {
     /// Detector.
     #[arg(long, value_enum, default_value_t = AlgoArg::Mag1c)]
     pub algo: AlgoArg,
-    /// Gas window, nm: LO,HI (bands above 2485 nm and in the water bands are left out, as mag1c).
-    #[arg(long, default_value = "2122,2488", value_parser = parse_window)]
-    pub window: (f64, f64),
+    /// Gas window, nm: LO,HI (bands above 2485 nm and in the water bands are left out, as
+    /// mag1c) [default: 2122,2488 when the sensor covers it, else the 1.65 µm window
+    /// 1560,1720].
+    #[arg(long, value_parser = parse_window)]
+    pub window: Option<(f64, f64)>,
     /// Columns per statistics group (pushbroom detector columns).
     #[arg(long, default_value_t = 1)]
     pub group: usize,

@@ -58,9 +58,10 @@ pub struct LimitArgs {
     /// Gas: built-in name (ch4) or LUT sidecar JSON.
     #[arg(long, default_value = "ch4")]
     pub gas: String,
-    /// Gas window, nm: LO,HI.
-    #[arg(long, default_value = "2122,2488", value_parser = parse_window)]
-    pub window: (f64, f64),
+    /// Gas window, nm: LO,HI [default: 2122,2488 when the sensor covers it, else the
+    /// 1.65 µm window 1560,1720].
+    #[arg(long, value_parser = parse_window)]
+    pub window: Option<(f64, f64)>,
     /// Random seed (positions, rates, directions, meanders).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -153,6 +154,11 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         lines: meta.lines,
         samples: meta.samples,
         window_bands: window.bands.len(),
+        window_nm: window
+            .wavelength_nm
+            .first()
+            .zip(window.wavelength_nm.last())
+            .map(|(&a, &b)| (a, b)),
         gsd_m: gsd,
         runs: args.runs,
         plumes_per_run: args.per_run,

@@ -53,7 +53,8 @@ pub struct ScanArgs {
     /// Detector [default: amf].
     #[arg(long, value_enum)]
     pub algo: Option<ScanAlgo>,
-    /// Gas window LO,HI in nm [default: 2122,2488].
+    /// Gas window LO,HI in nm [default: 2122,2488 when the first cube's sensor covers it,
+    /// else the 1.65 µm window 1560,1720].
     #[arg(long, value_parser = parse_window)]
     pub window: Option<(f64, f64)>,
     /// Ground sample distance in m, for cubes without georeferencing.
@@ -128,9 +129,10 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
             ScanAlgo::Mag1c => Detector::Mag1c,
         };
     }
-    if let Some(w) = args.window {
-        c.window_nm = w;
-    }
+    c.window_nm = match args.window {
+        Some(w) => w,
+        None => first_cube_window(&args.cubes)?,
+    };
     if let Some(f) = args.far {
         c.analysis.cfar.far = f;
     }
@@ -192,5 +194,22 @@ fn print_summary(result: &ScanResult, out: &std::path::Path) {
             "  #{:<3} {:>8.5}°{ns} {:>9.5}°{ew}  {:>8.1} ± {:<7.1} kg/h  max {:>7.0} ppm·m  z {:>5.1}  P_FA {:.1e}",
             s.rank, lat.abs(), lon.abs(), s.rate_kg_h, s.rate_sd_kg_h, s.max_enhancement_ppm_m, s.significance, s.false_alarm_probability
         );
+    }
+}
+
+/// The automatic gas window for the first cube's sensor
+/// ([`plumewatch_scan::window::auto_window`]); the 2.3 µm window when the first cube has
+/// no band centres (the pipeline then names what is missing).
+fn first_cube_window(cubes: &[std::path::PathBuf]) -> anyhow::Result<(f64, f64)> {
+    let Some(first) = cubes.first() else {
+        return Ok(plumewatch_scan::window::CH4_WINDOW_2_3_UM);
+    };
+    let meta = plumewatch_io::open_cube(first)?.meta().clone();
+    match meta.wavelength_nm.as_deref() {
+        Some(wl) => Ok(
+            plumewatch_scan::window::auto_window(wl, meta.bad_bands.as_deref())
+                .with_context(|| format!("{}", first.display()))?,
+        ),
+        None => Ok(plumewatch_scan::window::CH4_WINDOW_2_3_UM),
     }
 }

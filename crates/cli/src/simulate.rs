@@ -57,8 +57,8 @@ pub struct InjectArgs {
 /// Arguments of `plumewatch simulate scene`.
 #[derive(Debug, Args)]
 pub struct SceneArgs {
-    /// Sensor: `aviris-ng`, `emit`, or a band table file (CSV `band,wavelength_nm,fwhm_nm`
-    /// or ENVI header). Only bands inside the gas LUT's range (1400–2500 nm for CH4) are
+    /// Sensor: `aviris-ng`, `emit`, `drone-swir`, `drone-ingaas`, or a band table file
+    /// (CSV `band,wavelength_nm,fwhm_nm` or ENVI header). Only bands inside the gas LUT's range (1400–2500 nm for CH4) are
     /// simulated.
     #[arg(long)]
     pub sensor: String,
@@ -90,6 +90,11 @@ pub struct SceneArgs {
     /// isofit parametric noise table (default: the bundled table of a preset sensor).
     #[arg(long)]
     pub noise: Option<PathBuf>,
+    /// Noise from one signal-to-noise figure instead of a table: VALUE@RADIANCE, e.g.
+    /// `250@1.5` for SNR 250 at 1.5 µW cm⁻² sr⁻¹ nm⁻¹ (shot noise with a dark floor, the
+    /// same at every band; see the README's drone section).
+    #[arg(long, conflicts_with = "noise", value_parser = plumewatch_io::noise_model::parse_snr)]
+    pub snr: Option<(f64, f64)>,
     /// ENVI spectral library header (default: the bundled USGS splib06a library).
     #[arg(long)]
     pub library: Option<PathBuf>,
@@ -146,6 +151,7 @@ pub fn run(args: SimulateArgs, quiet: bool) -> anyhow::Result<()> {
                 rate_range: a.rate_range,
                 no_plumes: a.no_plumes,
                 noise: a.noise,
+                snr: a.snr,
                 library: a.library,
                 gas: a.gas,
                 output: a.output,

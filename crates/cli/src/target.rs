@@ -1,6 +1,6 @@
 //! `plumewatch target`: the unit absorption spectrum of a gas for a sensor's bands.
 //!
-//! `plumewatch target --gas ch4 --sensor aviris-ng|emit|FILE [--window 2122,2488] -o target.csv`
+//! `plumewatch target --gas ch4 --sensor PRESET|FILE [--window 2122,2488] -o target.csv`
 //! writes `band,wavelength_nm,fwhm_nm,absorption_per_ppm_m` (1/(ppm·m), negative where the
 //! gas absorbs), one row per band inside the window, or every band without one.
 
@@ -20,7 +20,7 @@ pub struct TargetArgs {
     /// with its sidecar beside it.
     #[arg(long, default_value = "ch4")]
     pub gas: String,
-    /// Sensor bands: a preset (aviris-ng, emit) or a file: CSV `band,wavelength_nm,fwhm_nm`,
+    /// Sensor bands: a preset (aviris-ng, emit, drone-swir, drone-ingaas) or a file: CSV `band,wavelength_nm,fwhm_nm`,
     /// ENVI header, or a radiance file with band metadata (EMIT L1B NetCDF, ENVI data file).
     #[arg(long)]
     pub sensor: String,

@@ -5,8 +5,23 @@ use crate::{Error, Result};
 use plumewatch_core::simulate::NoiseModel;
 use std::path::Path;
 
-/// The noise file bundled for a sensor preset (`aviris-ng` or `emit`), if any.
+/// The dark-noise share of the SNR-derived models: the dark and read noise equal the shot
+/// noise of a quarter of the reference radiance (a stated assumption, see
+/// [`NoiseModel::from_snr`]).
+pub const DARK_FRACTION: f64 = 0.25;
+
+/// The noise model of a sensor preset, if any: the bundled isofit table of `aviris-ng`
+/// or `emit`, or the SNR-derived model of a drone class ([`crate::sensor::DroneClass`]).
 pub fn builtin(sensor: &str) -> Option<Result<NoiseModel>> {
+    if let Some(class) = crate::sensor::drone_class(sensor) {
+        let label = format!("<built-in>/{}", class.name);
+        return Some(from_snr(
+            &label,
+            class.snr,
+            class.snr_radiance,
+            class.range_nm(),
+        ));
+    }
     let (text, label) = match sensor.trim().to_ascii_lowercase().as_str() {
         "aviris-ng" | "avirisng" | "avng" => (
             include_str!("../../../data/noise/avirisng_noise.txt"),
@@ -19,6 +34,27 @@ pub fn builtin(sensor: &str) -> Option<Result<NoiseModel>> {
         _ => return None,
     };
     Some(parse_noise_model(text, Path::new(label)))
+}
+
+/// A flat noise model from one SNR figure at one radiance over `range_nm`
+/// ([`NoiseModel::from_snr`] with [`DARK_FRACTION`]); `label` names where the figure
+/// came from in errors (`--snr`, a preset).
+pub fn from_snr(label: &str, snr: f64, radiance: f64, range_nm: (f64, f64)) -> Result<NoiseModel> {
+    NoiseModel::from_snr(snr, radiance, DARK_FRACTION, range_nm)
+        .map_err(|e| Error::format(Path::new(label), "SNR", e.to_string()))
+}
+
+/// Parses `--snr VALUE@RADIANCE` (e.g. `250@1.5`: SNR 250 at 1.5 µW cm⁻² sr⁻¹ nm⁻¹).
+pub fn parse_snr(s: &str) -> std::result::Result<(f64, f64), String> {
+    let parsed = s.split_once('@').and_then(|(v, r)| {
+        let (v, r): (f64, f64) = (v.trim().parse().ok()?, r.trim().parse().ok()?);
+        (v.is_finite() && v > 0.0 && r.is_finite() && r > 0.0).then_some((v, r))
+    });
+    parsed.ok_or_else(|| {
+        format!(
+            "{s:?}: expected VALUE@RADIANCE, a positive signal-to-noise ratio at a positive radiance in µW cm⁻² sr⁻¹ nm⁻¹ (e.g. 250@1.5)"
+        )
+    })
 }
 
 /// Reads an isofit parametric noise table.
@@ -78,5 +114,25 @@ mod tests {
         }
         assert!(builtin("hyspex").is_none());
         assert!(parse_noise_model("# x\n1 2\n", Path::new("n.txt")).is_err());
+    }
+
+    /// The drone presets give their stated SNR at their stated radiance and wavelength,
+    /// and `--snr` values parse or are refused with the expected form.
+    #[test]
+    fn drone_presets_have_their_stated_snr() {
+        for class in [crate::sensor::DRONE_SWIR, crate::sensor::DRONE_INGAAS] {
+            let bands = BandModel::new(vec![class.snr_wavelength_nm], vec![class.fwhm_nm]).unwrap();
+            let m = builtin(class.name).unwrap().unwrap();
+            let got = class.snr_radiance / m.at_bands(&bands).nedl(0, class.snr_radiance);
+            assert!((got - class.snr).abs() < 1e-6, "{}: SNR {got}", class.name);
+        }
+        assert_eq!(parse_snr("250@1.5"), Ok((250.0, 1.5)));
+        assert_eq!(parse_snr(" 90 @ 0.4 "), Ok((90.0, 0.4)));
+        for bad in [
+            "250", "250@", "@1.5", "0@1", "250@-1", "nan@1", "x@y", "250@inf",
+        ] {
+            let e = parse_snr(bad).unwrap_err();
+            assert!(e.contains("VALUE@RADIANCE"), "{bad}: {e}");
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! Sources: a CSV with header `band,wavelength_nm,fwhm_nm` (the `fwhm_nm` column may be
 //! missing, `band` is optional), an ENVI header (`wavelength`, `fwhm`), any radiance file
 //! GDAL opens that carries band centres (an EMIT L1B NetCDF's `sensor_band_parameters`),
-//! and the presets `aviris-ng` and `emit` compiled into the binary.
+//! and the presets `aviris-ng`, `emit`, `drone-swir` and `drone-ingaas` compiled into
+//! the binary.
 
 use crate::envi::read_header;
 use crate::{open_cube, Error, Result};
@@ -11,15 +12,106 @@ use plumewatch_core::BandModel;
 use std::path::Path;
 
 /// Names of the built-in sensor presets.
-pub const PRESETS: [&str; 2] = ["aviris-ng", "emit"];
+pub const PRESETS: [&str; 4] = ["aviris-ng", "emit", "drone-swir", "drone-ingaas"];
+
+/// The nominal specification of a class of drone SWIR pushbroom imager: a regular band
+/// grid with one FWHM and one published-style signal-to-noise figure. These are class
+/// values, not any instrument's calibration (see `data/PROVENANCE.md`); an operator with
+/// their own band table and noise figure passes them instead (`--sensor FILE`,
+/// `--snr VALUE@RADIANCE`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DroneClass {
+    /// Preset name.
+    pub name: &'static str,
+    /// Centre of the first band, nm.
+    pub first_nm: f64,
+    /// Band spacing, nm.
+    pub step_nm: f64,
+    /// Number of bands.
+    pub bands: usize,
+    /// FWHM of every band, nm.
+    pub fwhm_nm: f64,
+    /// Cross-track pixels of the class (what `simulate` should use for a full swath).
+    pub samples: usize,
+    /// Signal-to-noise ratio at [`Self::snr_radiance`] (µW cm⁻² sr⁻¹ nm⁻¹) in the gas
+    /// window the class is used for.
+    pub snr: f64,
+    /// The radiance at which [`Self::snr`] holds, µW cm⁻² sr⁻¹ nm⁻¹.
+    pub snr_radiance: f64,
+    /// Where the SNR is stated, nm (the window it matters in).
+    pub snr_wavelength_nm: f64,
+}
+
+impl DroneClass {
+    /// The band model: `bands` centres from `first_nm` every `step_nm`, one FWHM.
+    pub fn band_model(&self) -> BandModel {
+        let centres = (0..self.bands)
+            .map(|k| self.first_nm + self.step_nm * k as f64)
+            .collect();
+        // Positive, ascending centres and a positive FWHM: checked by the tests.
+        BandModel::new(centres, vec![self.fwhm_nm; self.bands])
+            .expect("drone class constants make a valid band model")
+    }
+
+    /// First and last band centre, nm.
+    pub fn range_nm(&self) -> (f64, f64) {
+        (
+            self.first_nm,
+            self.first_nm + self.step_nm * (self.bands - 1) as f64,
+        )
+    }
+}
+
+/// Full-range 900–2500 nm drone pushbroom (MCT detector): 267 bands every 6 nm, 9 nm
+/// FWHM, 384 cross-track pixels; SNR 150 at 0.4 µW cm⁻² sr⁻¹ nm⁻¹ near 2300 nm (the
+/// radiance of a ~0.25-albedo surface there; AVIRIS-NG's table gives ~200 at the same
+/// radiance, and a drone's small optics collect less light).
+pub const DRONE_SWIR: DroneClass = DroneClass {
+    name: "drone-swir",
+    first_nm: 900.0,
+    step_nm: 6.0,
+    bands: 267,
+    fwhm_nm: 9.0,
+    samples: 384,
+    snr: 150.0,
+    snr_radiance: 0.4,
+    snr_wavelength_nm: 2300.0,
+};
+
+/// 900–1700 nm InGaAs drone pushbroom: 224 bands, 8 nm FWHM, 640 cross-track pixels;
+/// SNR 250 at 1.5 µW cm⁻² sr⁻¹ nm⁻¹ near 1650 nm (a ~0.25-albedo surface there).
+pub const DRONE_INGAAS: DroneClass = DroneClass {
+    name: "drone-ingaas",
+    first_nm: 900.0,
+    step_nm: 800.0 / 223.0,
+    bands: 224,
+    fwhm_nm: 8.0,
+    samples: 640,
+    snr: 250.0,
+    snr_radiance: 1.5,
+    snr_wavelength_nm: 1650.0,
+};
+
+/// The drone class of a preset name (case-insensitive), if it is one.
+pub fn drone_class(name: &str) -> Option<&'static DroneClass> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "drone-swir" => Some(&DRONE_SWIR),
+        "drone-ingaas" => Some(&DRONE_INGAAS),
+        _ => None,
+    }
+}
 
 const AVIRIS_NG_CSV: &str = include_str!("../../../data/sensors/aviris-ng.csv");
 const EMIT_CSV: &str = include_str!("../../../data/sensors/emit.csv");
 
 /// A built-in band model by name (case-insensitive; `avng`/`avirisng` and `emit` also
-/// accepted): `aviris-ng` (432 bands, 346–2505 nm, FWHM 5.6–6.0 nm) or `emit`
-/// (285 bands, 381–2493 nm, FWHM 8.5 nm). `None` for any other name.
+/// accepted): `aviris-ng` (432 bands, 346–2505 nm, FWHM 5.6–6.0 nm), `emit`
+/// (285 bands, 381–2493 nm, FWHM 8.5 nm), `drone-swir` ([`DRONE_SWIR`]) or
+/// `drone-ingaas` ([`DRONE_INGAAS`]). `None` for any other name.
 pub fn preset(name: &str) -> Option<BandModel> {
+    if let Some(class) = drone_class(name) {
+        return Some(class.band_model());
+    }
     let name = name.trim().to_ascii_lowercase();
     let (text, label) = match name.as_str() {
         "aviris-ng" | "avirisng" | "avng" => (AVIRIS_NG_CSV, "<built-in>/aviris-ng.csv"),

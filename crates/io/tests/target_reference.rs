@@ -34,7 +34,7 @@ fn reference_table(rel: &str) -> (Vec<f64>, Vec<f64>) {
 /// below the LUT (1e-18 to 1e-13) differ by at most 1.5e-19 between the two summation
 /// orders. Bands where mag1c gives exactly 0 (response underflow far outside the LUT)
 /// must be exactly 0 here too.
-fn check_preset_against_mag1c(name: &str) {
+fn check_preset_against_mag1c(name: &str, min_compared: usize) {
     let lut = gas_lut::builtin("ch4").unwrap();
     let bands = sensor::preset(name).unwrap();
     let t0 = std::time::Instant::now();
@@ -75,17 +75,67 @@ fn check_preset_against_mag1c(name: &str) {
          worst relative error {worst_rel:.2e}; unit_absorption took {dt:?}",
         target.len()
     );
-    assert!(compared > 100);
+    assert!(
+        compared >= min_compared,
+        "{name}: {compared} bands compared"
+    );
 }
 
 #[test]
 fn aviris_ng_target_matches_mag1c() {
-    check_preset_against_mag1c("aviris-ng");
+    check_preset_against_mag1c("aviris-ng", 100);
 }
 
 #[test]
 fn emit_target_matches_mag1c() {
-    check_preset_against_mag1c("emit");
+    check_preset_against_mag1c("emit", 100);
+}
+
+/// The drone presets against mag1c's own template code run on their band grids
+/// (`data/reference/targets/make_drone_targets.py`).
+#[test]
+fn drone_targets_match_mag1c() {
+    check_preset_against_mag1c("drone-swir", 150);
+    // The InGaAs class ends at 1700 nm: only the LUT's 1400–1700 nm part has gas.
+    check_preset_against_mag1c("drone-ingaas", 80);
+}
+
+/// The 1.65 µm window (1560–1720 nm) of every preset that covers it: the same per-band
+/// agreement with mag1c's method as the 2.3 µm window, and the band is a real one (the
+/// strongest absorption in it is at least a tenth of the 2.3 µm band's).
+#[test]
+fn the_1_65_um_window_matches_mag1c() {
+    let lut = gas_lut::builtin("ch4").unwrap();
+    for name in ["aviris-ng", "emit", "drone-swir", "drone-ingaas"] {
+        let bands = sensor::preset(name).unwrap();
+        let (_, reference) = reference_table(&format!("reference/targets/{name}.csv"));
+        let window = select_window(&lut, &bands, 1560.0, 1720.0).unwrap();
+        assert!(window.len() >= 15, "{name}: {} bands", window.len());
+        let ours = unit_absorption(&lut, &bands.subset(&window)).unwrap();
+        let theirs: Vec<f64> = window.iter().map(|&i| reference[i]).collect();
+        let worst = ours
+            .absorption_per_ppm_m
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs() / b.abs())
+            .fold(0.0, f64::max);
+        let strongest = theirs.iter().copied().fold(0.0, f64::min);
+        println!(
+            "{name}: 1.65 µm window, {} bands, worst relative error {worst:.1e}, strongest {strongest:.3e} per ppm·m",
+            window.len()
+        );
+        assert!(worst <= 1e-6, "{name}: {worst}");
+        assert!(theirs.iter().all(|&a| a < 0.0));
+        if name != "drone-ingaas" {
+            let full = unit_absorption(&lut, &bands).unwrap();
+            let strongest_23 = full
+                .absorption_per_ppm_m
+                .iter()
+                .copied()
+                .fold(0.0, f64::min);
+            assert!(strongest < 0.1 * strongest_23 && strongest_23 < 0.0);
+        }
+    }
 }
 
 #[test]

@@ -156,7 +156,7 @@ fn run(
         &meta.path,
         meta,
         &options.gas,
-        options.window,
+        Some(options.window),
         options.target.as_deref(),
         params.saturation.as_ref(),
     )?;

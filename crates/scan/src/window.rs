@@ -8,6 +8,38 @@ use plumewatch_core::BandModel;
 use plumewatch_io::CubeMeta;
 use std::path::Path;
 
+/// The 2.3 µm CH4 window, nm (mag1c's; the default of every sensor that covers it).
+pub const CH4_WINDOW_2_3_UM: (f64, f64) = (2122.0, 2488.0);
+
+/// The weaker 1.65 µm CH4 window, nm (the 2ν3 band, strongest near 1666 nm, and its
+/// wings): the window of sensors that end below 2.1 µm, such as 900–1700 nm InGaAs
+/// imagers. Its strongest unit absorption is about a sixth of the 2.3 µm window's.
+pub const CH4_WINDOW_1_65_UM: (f64, f64) = (1560.0, 1720.0);
+
+/// Usable bands a window needs to be chosen automatically.
+pub const MIN_AUTO_WINDOW_BANDS: usize = 10;
+
+/// The gas window for a sensor with band centres `wavelength_nm` (`good[i]` false for bad
+/// bands): the 2.3 µm window when at least [`MIN_AUTO_WINDOW_BANDS`] usable bands lie in
+/// it, else the 1.65 µm window when that many lie there.
+///
+/// # Errors
+/// When neither window has enough bands: the message gives both counts and asks for
+/// `--window`.
+pub fn auto_window(wavelength_nm: &[f64], good: Option<&[bool]>) -> Result<(f64, f64)> {
+    let count = |(lo, hi): (f64, f64)| window_bands(wavelength_nm, good, lo, hi).len();
+    let (n23, n165) = (count(CH4_WINDOW_2_3_UM), count(CH4_WINDOW_1_65_UM));
+    if n23 >= MIN_AUTO_WINDOW_BANDS {
+        Ok(CH4_WINDOW_2_3_UM)
+    } else if n165 >= MIN_AUTO_WINDOW_BANDS {
+        Ok(CH4_WINDOW_1_65_UM)
+    } else {
+        bail!(
+            "wavelength: {n23} usable band(s) in the 2.3 µm window (2122–2488 nm) and {n165} in the 1.65 µm window (1560–1720 nm), expected at least {MIN_AUTO_WINDOW_BANDS} in one; give the gas window with --window LO,HI"
+        )
+    }
+}
+
 /// Bands and target of a cube's gas window.
 #[derive(Debug, Clone)]
 pub struct GasWindow {
@@ -23,13 +55,14 @@ pub struct GasWindow {
 
 impl GasWindow {
     /// Selects the window `[lo, hi]` nm of the cube at `path` (leaving out bad bands and
-    /// mag1c's excluded bands) and computes the gas target there, from the built-in or
-    /// named gas LUT, or from a target file (plumewatch CSV or mag1c text) when given.
+    /// mag1c's excluded bands; `None`: [`auto_window`] for the cube's bands) and computes
+    /// the gas target there, from the built-in or named gas LUT, or from a target file
+    /// (plumewatch CSV or mag1c text) when given.
     pub fn for_cube(
         path: &Path,
         meta: &CubeMeta,
         gas: &str,
-        (lo, hi): (f64, f64),
+        window: Option<(f64, f64)>,
         target_file: Option<&Path>,
         saturation: Option<&Saturation>,
     ) -> Result<Self> {
@@ -40,6 +73,11 @@ impl GasWindow {
             )
         })?;
         plumewatch_io::envi::header::check_band_centres(wl, path)?;
+        let (lo, hi) = match window {
+            Some(w) => w,
+            None => auto_window(wl, meta.bad_bands.as_deref())
+                .with_context(|| format!("{}", path.display()))?,
+        };
         let bands = window_bands(wl, meta.bad_bands.as_deref(), lo, hi);
         if bands.len() < 2 {
             bail!(

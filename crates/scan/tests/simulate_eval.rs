@@ -20,6 +20,7 @@ fn scene_truth_round_trips_and_scores_itself_perfectly() {
         rate_range: Some((2000.0, 4000.0)),
         no_plumes: false,
         noise: None,
+        snr: None,
         library: None,
         gas: "ch4".into(),
         output: out.clone(),

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 /// What scene to build.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SceneSettings {
-    /// Sensor: `aviris-ng`, `emit`, or a band table file.
+    /// Sensor: a preset (`aviris-ng`, `emit`, `drone-swir`, `drone-ingaas`) or a band
+    /// table file.
     pub sensor: String,
     /// Down-track lines.
     pub lines: usize,
@@ -39,6 +40,9 @@ pub struct SceneSettings {
     pub no_plumes: bool,
     /// isofit parametric noise table (default: the bundled table of a preset sensor).
     pub noise: Option<PathBuf>,
+    /// Noise from one figure instead: (SNR, radiance in µW cm⁻² sr⁻¹ nm⁻¹ where it holds);
+    /// see [`plumewatch_io::noise_model::from_snr`].
+    pub snr: Option<(f64, f64)>,
     /// ENVI spectral library header (default: the USGS splib06a library in the data
     /// directory, see [`plumewatch_io::data_dir`]).
     pub library: Option<PathBuf>,
@@ -110,12 +114,17 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
     ) {
         bail!("{msg} (expected a scene that fits in memory)");
     }
-    let noise = match &args.noise {
-        Some(p) => plumewatch_io::noise_model::read_noise_model(p)?,
-        None if preset => plumewatch_io::noise_model::builtin(&args.sensor)
+    let noise = match (&args.noise, args.snr) {
+        (Some(p), _) => plumewatch_io::noise_model::read_noise_model(p)?,
+        (None, Some((snr, radiance))) => {
+            let lo = bands.center_nm.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = bands.center_nm.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            plumewatch_io::noise_model::from_snr("--snr", snr, radiance, (lo, hi + 1.0))?
+        }
+        (None, None) if preset => plumewatch_io::noise_model::builtin(&args.sensor)
             .context("no built-in noise model")??,
-        None => bail!(
-            "--sensor {}: not a preset sensor, so give its noise table with --noise FILE",
+        (None, None) => bail!(
+            "--sensor {}: not a preset sensor, so give its noise with --noise FILE or --snr VALUE@RADIANCE",
             args.sensor
         ),
     };
@@ -257,10 +266,25 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
             column_gain_percent_std: gain_std,
         },
         lines,
-        noise_model: args.noise.as_ref().map_or(
-            format!("built-in isofit table for {}", args.sensor),
-            |p| p.display().to_string(),
-        ),
+        noise_model: match (&args.noise, args.snr) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some((snr, l))) => format!(
+                "SNR {snr} at {l} uW cm-2 sr-1 nm-1, NEdL = a*sqrt(b + L), b = {} * {l}",
+                plumewatch_io::noise_model::DARK_FRACTION
+            ),
+            (None, None) => match plumewatch_io::sensor::drone_class(&args.sensor) {
+                Some(c) => format!(
+                    "built-in nominal {}: SNR {} at {} uW cm-2 sr-1 nm-1 near {} nm, NEdL = a*sqrt(b + L), b = {} * {}",
+                    c.name,
+                    c.snr,
+                    c.snr_radiance,
+                    c.snr_wavelength_nm,
+                    plumewatch_io::noise_model::DARK_FRACTION,
+                    c.snr_radiance
+                ),
+                None => format!("built-in isofit table for {}", args.sensor),
+            },
+        },
         physics: physics_record(&params),
         plumes_enabled: !args.no_plumes,
         samples,

@@ -40,6 +40,9 @@ pub struct LimitReport {
     pub samples: usize,
     /// Window bands.
     pub window_bands: usize,
+    /// Centres of the first and last window band, nm (which gas window was used).
+    #[serde(default)]
+    pub window_nm: Option<(f64, f64)>,
     /// Ground sample distance, m.
     pub gsd_m: f64,
     /// Runs.
@@ -155,8 +158,10 @@ pub fn markdown(r: &LimitReport) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# plumewatch limit\n\n`{}`: {} × {} px, GSD {} m, wind {} m/s, {} trials in {} runs, detector {} ({:.1} s)\n",
-        r.cube, r.lines, r.samples, r.gsd_m, dl.wind_m_s, dl.q_kg_h.len(), r.runs, dl.detector.name(), r.elapsed_s
+        "# plumewatch limit\n\n`{}`: {} × {} px, GSD {} m, wind {} m/s, {} trials in {} runs, detector {}{} ({:.1} s)\n",
+        r.cube, r.lines, r.samples, r.gsd_m, dl.wind_m_s, dl.q_kg_h.len(), r.runs, dl.detector.name(),
+        r.window_nm.map_or(String::new(), |(lo, hi)| format!(", window {lo:.0}–{hi:.0} nm ({} bands)", r.window_bands)),
+        r.elapsed_s
     );
     match &dl.estimate {
         LimitEstimate::Fitted { fit } => {
