@@ -5,7 +5,9 @@ use crate::progress::TerminalProgress;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_core::quantify::Wind;
-use plumewatch_scan::{Detector, FlightLine, Replace, ScanConfig, ScanResult, WindFile};
+use plumewatch_scan::{
+    Detector, FlightLine, Replace, ScanConfig, ScanResult, Statistics, WindFile,
+};
 use std::path::PathBuf;
 
 /// Detector used by `scan`.
@@ -26,7 +28,7 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "config")]
     pub cubes: Vec<PathBuf>,
     /// Run configuration (JSON, as `--print-config` writes it); no other run flags.
-    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "algo", "window", "gsd", "merge_distance", "limit_runs"])]
+    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
     pub config: Option<PathBuf>,
     /// Print the complete run configuration as JSON and exit (nothing is scanned).
     #[arg(long)]
@@ -53,6 +55,13 @@ pub struct ScanArgs {
     /// Detector [default: amf].
     #[arg(long, value_enum)]
     pub algo: Option<ScanAlgo>,
+    /// Background statistics: `columns` (per detector column, pushbroom lines),
+    /// `global` (one set for the scene) or `tiles:N` (an N × N grid of tiles, each with
+    /// its own) [default: columns for raw pushbroom cubes, tiles:8 for georeferenced
+    /// mosaics (a GeoTIFF, or a cube with map info and a nodata value, scanned without
+    /// a GLT)].
+    #[arg(long, value_parser = parse_stats)]
+    pub stats: Option<Statistics>,
     /// Gas window LO,HI in nm [default: 2122,2488].
     #[arg(long, value_parser = parse_window)]
     pub window: Option<(f64, f64)>,
@@ -74,6 +83,16 @@ pub struct ScanArgs {
     /// Output directory (written as a whole when the scan is complete).
     #[arg(short, long, required_unless_present = "print_config")]
     pub output: Option<PathBuf>,
+}
+
+/// Parses `--stats` (for `scan` and `detect`): `columns`, `global` or `tiles:N`.
+pub fn parse_stats(s: &str) -> Result<Statistics, String> {
+    match s.parse::<Statistics>() {
+        Ok(Statistics::Auto) | Err(_) => Err(format!(
+            "--stats {s:?}: expected columns, global or tiles:N with N ≥ 1 tiles per side (e.g. tiles:8)"
+        )),
+        Ok(stats) => Ok(stats),
+    }
 }
 
 fn parse_wind(s: &str) -> Result<Wind, String> {
@@ -127,6 +146,9 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
             ScanAlgo::Mf => Detector::Mf,
             ScanAlgo::Mag1c => Detector::Mag1c,
         };
+    }
+    if let Some(st) = args.stats {
+        c.stats = st;
     }
     if let Some(w) = args.window {
         c.window_nm = w;

@@ -81,8 +81,8 @@ pub const MIN_TILE_PIXELS_PER_BAND: usize = 10;
 impl Statistics {
     /// The grouping of the statistics of a flight line: `columns` groups of
     /// `column_group` detector columns; `auto` is `columns` for a raw pushbroom cube
-    /// and tiles for a georeferenced mosaic (a GeoTIFF, or any cube with a geotransform
-    /// or map info, scanned without a GLT): [`MOSAIC_TILES`] per side, fewer when the
+    /// and tiles for a georeferenced mosaic ([`is_mosaic`]): [`MOSAIC_TILES`] per
+    /// side, fewer when the
     /// smallest tile would hold under [`MIN_TILE_PIXELS_PER_BAND`] pixels per window
     /// band (`window_bands`).
     pub fn resolve(
@@ -119,10 +119,15 @@ impl Statistics {
 }
 
 /// Whether a cube is a georeferenced mosaic rather than a raw pushbroom line: a
-/// GeoTIFF, or a cube with a geotransform (GDAL) or map info (ENVI), unless a GLT is
-/// given (then the cube is in raw geometry and the GLT maps it).
+/// GeoTIFF, or another cube with a geotransform or map info *and* a nodata (ENVI `data
+/// ignore value`) for its collar, unless a GLT is given (then the cube is in raw
+/// geometry and the GLT maps it).
+///
+/// Map info alone does not make a mosaic: raw pushbroom radiance often carries an
+/// approximate map info (AVIRIS-NG radiance headers, the bundled AVIRIS-NG- and
+/// EMIT-like scenes) while its samples are still detector columns.
 pub fn is_mosaic(meta: &plumewatch_io::CubeMeta, has_glt: bool) -> bool {
-    !has_glt && (meta.format == "GTiff" || meta.georef.is_some())
+    !has_glt && (meta.format == "GTiff" || (meta.georef.is_some() && meta.nodata.is_some()))
 }
 
 impl std::str::FromStr for Statistics {
@@ -131,7 +136,7 @@ impl std::str::FromStr for Statistics {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || {
             format!(
-                "{s:?}: expected columns, global, tiles:N (N ≥ 1 tiles per side, e.g. tiles:8) or auto"
+                "stats {s:?}: expected columns, global, tiles:N (N ≥ 1 tiles per side, e.g. tiles:8) or auto"
             )
         };
         match s.trim() {
@@ -242,8 +247,8 @@ pub struct ScanConfig {
     #[serde(default)]
     pub detector: Detector,
     /// Which pixels share background statistics: `auto` (per detector column for raw
-    /// pushbroom cubes, tiles for georeferenced mosaics), `columns`, `global` or
-    /// `tiles:N`.
+    /// pushbroom cubes, tiles for georeferenced mosaics, see [`is_mosaic`]),
+    /// `columns`, `global` or `tiles:N`.
     #[serde(default)]
     pub stats: Statistics,
     /// Gas window (nm): the bands between these wavelengths are used.
@@ -634,7 +639,8 @@ mod tests {
     }
 
     /// The automatic choice: detector columns for raw pushbroom cubes (no
-    /// georeferencing, or a GLT), tiles for mosaics, fewer tiles on a small mosaic.
+    /// georeferencing, map info without a collar value, or a GLT), tiles for mosaics,
+    /// fewer tiles on a small mosaic.
     #[test]
     fn automatic_statistics_follow_the_geometry_of_the_cube() {
         let mut meta = plumewatch_io::CubeMeta {
@@ -657,13 +663,16 @@ mod tests {
             geo_transform: [0.0, 0.5, 0.0, 0.0, 0.0, -0.5],
             wkt: None,
         });
+        // Map info without a collar value: raw radiance with approximate map info.
+        assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Columns(1));
+        meta.nodata = Some(-9999.0);
         assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Tiles(8));
         assert_eq!(auto.resolve(&meta, true, 60, 1), Grouping::Columns(1));
         (meta.lines, meta.samples) = (100, 60);
         // 600 pixels per tile needed: 4 × 4 tiles of 25 × 15 = 375 are too few, 3 × 3
         // of 33 × 20 = 660 enough.
         assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Tiles(3));
-        meta.georef = None;
+        (meta.georef, meta.nodata) = (None, None);
         meta.format = "GTiff".into();
         assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Tiles(3));
         assert_eq!(
