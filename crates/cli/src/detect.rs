@@ -78,9 +78,16 @@ pub struct DetectArgs {
     /// Columns per statistics group (pushbroom detector columns).
     #[arg(long, default_value_t = 1)]
     pub group: usize,
-    /// One set of statistics for the whole scene (frame cameras, mosaics).
-    #[arg(long, conflicts_with = "group")]
+    /// One set of statistics for the whole scene (frame cameras, mosaics); the same as
+    /// `--stats global`.
+    #[arg(long, conflicts_with_all = ["group", "stats"])]
     pub global: bool,
+    /// Background statistics: `columns` (groups of `--group` detector columns),
+    /// `global` or `tiles:N` (an N × N grid of tiles, each with its own) [default:
+    /// columns for raw pushbroom cubes, tiles:8 for georeferenced mosaics (a GeoTIFF,
+    /// or a cube with map info and a nodata value)].
+    #[arg(long, value_parser = crate::scan::parse_stats)]
+    pub stats: Option<plumewatch_scan::Statistics>,
     /// mag1c iterations.
     #[arg(long, default_value_t = 30)]
     pub iter: usize,
@@ -200,11 +207,15 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
         args.target.as_deref(),
         saturation.as_ref(),
     )?;
-    let grouping = if args.global {
-        Grouping::Global
-    } else {
-        Grouping::Columns(args.group)
+    // `--group` alone asks for detector columns, `--global` for one set.
+    let group_given = args.group != 1;
+    let stats = match (args.stats, args.global, group_given) {
+        (Some(s), _, _) => s,
+        (None, true, _) => plumewatch_scan::Statistics::Global,
+        (None, false, true) => plumewatch_scan::Statistics::Columns,
+        (None, false, false) => plumewatch_scan::Statistics::Auto,
     };
+    let grouping = stats.resolve(&meta, false, window.bands.len(), args.group);
     plumewatch_scan::window::check_content(&args.cube, cube.as_ref(), &window.bands, grouping)?;
     let (bands, unit_absorption, sat_bands) = (
         window.bands,
@@ -246,7 +257,11 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
         exclude_z: args.exclude_z,
     };
     let (lines, samples) = (meta.lines, meta.samples);
-    let total = if args.global { lines } else { samples };
+    let total = if grouping == Grouping::Global {
+        lines
+    } else {
+        samples
+    };
     let pb = progress::bar(total as u64, "detect", quiet);
     let input = CubeInput {
         source: cube.as_ref(),

@@ -5,7 +5,9 @@ use crate::progress::TerminalProgress;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_core::quantify::Wind;
-use plumewatch_scan::{Detector, FlightLine, Replace, ScanConfig, ScanResult, WindFile};
+use plumewatch_scan::{
+    Detector, FlightLine, Replace, ScanConfig, ScanResult, Statistics, WindFile,
+};
 use std::path::PathBuf;
 
 /// Detector used by `scan`.
@@ -26,7 +28,7 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "config")]
     pub cubes: Vec<PathBuf>,
     /// Run configuration (JSON, as `--print-config` writes it); no other run flags.
-    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "algo", "window", "gsd", "merge_distance", "limit_runs"])]
+    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
     pub config: Option<PathBuf>,
     /// Print the complete run configuration as JSON and exit (nothing is scanned).
     #[arg(long)]
@@ -53,6 +55,13 @@ pub struct ScanArgs {
     /// Detector [default: amf].
     #[arg(long, value_enum)]
     pub algo: Option<ScanAlgo>,
+    /// Background statistics: `columns` (per detector column, pushbroom lines),
+    /// `global` (one set for the scene) or `tiles:N` (an N × N grid of tiles, each with
+    /// its own) [default: columns for raw pushbroom cubes, tiles:8 for georeferenced
+    /// mosaics (a GeoTIFF, or a cube with map info and a nodata value, scanned without
+    /// a GLT)].
+    #[arg(long, value_parser = parse_stats)]
+    pub stats: Option<Statistics>,
     /// Gas window LO,HI in nm [default: 2122,2488 when the first cube's sensor covers it,
     /// else the 1.65 µm window 1560,1720].
     #[arg(long, value_parser = parse_window)]
@@ -75,6 +84,16 @@ pub struct ScanArgs {
     /// Output directory (written as a whole when the scan is complete).
     #[arg(short, long, required_unless_present = "print_config")]
     pub output: Option<PathBuf>,
+}
+
+/// Parses `--stats` (for `scan` and `detect`): `columns`, `global` or `tiles:N`.
+pub fn parse_stats(s: &str) -> Result<Statistics, String> {
+    match s.parse::<Statistics>() {
+        Ok(Statistics::Auto) | Err(_) => Err(format!(
+            "--stats {s:?}: expected columns, global or tiles:N with N ≥ 1 tiles per side (e.g. tiles:8)"
+        )),
+        Ok(stats) => Ok(stats),
+    }
 }
 
 fn parse_wind(s: &str) -> Result<Wind, String> {
@@ -128,6 +147,9 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
             ScanAlgo::Mf => Detector::Mf,
             ScanAlgo::Mag1c => Detector::Mag1c,
         };
+    }
+    if let Some(st) = args.stats {
+        c.stats = st;
     }
     c.window_nm = match args.window {
         Some(w) => w,
@@ -198,13 +220,15 @@ fn print_summary(result: &ScanResult, out: &std::path::Path) {
 }
 
 /// The automatic gas window for the first cube's sensor
-/// ([`plumewatch_scan::window::auto_window`]); the 2.3 µm window when the first cube has
-/// no band centres (the pipeline then names what is missing).
+/// ([`plumewatch_scan::window::auto_window`]); the 2.3 µm window when the first cube
+/// cannot be opened or has no band centres (the pipeline then names what is wrong, and
+/// `--print-config` works for cubes that are not there yet).
 fn first_cube_window(cubes: &[std::path::PathBuf]) -> anyhow::Result<(f64, f64)> {
-    let Some(first) = cubes.first() else {
+    let opened = cubes.first().map(|c| (c, plumewatch_io::open_cube(c)));
+    let Some((first, Ok(cube))) = opened else {
         return Ok(plumewatch_scan::window::CH4_WINDOW_2_3_UM);
     };
-    let meta = plumewatch_io::open_cube(first)?.meta().clone();
+    let meta = cube.meta();
     match meta.wavelength_nm.as_deref() {
         Some(wl) => Ok(
             plumewatch_scan::window::auto_window(wl, meta.bad_bands.as_deref())

@@ -26,7 +26,9 @@ pub enum Detector {
 
 impl Detector {
     /// The core detection parameters of this detector as the scan runs it: statistics
-    /// per detector column, saturated pixels left out of the statistics (mag1c's rule).
+    /// per detector column (a scan sets the grouping of each flight line from
+    /// [`ScanConfig::stats`]), saturated pixels left out of the statistics (mag1c's
+    /// rule).
     pub fn detect_params(self) -> DetectParams {
         let algorithm = match self {
             Detector::Amf => Algorithm::AlbedoMatchedFilter,
@@ -48,6 +50,132 @@ impl Detector {
             Detector::Mf => "mf",
             Detector::Mag1c => "mag1c",
         }
+    }
+}
+
+/// Which pixels share background statistics (`stats` in the configuration, `--stats`
+/// on the command line): written `auto`, `columns`, `global` or `tiles:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Statistics {
+    /// Chosen from each flight line ([`Statistics::resolve`]): per detector column for
+    /// raw pushbroom cubes, tiles for georeferenced mosaics and frame images.
+    #[default]
+    Auto,
+    /// Per detector column (pushbroom sensors; the detector's column groups).
+    Columns,
+    /// One set of statistics for the whole scene.
+    Global,
+    /// An N × N grid of tiles, each with its own statistics (mosaics, frame images).
+    Tiles(usize),
+}
+
+/// Tiles per side of the statistics of a georeferenced mosaic when none are asked for.
+pub const MOSAIC_TILES: usize = 8;
+
+/// Fewest pixels per window band a tile of the automatic choice holds: fewer tiles
+/// are used on a mosaic too small for [`MOSAIC_TILES`] tiles of that size (a
+/// covariance from barely more pixels than bands is too noisy to filter with).
+pub const MIN_TILE_PIXELS_PER_BAND: usize = 10;
+
+impl Statistics {
+    /// The grouping of the statistics of a flight line: `columns` groups of
+    /// `column_group` detector columns; `auto` is `columns` for a raw pushbroom cube
+    /// and tiles for a georeferenced mosaic ([`is_mosaic`]): [`MOSAIC_TILES`] per
+    /// side, fewer when the
+    /// smallest tile would hold under [`MIN_TILE_PIXELS_PER_BAND`] pixels per window
+    /// band (`window_bands`).
+    pub fn resolve(
+        self,
+        meta: &plumewatch_io::CubeMeta,
+        has_glt: bool,
+        window_bands: usize,
+        column_group: usize,
+    ) -> Grouping {
+        match self {
+            Statistics::Columns => Grouping::Columns(column_group),
+            Statistics::Global => Grouping::Global,
+            Statistics::Tiles(n) => Grouping::Tiles(n),
+            Statistics::Auto if !is_mosaic(meta, has_glt) => Grouping::Columns(column_group),
+            Statistics::Auto => {
+                let need = MIN_TILE_PIXELS_PER_BAND * window_bands.max(1);
+                let n = (1..=MOSAIC_TILES)
+                    .rev()
+                    .find(|&n| (meta.lines / n) * (meta.samples / n) >= need)
+                    .unwrap_or(1);
+                Grouping::Tiles(n)
+            }
+        }
+    }
+
+    /// The statistics a grouping describes (column groups of any width are `columns`).
+    pub fn of_grouping(g: Grouping) -> Self {
+        match g {
+            Grouping::Columns(_) => Statistics::Columns,
+            Grouping::Global => Statistics::Global,
+            Grouping::Tiles(n) => Statistics::Tiles(n),
+        }
+    }
+}
+
+/// Whether a cube is a georeferenced mosaic rather than a raw pushbroom line: a
+/// GeoTIFF, or another cube with a geotransform or map info *and* a nodata (ENVI `data
+/// ignore value`) for its collar, unless a GLT is given (then the cube is in raw
+/// geometry and the GLT maps it).
+///
+/// Map info alone does not make a mosaic: raw pushbroom radiance often carries an
+/// approximate map info (AVIRIS-NG radiance headers, the bundled AVIRIS-NG- and
+/// EMIT-like scenes) while its samples are still detector columns.
+pub fn is_mosaic(meta: &plumewatch_io::CubeMeta, has_glt: bool) -> bool {
+    !has_glt && (meta.format == "GTiff" || (meta.georef.is_some() && meta.nodata.is_some()))
+}
+
+impl std::str::FromStr for Statistics {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || {
+            format!(
+                "stats {s:?}: expected columns, global, tiles:N (N ≥ 1 tiles per side, e.g. tiles:8) or auto"
+            )
+        };
+        match s.trim() {
+            "auto" => Ok(Statistics::Auto),
+            "columns" => Ok(Statistics::Columns),
+            "global" => Ok(Statistics::Global),
+            t => {
+                let n = t.strip_prefix("tiles:").ok_or_else(bad)?;
+                match n.trim().parse::<usize>() {
+                    Ok(n) if n >= 1 => Ok(Statistics::Tiles(n)),
+                    _ => Err(bad()),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Statistics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Statistics::Auto => f.write_str("auto"),
+            Statistics::Columns => f.write_str("columns"),
+            Statistics::Global => f.write_str("global"),
+            Statistics::Tiles(n) => write!(f, "tiles:{n}"),
+        }
+    }
+}
+
+impl TryFrom<String> for Statistics {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Statistics> for String {
+    fn from(s: Statistics) -> Self {
+        s.to_string()
     }
 }
 
@@ -118,6 +246,11 @@ pub struct ScanConfig {
     /// Detector.
     #[serde(default)]
     pub detector: Detector,
+    /// Which pixels share background statistics: `auto` (per detector column for raw
+    /// pushbroom cubes, tiles for georeferenced mosaics, see [`is_mosaic`]),
+    /// `columns`, `global` or `tiles:N`.
+    #[serde(default)]
+    pub stats: Statistics,
     /// Gas window (nm): the bands between these wavelengths are used.
     #[serde(default = "default_window")]
     pub window_nm: (f64, f64),
@@ -153,6 +286,7 @@ impl ScanConfig {
             flight_lines,
             gas: default_gas(),
             detector: Detector::default(),
+            stats: Statistics::default(),
             window_nm: default_window(),
             gsd_m: None,
             merge_distance_m: None,
@@ -460,7 +594,13 @@ mod tests {
             ..FlightLine::new("a/radiance.hdr")
         }]);
         c.detector = Detector::Mag1c;
+        c.stats = Statistics::Tiles(4);
         c.analysis.cfar.far = 1e-5;
+        assert!(
+            c.to_json().contains(r#""stats": "tiles:4""#),
+            "{}",
+            c.to_json()
+        );
         let back = ScanConfig::from_json(&c.to_json(), Path::new("c.json")).unwrap();
         assert_eq!(back, c);
         // Found by the 30 CPU-minute JSON fuzz run: without serde_json's exact float
@@ -473,6 +613,72 @@ mod tests {
             0.9007199254740992f64.to_bits()
         );
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn statistics_parse_and_print_the_same_words() {
+        for (text, stats) in [
+            ("auto", Statistics::Auto),
+            ("columns", Statistics::Columns),
+            ("global", Statistics::Global),
+            ("tiles:8", Statistics::Tiles(8)),
+        ] {
+            assert_eq!(text.parse::<Statistics>(), Ok(stats));
+            assert_eq!(stats.to_string(), text);
+        }
+        for bad in ["tiles:0", "tiles:x", "tiles:", "rows", "tiles:-1", ""] {
+            let e = bad.parse::<Statistics>().unwrap_err();
+            assert!(e.contains("tiles:N"), "{bad}: {e}");
+        }
+        let e = ScanConfig::from_json(
+            r#"{"flight_lines": [{"cube": "a.hdr"}], "stats": "tiles:0"}"#,
+            Path::new("c.json"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("tiles:N"), "{e}");
+    }
+
+    /// The automatic choice: detector columns for raw pushbroom cubes (no
+    /// georeferencing, map info without a collar value, or a GLT), tiles for mosaics,
+    /// fewer tiles on a small mosaic.
+    #[test]
+    fn automatic_statistics_follow_the_geometry_of_the_cube() {
+        let mut meta = plumewatch_io::CubeMeta {
+            path: "m.hdr".into(),
+            format: "ENVI".into(),
+            lines: 2000,
+            samples: 2000,
+            bands: 100,
+            wavelength_nm: None,
+            fwhm_nm: None,
+            bad_bands: None,
+            nodata: None,
+            georef: None,
+            band_names: None,
+            description: None,
+        };
+        let auto = Statistics::Auto;
+        assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Columns(1));
+        meta.georef = Some(plumewatch_io::GeoRef {
+            geo_transform: [0.0, 0.5, 0.0, 0.0, 0.0, -0.5],
+            wkt: None,
+        });
+        // Map info without a collar value: raw radiance with approximate map info.
+        assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Columns(1));
+        meta.nodata = Some(-9999.0);
+        assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Tiles(8));
+        assert_eq!(auto.resolve(&meta, true, 60, 1), Grouping::Columns(1));
+        (meta.lines, meta.samples) = (100, 60);
+        // 600 pixels per tile needed: 4 × 4 tiles of 25 × 15 = 375 are too few, 3 × 3
+        // of 33 × 20 = 660 enough.
+        assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Tiles(3));
+        (meta.georef, meta.nodata) = (None, None);
+        meta.format = "GTiff".into();
+        assert_eq!(auto.resolve(&meta, false, 60, 1), Grouping::Tiles(3));
+        assert_eq!(
+            Statistics::Columns.resolve(&meta, false, 60, 3),
+            Grouping::Columns(3)
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub mod sinks;
 /// The gas window of a cube and its target.
 pub mod window;
 
-pub use config::{Detector, FlightLine, LimitConfig, ScanConfig, WindFile};
+pub use config::{Detector, FlightLine, LimitConfig, ScanConfig, Statistics, WindFile};
 pub use pipeline::scan;
 pub use progress::{NoProgress, Progress};
 pub use result::{LineResult, ScanResult, Verdict};

@@ -16,7 +16,9 @@ use crate::progress::Progress;
 use crate::window::GasWindow;
 use crate::{Context, Result};
 use plumewatch_core::detect::fixed::ColumnFilters;
-use plumewatch_core::detect::{detect_cube, detect_cube_with_filters, CubeInput, DetectionMaps};
+use plumewatch_core::detect::{
+    detect_cube, detect_cube_with_filters, CubeInput, DetectionMaps, Grouping,
+};
 use plumewatch_core::eval::{fit_logistic_pod, LogisticPod};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::narrowband::WindowSpectra;
@@ -162,6 +164,10 @@ pub struct CleanScene<'a> {
     /// ([`plumewatch_core::detect::detect_cube_with_filters`]), for the matched
     /// filters: estimated once, applied to every run.
     pub filters: Option<&'a ColumnFilters>,
+    /// Which pixels shared the statistics of its detection; the injected scenes are
+    /// detected with the same (without a clean scene: the detector's own, per
+    /// detector column).
+    pub grouping: Grouping,
 }
 
 /// Estimates the detection limit (see the module docs), reusing the flight line's own
@@ -188,7 +194,10 @@ pub fn estimate_with(
     let nb = staged.n_window;
     let set = inp.settings;
     let window_pos = staged.window_positions();
-    let params = inp.detector.detect_params();
+    let mut params = inp.detector.detect_params();
+    if let Some(c) = &clean {
+        params.grouping = c.grouping;
+    }
     if inp.band_model.center_nm.len() != staged.cube.bands {
         return Err(crate::Error::input(format!(
             "{}: detection limit: band table of {} staged bands, expected {}",
@@ -276,6 +285,8 @@ pub fn estimate_with(
     let estimated;
     let filters = match (inp.detector, clean_filters) {
         (Detector::Mag1c, _) => None,
+        // Statistics not per detector column: the injected scenes are detected again.
+        _ if params.grouping != Grouping::Columns(1) => None,
         (_, Some(f)) => Some(f),
         (Detector::Amf | Detector::Mf, None) => {
             estimated = ColumnFilters::estimate(

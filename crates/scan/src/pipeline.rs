@@ -4,7 +4,7 @@
 //! Each flight line's window bands are read once: detection, the narrow-band check and
 //! the detection-limit estimate all work from that one staged copy.
 
-use crate::config::{Detector, FlightLine, ScanConfig};
+use crate::config::{Detector, FlightLine, ScanConfig, Statistics};
 use crate::glt::{read_glt, Ortho};
 use crate::limit::{estimate_detection_limit, DetectionLimit, LimitInputs};
 use crate::progress::Progress;
@@ -216,7 +216,7 @@ fn scan_line(
     let path = line.cube.as_path();
     let cube = plumewatch_io::open_cube(path)?;
     let meta = cube.meta().clone();
-    let detect = config.detector.detect_params();
+    let mut detect = config.detector.detect_params();
     let window = GasWindow::for_cube(
         path,
         &meta,
@@ -225,6 +225,9 @@ fn scan_line(
         None,
         detect.saturation.as_ref(),
     )?;
+    detect.grouping = config
+        .stats
+        .resolve(&meta, line.glt.is_some(), window.bands.len(), 1);
     crate::window::check_content(path, cube.as_ref(), &window.bands, detect.grouping)?;
     let ortho = match &line.glt {
         Some(g) => Some(read_glt(g, Grid::new(meta.lines, meta.samples))?),
@@ -237,7 +240,12 @@ fn scan_line(
     progress.finish();
     drop(cube);
     let window_positions = staged.window_positions();
-    progress.stage(&format!("detect {name}"), meta.samples as u64);
+    // The driver counts lines for global statistics, columns otherwise.
+    let total = match detect.grouping {
+        plumewatch_core::detect::Grouping::Global => meta.lines,
+        _ => meta.samples,
+    };
+    progress.stage(&format!("detect {name}"), total as u64);
     let input = CubeInput {
         source: &staged.cube,
         window_bands: &window_positions,
@@ -292,6 +300,7 @@ fn scan_line(
                 maps: &maps,
                 analysis: &analysis,
                 filters: filters.as_ref(),
+                grouping: detect.grouping,
             }),
             progress,
         )?)
@@ -316,6 +325,7 @@ fn scan_line(
             georef,
             ortho,
             transform,
+            statistics: Statistics::of_grouping(detect.grouping),
             maps,
             analysis,
             verdicts,
@@ -392,11 +402,19 @@ pub fn flight_lines(
 /// Which detector a line ran (for reports).
 pub fn detector_label(d: Detector) -> &'static str {
     match d {
-        Detector::Amf => "albedo-corrected matched filter (amf), statistics per detector column",
-        Detector::Mf => "matched filter (mf), statistics per detector column",
-        Detector::Mag1c => {
-            "mag1c (sparse, non-negative, albedo-corrected), statistics per detector column"
-        }
+        Detector::Amf => "albedo-corrected matched filter (amf)",
+        Detector::Mf => "matched filter (mf)",
+        Detector::Mag1c => "mag1c (sparse, non-negative, albedo-corrected)",
+    }
+}
+
+/// What a flight line's background statistics were (for reports).
+pub fn statistics_label(s: Statistics) -> String {
+    match s {
+        Statistics::Auto => "chosen from each flight line".into(),
+        Statistics::Columns => "per detector column".into(),
+        Statistics::Global => "one set for the whole scene".into(),
+        Statistics::Tiles(n) => format!("per tile, {n} × {n} tiles"),
     }
 }
 

@@ -103,6 +103,10 @@ pub struct LineResult {
     pub ortho: Option<Ortho>,
     /// Raw pixel → map transform (through the GLT's affine model when given).
     pub transform: GeoTransform,
+    /// Which pixels shared background statistics (never `auto`: the choice made for
+    /// this flight line).
+    #[serde(default)]
+    pub statistics: crate::config::Statistics,
     /// Detection maps (raw geometry).
     pub maps: DetectionMaps,
     /// Plume candidates, sources and rates.

@@ -141,8 +141,8 @@ const CONTENT_SAMPLE_LINES: usize = 32;
 
 /// Refuses a cube the detector cannot estimate statistics from, with an error naming the
 /// cube at `path` and what is wrong, instead of a failure deep in the statistics:
-/// fewer pixels in a statistics group (the lines of `grouping`'s detector columns, or
-/// the whole scene) than window bands plus one, or window bands (`bands`)
+/// fewer pixels in a statistics group (the lines of `grouping`'s detector columns, the
+/// smallest tile, or the whole scene) than window bands plus one, or window bands (`bands`)
 /// that hold no finite value, nothing above zero (all zero or negative) or one
 /// constant value. The values are those of up to 32 lines spread evenly through the
 /// cube (a cube that is valid in some of those lines passes).
@@ -153,13 +153,20 @@ pub fn check_content(
     grouping: plumewatch_core::detect::Grouping,
 ) -> Result<()> {
     let (lines, samples) = (source.lines(), source.samples());
+    use plumewatch_core::detect::Grouping;
     let pixels_per_group = match grouping {
-        plumewatch_core::detect::Grouping::Columns(g) => lines.saturating_mul(g.min(samples)),
-        plumewatch_core::detect::Grouping::Global => lines.saturating_mul(samples),
+        Grouping::Columns(g) => lines.saturating_mul(g.min(samples)),
+        Grouping::Global => lines.saturating_mul(samples),
+        // The smallest tile (the last ones take the remainder).
+        Grouping::Tiles(n) => (lines / n.max(1)).saturating_mul(samples / n.max(1)),
     };
     if lines < 2 || pixels_per_group <= bands.len() {
+        let fewer = match grouping {
+            Grouping::Tiles(_) => "fewer statistics tiles",
+            _ => "statistics over more detector columns",
+        };
         bail!(
-            "{}: lines: {lines} lines × {samples} samples give {pixels_per_group} pixels to each set of background statistics, and the {} window bands need at least {} (expected a larger cube, or statistics over more detector columns)",
+            "{}: lines: {lines} lines × {samples} samples give {pixels_per_group} pixels to each set of background statistics, and the {} window bands need at least {} (expected a larger cube, or {fewer})",
             path.display(),
             bands.len(),
             bands.len() + 1

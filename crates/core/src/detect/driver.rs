@@ -1,10 +1,10 @@
-//! The detection driver: a whole cube through the detector, column groups in blocks
-//! that fit a memory budget or one global group, into [`DetectionMaps`].
+//! The detection driver: a whole cube through the detector, column groups or tiles in
+//! blocks that fit a memory budget, or one global group, into [`DetectionMaps`].
 
 use super::fixed::{ColumnFilters, PixelFlags};
 use super::group::{detect_group_f32, PixelOutputs};
 use super::staging::{group_flags, read_block, runs, PixelReader};
-use super::{Algorithm, DetectParams, Grouping};
+use super::{tile_ranges, Algorithm, DetectParams, Grouping};
 use crate::raster::NODATA;
 use crate::stats::MomentAccumulator;
 use crate::VecCube;
@@ -60,15 +60,17 @@ pub struct DetectTimings {
 /// Column groups: blocks of adjacent columns are processed in parallel; each block
 /// reads its samples of every line straight into one contiguous buffer per group
 /// (sources without cheap sample-range reads are first read once into memory), and
-/// each group is centred and filtered in place in that buffer. Global statistics:
-/// lines are read in parallel and the one group's pixel loops run in parallel.
+/// each group is centred and filtered in place in that buffer. Tiles: as column
+/// groups, one per tile column, each split down-track into its tiles (detected in
+/// parallel, each with its own statistics). Global statistics: lines are read in
+/// parallel and the one group's pixel loops run in parallel.
 /// `progress(n)` is called with the number of columns (or, for global statistics,
 /// lines) finished since the last call.
 ///
 /// # Memory
-/// Column groups: the window bands of one block of columns (whole groups, about
-/// 128 MiB of f32, at least one group) plus the four output maps; sources without
-/// cheap sample-range reads (GDAL) are first staged whole. Global statistics:
+/// Column groups and tiles: the window bands of one block of columns (whole groups or
+/// tile columns, about 128 MiB of f32, at least one) plus the four output maps; sources
+/// without cheap sample-range reads (GDAL) are first staged whole. Global statistics:
 /// the window bands of the whole cube.
 pub fn detect_cube(
     input: &CubeInput<'_>,
@@ -180,6 +182,13 @@ fn detect_cube_in_blocks(
             }
         }
     }
+    if let Grouping::Tiles(n) = params.grouping {
+        if n > lines || n > samples {
+            return Err(Error::Invalid(format!(
+                "statistics tiles:{n}: {n} × {n} tiles need at least {n} lines and {n} samples, and the scene has {lines} lines × {samples} samples (expected fewer tiles)"
+            )));
+        }
+    }
     let reader = PixelReader {
         nb,
         nr: read_bands.len(),
@@ -189,7 +198,7 @@ fn detect_cube_in_blocks(
     // Column groups overwrite every value: zeros cost no pass over the maps here (the
     // pages are first touched by the parallel copy of the groups' outputs).
     let fill = match params.grouping {
-        Grouping::Columns(_) => 0.0,
+        Grouping::Columns(_) | Grouping::Tiles(_) => 0.0,
         Grouping::Global => NODATA,
     };
     let mut maps = DetectionMaps {
@@ -214,7 +223,7 @@ fn detect_cube_in_blocks(
             detect_global(input, &read_bands, &reader, params, &mut maps)?;
             progress(lines as u64);
         }
-        Grouping::Columns(g) => {
+        Grouping::Columns(_) | Grouping::Tiles(_) => {
             // Sources without cheap sample-range reads are read once into memory (in
             // parallel), then by sample ranges from there.
             let staged;
@@ -226,16 +235,16 @@ fn detect_cube_in_blocks(
                 maps.timings.read += t.elapsed();
                 (&staged, (0..read_bands.len()).collect())
             };
+            let plan = block_plan(params.grouping, lines, samples, nb, block_bytes);
             detect_columns(
                 input,
                 source,
                 &bands,
                 &reader,
-                g,
+                &plan,
                 params,
                 progress,
                 &mut maps,
-                block_bytes,
                 kept.as_mut(),
             )?;
         }
@@ -243,31 +252,96 @@ fn detect_cube_in_blocks(
     Ok((maps, kept))
 }
 
-/// Column groups. Columns are processed in blocks of whole groups that fit a memory
-/// budget: each block is first read line by line (lines in parallel, every read a long
-/// run of adjacent samples per band, which the hardware prefetchers stream) into one
-/// contiguous buffer per group, then its groups are detected in parallel.
+/// A block's sample range and its column strips (first column in the block, width).
+type Block = (std::ops::Range<usize>, Vec<(usize, usize)>);
+
+/// How [`detect_columns`] walks a scene: blocks of adjacent columns that fit the
+/// memory budget, the column strips of each block, and the split of every strip
+/// down-track into statistics groups.
+struct BlockPlan {
+    /// Sample range of each block, with its strips (first column in the block, width).
+    blocks: Vec<Block>,
+    /// Line ranges of the statistics groups of every strip: all lines for column
+    /// groups, one range per tile row for tiles.
+    rows: Vec<std::ops::Range<usize>>,
+}
+
+/// The [`BlockPlan`] of `grouping`: column groups of `g` columns (the last one
+/// narrower) in blocks of [`block_columns`]; tiles as strips of [`tile_ranges`]
+/// columns, as many whole strips per block as fit `block_bytes` (at least one), each
+/// split into the tile rows. `Global` is one tile.
+fn block_plan(
+    grouping: Grouping,
+    lines: usize,
+    samples: usize,
+    nb: usize,
+    block_bytes: usize,
+) -> BlockPlan {
+    let n = match grouping {
+        Grouping::Columns(g) => {
+            let block_cols = block_columns(lines, samples, nb, g, block_bytes);
+            let blocks = (0..samples)
+                .step_by(block_cols)
+                .map(|b0| {
+                    let width = block_cols.min(samples - b0);
+                    let groups = (0..width)
+                        .step_by(g)
+                        .map(|gc0| (gc0, g.min(width - gc0)))
+                        .collect();
+                    (b0..b0 + width, groups)
+                })
+                .collect();
+            return BlockPlan {
+                blocks,
+                rows: std::iter::once(0..lines).collect(),
+            };
+        }
+        Grouping::Tiles(n) => n,
+        Grouping::Global => 1,
+    };
+    let per_column = (lines * nb * std::mem::size_of::<f32>()).max(1);
+    let mut blocks: Vec<Block> = Vec::new();
+    for strip in tile_ranges(samples, n) {
+        match blocks.last_mut() {
+            Some((cols, groups)) if (strip.end - cols.start) * per_column <= block_bytes => {
+                groups.push((strip.start - cols.start, strip.len()));
+                cols.end = strip.end;
+            }
+            _ => blocks.push((strip.clone(), vec![(0, strip.len())])),
+        }
+    }
+    BlockPlan {
+        blocks,
+        rows: tile_ranges(lines, n),
+    }
+}
+
+/// Column groups and tiles. Columns are processed in blocks of whole column strips
+/// (column groups, or the columns of one tile column) that fit a memory budget: each
+/// block is first read line by line (lines in parallel, every read a long run of
+/// adjacent samples per band, which the hardware prefetchers stream) into one
+/// contiguous buffer per strip, then its strips are detected in parallel. A strip's
+/// rows are in line order, so each tile of a strip is a contiguous part of its buffer,
+/// detected in place (tiles in parallel).
 #[allow(clippy::too_many_arguments)]
 fn detect_columns(
     input: &CubeInput<'_>,
     src: &dyn LineSource,
     read_bands: &[usize],
     reader: &PixelReader,
-    g: usize,
+    plan: &BlockPlan,
     params: &DetectParams,
     progress: &(dyn Fn(u64) + Sync),
     maps: &mut DetectionMaps,
-    block_bytes: usize,
     mut kept: Option<&mut Kept>,
 ) -> Result<()> {
     let (lines, samples) = (maps.lines, maps.samples);
     let nb = reader.nb;
-    let block_cols = block_columns(lines, samples, nb, g, block_bytes);
     let mut buf: Vec<f32> = Vec::new();
     let mut ok: Vec<bool> = Vec::new();
     let mut sat: Vec<bool> = Vec::new();
-    for b0 in (0..samples).step_by(block_cols) {
-        let b1 = (b0 + block_cols).min(samples);
+    for (cols, groups) in &plan.blocks {
+        let (b0, b1) = (cols.start, cols.end);
         let width = b1 - b0;
         // Every value is overwritten by the read: reuse the buffer without clearing it.
         // Its pages are zero-filled on first touch, by the parallel readers.
@@ -276,33 +350,32 @@ fn detect_columns(
         }
         ok.resize(lines * width, false);
         sat.resize(lines * width, false);
-        let groups: Vec<(usize, usize)> = (0..width)
-            .step_by(g)
-            .map(|gc0| (gc0, g.min(width - gc0)))
-            .collect();
         let t_read = Instant::now();
         read_block(
             src,
             read_bands,
             reader,
             b0..b1,
-            &groups,
+            groups,
             &mut buf[..lines * width * nb],
             &mut ok[..lines * width],
             &mut sat[..lines * width],
         )?;
         let t_compute = Instant::now();
         maps.timings.read += t_compute - t_read;
-        // One contiguous slice per group (rows in line order, then sample).
+        // One contiguous slice per strip (rows in line order, then sample).
         let mut parts = Vec::with_capacity(groups.len());
         let mut rest: &mut [f32] = &mut buf[..lines * width * nb];
-        for &(gc0, gw) in &groups {
+        for &(gc0, gw) in groups {
             let (px, tail) = rest.split_at_mut(lines * gw * nb);
             rest = tail;
             parts.push((gc0, gw, px));
         }
         let (ok, sat) = (&ok[..], &sat[..]);
         let keep = kept.is_some();
+        // Few large tiles split their pixel loops over threads instead.
+        let tasks = groups.len() * plan.rows.len();
+        let parallel_tiles = plan.rows.len() > 1 && tasks < rayon::current_num_threads();
         let results: Vec<Result<GroupResult>> = parts
             .into_par_iter()
             .map(|(gc0, gw, px)| {
@@ -338,15 +411,25 @@ fn detect_columns(
                 } else {
                     Vec::new()
                 };
-                let res = detect_group_f32(
-                    px,
-                    nb,
-                    &has_output,
-                    &in_stats,
-                    input.unit_absorption,
-                    params,
-                    false,
-                )?;
+                let res = if plan.rows.len() == 1 {
+                    detect_group_f32(
+                        px,
+                        nb,
+                        &has_output,
+                        &in_stats,
+                        input.unit_absorption,
+                        params,
+                        false,
+                    )?
+                } else {
+                    let strip = Strip {
+                        px,
+                        width: gw,
+                        has_output: &has_output,
+                        in_stats: &in_stats,
+                    };
+                    detect_tiles(strip, &plan.rows, nb, input, params, parallel_tiles)?
+                };
                 progress(gw as u64);
                 Ok(((c0, c1), res, flags))
             })
@@ -372,6 +455,66 @@ fn detect_columns(
     // caller's path.
     rayon::spawn(move || drop(buf));
     Ok(())
+}
+
+/// One column strip of a block: its pixels (rows in line order, then sample) and
+/// their flags.
+struct Strip<'a> {
+    px: &'a mut [f32],
+    width: usize,
+    has_output: &'a [bool],
+    in_stats: &'a [bool],
+}
+
+/// Detects the tiles of one strip (line ranges `rows`, in order), each with its own
+/// statistics, in parallel; their outputs, concatenated, are the strip's in line
+/// order. A tile without enough usable pixels (a nodata collar) gets no output.
+fn detect_tiles(
+    strip: Strip<'_>,
+    rows: &[std::ops::Range<usize>],
+    nb: usize,
+    input: &CubeInput<'_>,
+    params: &DetectParams,
+    parallel: bool,
+) -> Result<PixelOutputs> {
+    let w = strip.width;
+    let mut tiles = Vec::with_capacity(rows.len());
+    let mut rest = strip.px;
+    for r in rows {
+        let (px, tail) = rest.split_at_mut(r.len() * w * nb);
+        rest = tail;
+        let flags = r.start * w..r.end * w;
+        tiles.push((px, &strip.has_output[flags.clone()], &strip.in_stats[flags]));
+    }
+    let outputs = tiles
+        .into_par_iter()
+        .map(|(px, has_output, in_stats)| {
+            detect_group_f32(
+                px,
+                nb,
+                has_output,
+                in_stats,
+                input.unit_absorption,
+                params,
+                parallel,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let n = strip.has_output.len();
+    let mut out = PixelOutputs {
+        enhancement: Vec::with_capacity(n),
+        albedo: Vec::with_capacity(n),
+        sigma: Vec::with_capacity(n),
+        z: Vec::with_capacity(n),
+        moments: None,
+    };
+    for t in outputs {
+        out.enhancement.extend(t.enhancement);
+        out.albedo.extend(t.albedo);
+        out.sigma.extend(t.sigma);
+        out.z.extend(t.z);
+    }
+    Ok(out)
 }
 
 /// Copies groups' outputs (rows of their columns `c0..c1`, in line order) into the
@@ -535,6 +678,370 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Window bands of the tile scenes and their unit absorption, 1/(ppm·m).
+    const TILE_BANDS: usize = 8;
+
+    fn tile_unit_absorption() -> Vec<f64> {
+        (0..TILE_BANDS)
+            .map(|b| -1e-5 * (1.0 + (b % 3) as f64))
+            .collect()
+    }
+
+    /// Background mean spectrum (radiance) of the left (`0`) and right (`1`) half of
+    /// the tile scenes: the right half is a surface of another spectral shape, about
+    /// one noise standard deviation away from the left in every band.
+    fn half_mean(half: usize) -> Vec<f64> {
+        (0..TILE_BANDS)
+            .map(|b| {
+                let left = 10.0 + 2.0 * (b as f64).sin();
+                match half {
+                    0 => left,
+                    _ => left * (1.0 - 0.004 * (1.0 + (b % 3) as f64)) + 0.025 * (b as f64).cos(),
+                }
+            })
+            .collect()
+    }
+
+    /// A scene whose left half (samples below `samples / 2`) and right half have
+    /// different backgrounds: their own mean spectrum and their own noise covariance
+    /// (band-dependent noise plus a component common to all bands, of opposite sign
+    /// and size in the two halves). Band fastest, `lines × samples × TILE_BANDS`.
+    fn two_half_scene(lines: usize, samples: usize, seed: u64) -> Vec<f32> {
+        let mut rng = crate::rng::SeededRng::new(seed);
+        let means = [half_mean(0), half_mean(1)];
+        let mut data = Vec::with_capacity(lines * samples * TILE_BANDS);
+        for _ in 0..lines {
+            for s in 0..samples {
+                let half = usize::from(s >= samples / 2);
+                let common = rng.normal();
+                for (b, m) in means[half].iter().enumerate() {
+                    let own = rng.normal();
+                    let v = match half {
+                        0 => m + 0.05 * own + 0.025 * common,
+                        _ => m + 0.025 * (1.0 + b as f64 / 4.0) * own - 0.075 * common,
+                    };
+                    data.push(v as f32);
+                }
+            }
+        }
+        data
+    }
+
+    fn detect_scene(
+        data: &[f32],
+        lines: usize,
+        samples: usize,
+        params: &DetectParams,
+    ) -> DetectionMaps {
+        let cube = VecCube::new(lines, samples, TILE_BANDS, data.to_vec()).unwrap();
+        let window: Vec<usize> = (0..TILE_BANDS).collect();
+        let ua = tile_unit_absorption();
+        let input = CubeInput {
+            source: &cube,
+            window_bands: &window,
+            unit_absorption: &ua,
+            saturation_bands: &[],
+            exclude: None,
+        };
+        detect_cube(&input, params, &|_| {}).unwrap()
+    }
+
+    /// Mean of `values` over the pixels of lines `rows` and samples `cols`.
+    fn block_mean(
+        values: &[f32],
+        samples: usize,
+        rows: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+    ) -> f64 {
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        for l in rows {
+            for s in cols.clone() {
+                sum += f64::from(values[l * samples + s]);
+                n += 1;
+            }
+        }
+        sum / n as f64
+    }
+
+    #[test]
+    fn tile_ranges_give_the_remainder_to_the_last_tile() {
+        assert_eq!(tile_ranges(10, 4), vec![0..2, 2..4, 4..6, 6..10]);
+        assert_eq!(tile_ranges(8, 2), vec![0..4, 4..8]);
+        assert_eq!(tile_ranges(5, 1), vec![0..5]);
+        assert!(tile_ranges(5, 0).is_empty());
+    }
+
+    /// Physics: the matched filter's response to the background is zero on average
+    /// where the statistics are those of the pixels it is applied to. Two halves of
+    /// different background (mean and covariance) split down-track: tiles that each
+    /// lie in one half give a mean response of zero in every tile; one global set of
+    /// statistics leaves each half with a bias (its mean minus the scene's, seen
+    /// through the filter). A plume of known enhancement added to four pixels is
+    /// recovered by the tiles with that amplitude.
+    #[test]
+    fn tiles_zero_the_background_response_of_each_half_and_recover_a_plume() {
+        let (lines, samples) = (160usize, 40usize);
+        let data = two_half_scene(lines, samples, 5);
+        let base = DetectParams {
+            algorithm: Algorithm::MatchedFilter,
+            precision: crate::detect::Precision::F64,
+            ..DetectParams::default()
+        };
+        let tiles = detect_scene(
+            &data,
+            lines,
+            samples,
+            &DetectParams {
+                grouping: Grouping::Tiles(2),
+                ..base.clone()
+            },
+        );
+        let global = detect_scene(
+            &data,
+            lines,
+            samples,
+            &DetectParams {
+                grouping: Grouping::Global,
+                ..base.clone()
+            },
+        );
+        let (h, w) = (lines / 2, samples / 2);
+        for (rows, cols) in [
+            (0..h, 0..w),
+            (0..h, w..samples),
+            (h..lines, 0..w),
+            (h..lines, w..samples),
+        ] {
+            let sigma = block_mean(&tiles.sigma, samples, rows.clone(), cols.clone());
+            let m = block_mean(&tiles.enhancement, samples, rows.clone(), cols.clone());
+            assert!(
+                m.abs() < 1e-6 * sigma,
+                "tile {rows:?} × {cols:?}: mean response {m} ppm·m (sigma {sigma})"
+            );
+        }
+        for cols in [0..w, w..samples] {
+            let sigma = block_mean(&global.sigma, samples, 0..lines, cols.clone());
+            let m = block_mean(&global.enhancement, samples, 0..lines, cols.clone());
+            // Far beyond the standard error of a mean of `lines × w` pixels.
+            let standard_error = sigma / ((lines * w) as f64).sqrt();
+            assert!(
+                m.abs() > 20.0 * standard_error && m.abs() > 0.5 * sigma,
+                "global statistics, samples {cols:?}: mean response {m} ppm·m is not biased (sigma {sigma})"
+            );
+        }
+        // The plume: 4 pixels of the top-left tile, enhancement 12 sigma (Beer–Lambert
+        // to first order: x + α a ⊙ μ with the left background mean μ).
+        let sigma = f64::from(tiles.sigma[3 * samples + 3]);
+        let alpha = 12.0 * sigma;
+        let ua = tile_unit_absorption();
+        let mean = half_mean(0);
+        let plume = [(20usize, 5usize), (21, 5), (20, 6), (50, 12)];
+        let mut injected = data.clone();
+        for &(l, s) in &plume {
+            for b in 0..TILE_BANDS {
+                injected[(l * samples + s) * TILE_BANDS + b] += (alpha * ua[b] * mean[b]) as f32;
+            }
+        }
+        for algorithm in [
+            Algorithm::MatchedFilter,
+            Algorithm::AlbedoMatchedFilter,
+            Algorithm::Mag1c,
+        ] {
+            let maps = detect_scene(
+                &injected,
+                lines,
+                samples,
+                &DetectParams {
+                    algorithm,
+                    grouping: Grouping::Tiles(2),
+                    exclude_z: Some(5.0),
+                    ..base.clone()
+                },
+            );
+            let found: f64 = plume
+                .iter()
+                .map(|&(l, s)| f64::from(maps.enhancement[l * samples + s]))
+                .sum::<f64>()
+                / plume.len() as f64;
+            // The mean of 4 pixels' noise has a sigma of sigma / 2.
+            assert!(
+                (found - alpha).abs() < 1.5 * sigma,
+                "{algorithm:?}: plume of {alpha:.0} ppm·m recovered as {found:.0} (sigma {sigma:.0})"
+            );
+        }
+    }
+
+    /// Nodata collars: pixels whose window values are NaN (the readers turn a cube's
+    /// nodata or ignore value into NaN) are left out of every tile's statistics and
+    /// get no output; a tile that is entirely collar gets no output and no error. The
+    /// other pixels of a tile with a collar get exactly what their tile's valid
+    /// pixels alone give.
+    #[test]
+    fn nodata_collar_is_left_out_of_tile_statistics_for_every_detector() {
+        let (lines, samples) = (120usize, 30usize);
+        let mut data = two_half_scene(lines, samples, 9);
+        // The whole top-left tile, and a 10 × 6 corner of the bottom-right one.
+        let collar = |l: usize, s: usize| (l < 60 && s < 15) || (l >= 110 && s >= 24);
+        for l in 0..lines {
+            for s in 0..samples {
+                if collar(l, s) {
+                    data[(l * samples + s) * TILE_BANDS..(l * samples + s + 1) * TILE_BANDS]
+                        .fill(f32::NAN);
+                }
+            }
+        }
+        let ua = tile_unit_absorption();
+        for algorithm in [
+            Algorithm::MatchedFilter,
+            Algorithm::AlbedoMatchedFilter,
+            Algorithm::Ace,
+            Algorithm::Mag1c,
+        ] {
+            let params = DetectParams {
+                algorithm,
+                precision: crate::detect::Precision::F64,
+                grouping: Grouping::Tiles(2),
+                ..DetectParams::default()
+            };
+            let maps = detect_scene(&data, lines, samples, &params);
+            for l in 0..lines {
+                for s in 0..samples {
+                    let i = l * samples + s;
+                    let e = maps.enhancement[i];
+                    if collar(l, s) {
+                        assert_eq!(e, NODATA, "{algorithm:?}: collar pixel ({l}, {s})");
+                        assert!(crate::raster::nodata_to_nan(e).is_nan());
+                        assert_eq!(maps.sigma[i], NODATA);
+                    } else {
+                        assert!(e.is_finite() && e != NODATA, "{algorithm:?}: ({l}, {s})");
+                    }
+                }
+            }
+            // The bottom-right tile from its valid pixels only (line order, then sample).
+            let mut px = Vec::new();
+            let mut at = Vec::new();
+            for l in 60..lines {
+                for s in 15..samples {
+                    if !collar(l, s) {
+                        let p = (l * samples + s) * TILE_BANDS;
+                        px.extend(data[p..p + TILE_BANDS].iter().map(|&v| f64::from(v)));
+                        at.push(l * samples + s);
+                    }
+                }
+            }
+            let flags = vec![true; at.len()];
+            let alone =
+                crate::detect::detect_pixels(&px, TILE_BANDS, &flags, &flags, &ua, &params, false)
+                    .unwrap();
+            for (k, &i) in at.iter().enumerate() {
+                for (name, got, want) in [
+                    ("enhancement", maps.enhancement[i], alone.enhancement[k]),
+                    ("sigma", maps.sigma[i], alone.sigma[k]),
+                    ("z", maps.z[i], alone.z[k]),
+                ] {
+                    let tol = 1e-5 * want.abs().max(1.0);
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{algorithm:?}: {name} at pixel {i}: {got} with the collar, {want} without"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_are_validated_against_the_scene() {
+        let data = two_half_scene(10, 6, 1);
+        let cube = VecCube::new(10, 6, TILE_BANDS, data).unwrap();
+        let window: Vec<usize> = (0..TILE_BANDS).collect();
+        let ua = tile_unit_absorption();
+        let input = CubeInput {
+            source: &cube,
+            window_bands: &window,
+            unit_absorption: &ua,
+            saturation_bands: &[],
+            exclude: None,
+        };
+        for (n, what) in [(0, "at least 1"), (7, "6 samples")] {
+            let params = DetectParams {
+                grouping: Grouping::Tiles(n),
+                ..DetectParams::default()
+            };
+            let e = detect_cube(&input, &params, &|_| {})
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(what), "tiles:{n}: {e}");
+        }
+        // Tiles too small for a covariance (6 to 8 pixels for 8 bands): no output, no
+        // error.
+        let params = DetectParams {
+            grouping: Grouping::Tiles(3),
+            ..DetectParams::default()
+        };
+        let maps = detect_cube(&input, &params, &|_| {}).unwrap();
+        assert!(maps.enhancement.iter().all(|&v| v == NODATA));
+    }
+
+    /// Tiles in blocks of any size give the same maps, bit for bit, and one tile is
+    /// the global statistics.
+    #[test]
+    fn tile_blocks_do_not_change_the_result() {
+        let (lines, samples) = (64usize, 24usize);
+        let data = two_half_scene(lines, samples, 3);
+        let cube = VecCube::new(lines, samples, TILE_BANDS, data).unwrap();
+        let window: Vec<usize> = (0..TILE_BANDS).collect();
+        let ua = tile_unit_absorption();
+        let input = CubeInput {
+            source: &cube,
+            window_bands: &window,
+            unit_absorption: &ua,
+            saturation_bands: &[],
+            exclude: None,
+        };
+        let per_column = lines * TILE_BANDS * 4;
+        for algorithm in [Algorithm::MatchedFilter, Algorithm::Mag1c] {
+            let params = DetectParams {
+                algorithm,
+                grouping: Grouping::Tiles(3),
+                ..DetectParams::default()
+            };
+            let whole = detect_cube_in_blocks(&input, &params, &|_| {}, usize::MAX, false)
+                .unwrap()
+                .0;
+            for budget in [1, per_column * 8, per_column * 17] {
+                let b = detect_cube_in_blocks(&input, &params, &|_| {}, budget, false)
+                    .unwrap()
+                    .0;
+                assert!(
+                    b.enhancement
+                        .iter()
+                        .zip(&whole.enhancement)
+                        .all(|(p, q)| p.to_bits() == q.to_bits()),
+                    "{algorithm:?}, budget {budget}"
+                );
+            }
+            let one = DetectParams {
+                grouping: Grouping::Tiles(1),
+                ..params.clone()
+            };
+            let global = DetectParams {
+                grouping: Grouping::Global,
+                ..params.clone()
+            };
+            let (t, g) = (
+                detect_cube(&input, &one, &|_| {}).unwrap(),
+                detect_cube(&input, &global, &|_| {}).unwrap(),
+            );
+            for (x, y) in t.enhancement.iter().zip(&g.enhancement) {
+                assert!(
+                    (x - y).abs() <= 1e-3 * y.abs().max(1.0),
+                    "{algorithm:?}: {x} vs {y}"
+                );
             }
         }
     }

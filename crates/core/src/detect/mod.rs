@@ -1,8 +1,9 @@
 //! The matched-filter family: from radiance to a per-pixel gas enhancement with its
 //! uncertainty.
 //!
-//! Every detector works on a *column group* (one or more pushbroom detector columns,
-//! or the whole scene for frame cameras and mosaics): background statistics are
+//! Every detector works on a *group* of pixels (one or more pushbroom detector columns,
+//! a rectangular tile or the whole scene for frame cameras and mosaics; see
+//! [`Grouping`]): background statistics are
 //! estimated once over the group's usable pixels ([`crate::stats`]), then applied to
 //! every pixel of the group. Detectors, one module each:
 //! - [`mf`]: classic matched filter (and its albedo-corrected variant);
@@ -34,7 +35,8 @@
 
 /// Adaptive coherence estimator (ACE) kernel.
 pub mod ace;
-/// The cube driver: column blocks or one global group into detection maps.
+/// The cube driver: column blocks (of column groups or tiles) or one global group into
+/// detection maps.
 mod driver;
 /// The matched filters with per-column statistics estimated once and applied to any pixels.
 pub mod fixed;
@@ -53,7 +55,9 @@ mod staging;
 
 pub use driver::{detect_cube, detect_cube_with_filters, CubeInput, DetectTimings, DetectionMaps};
 pub use group::{detect_group_in_place, detect_pixels, PixelOutputs};
-pub use params::{Algorithm, DetectParams, Grouping, Mag1cParams, Precision, TEMPLATE_SCALING};
+pub use params::{
+    tile_ranges, Algorithm, DetectParams, Grouping, Mag1cParams, Precision, TEMPLATE_SCALING,
+};
 
 pub(crate) use group::RawOutputs;
 pub(crate) use prepare::{dot, Prepared};

@@ -41,6 +41,28 @@ pub enum Grouping {
     Columns(usize),
     /// One set of statistics for the whole scene (frame cameras, mosaics).
     Global,
+    /// An N × N grid of rectangular tiles (N down-track × N across), each with its own
+    /// statistics from its own pixels (georeferenced mosaics and frame images, which
+    /// have no detector columns but whose background changes across the scene). Tiles
+    /// are `extent / N` lines (samples) long; the last tile down-track (across) also
+    /// takes the remainder ([`tile_ranges`]).
+    Tiles(usize),
+}
+
+/// The `n` tiles along an axis of `extent` pixels: `n − 1` tiles of `extent / n`
+/// pixels, then the last one with the remainder (empty when `n` is 0; tiles of zero
+/// pixels when `n > extent`).
+pub fn tile_ranges(extent: usize, n: usize) -> Vec<std::ops::Range<usize>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let size = extent / n;
+    (0..n)
+        .map(|i| {
+            let end = if i + 1 == n { extent } else { (i + 1) * size };
+            i * size..end
+        })
+        .collect()
 }
 
 impl Default for Grouping {
@@ -84,7 +106,7 @@ pub struct DetectParams {
     pub algorithm: Algorithm,
     /// Per-pixel precision.
     pub precision: Precision,
-    /// Statistics per column group or global.
+    /// Statistics per column group, per tile or global.
     pub grouping: Grouping,
     /// Covariance divisor; `None` = the detector's own (mag1c: N, others: N − 1).
     pub normalization: Option<Normalization>,
@@ -115,6 +137,11 @@ impl DetectParams {
         if let Grouping::Columns(0) = self.grouping {
             return Err(Error::Invalid(
                 "column group size must be at least 1".into(),
+            ));
+        }
+        if let Grouping::Tiles(0) = self.grouping {
+            return Err(Error::Invalid(
+                "tiles per side must be at least 1 (statistics tiles:N, N ≥ 1)".into(),
             ));
         }
         let s = self.mag1c.covariance_update_scaling;

@@ -92,6 +92,9 @@ pub struct PassRecord {
     pub geo_transform: [f64; 6],
     /// RMS of the GLT's affine model, m, when a GLT was given.
     pub glt_affine_rms_m: Option<f64>,
+    /// Which pixels shared background statistics (`columns`, `global`, `tiles:N`).
+    #[serde(default)]
+    pub statistics: crate::config::Statistics,
     /// Wind used.
     pub wind: Option<Wind>,
     /// CFAR statistics.
@@ -186,6 +189,7 @@ impl ScanRecord {
                     bands: l.bands,
                     geo_transform: l.transform.gt,
                     glt_affine_rms_m: l.ortho.as_ref().map(|o| o.affine_rms_m),
+                    statistics: l.statistics,
                     wind: a.wind,
                     cfar: CfarRecord {
                         seed_threshold: a.plumes.seed_threshold,

@@ -2,7 +2,7 @@
 
 use super::evidence::EvidenceFile;
 use crate::limit::{DetectionLimit, LimitEstimate};
-use crate::pipeline::detector_label;
+use crate::pipeline::{detector_label, statistics_label};
 use crate::result::ScanResult;
 use plumewatch_io::report_html::{self, Overview, RejectedRow, ReportInput, SiteRow};
 
@@ -122,6 +122,15 @@ pub fn report_input(result: &ScanResult, evidence: &[Option<EvidenceFile>]) -> R
         (
             "detector".to_string(),
             detector_label(c.detector).to_string(),
+        ),
+        (
+            "background statistics".to_string(),
+            result
+                .lines
+                .iter()
+                .map(|l| format!("{}: {}", l.name, statistics_label(l.statistics)))
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
         (
             "window".to_string(),
