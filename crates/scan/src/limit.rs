@@ -317,7 +317,7 @@ pub fn estimate_with(
         samples,
         gsd_m: inp.gsd_m,
     };
-    let pparams = PlumeParams::default();
+    let pparams = PlumeParams::for_gsd(inp.gsd_m);
     let margin = (lines.min(samples) as f64 * 0.08).max(3.0);
     let min_sep = (lines.max(samples) as f64 / (set.per_run as f64 + 1.0)).max(10.0);
     // Positions and rates of every run first (one random sequence, as many threads as

@@ -148,6 +148,30 @@ pub struct PlumeParams {
     pub truncate_sigma: f64,
 }
 
+impl PlumeParams {
+    /// The defaults with a source size that suits a ground sample distance of `gsd_m`:
+    /// a puff width at release of half a pixel, between 0.1 m and the default 1.5 m.
+    /// Airborne and satellite scenes (GSD ≥ 3 m) keep 1.5 m, where the source is inside
+    /// one pixel anyway; at drone scale (0.1–1 m) the source is a decimetre vent or
+    /// pipe, so the plume's near-source structure is resolved instead of starting as a
+    /// 3.5 m wide cloud.
+    ///
+    /// # Units
+    /// `gsd_m` in m.
+    pub fn for_gsd(gsd_m: f64) -> Self {
+        let d = Self::default();
+        let initial_sigma_m = if gsd_m.is_finite() {
+            (0.5 * gsd_m).clamp(0.1, d.initial_sigma_m)
+        } else {
+            d.initial_sigma_m
+        };
+        Self {
+            initial_sigma_m,
+            ..d
+        }
+    }
+}
+
 impl Default for PlumeParams {
     fn default() -> Self {
         Self {

@@ -120,7 +120,7 @@ pub fn inject(settings: &InjectSettings, progress: Progress<'_>) -> Result<Injec
     };
     let params = PlumeParams {
         meander_sigma_deg: settings.meander_deg,
-        ..PlumeParams::default()
+        ..PlumeParams::for_gsd(gsd)
     };
     let (enh, truths) = render_sources(&grid, &sources, &params, settings.seed)?;
 

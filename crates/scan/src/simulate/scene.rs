@@ -167,7 +167,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
         samples: args.samples,
         gsd_m: args.gsd,
     };
-    let params = PlumeParams::default();
+    let params = PlumeParams::for_gsd(args.gsd);
     let (enh, truths) = if args.no_plumes || sources.is_empty() {
         (vec![0f32; args.lines * args.samples], Vec::new())
     } else {
