@@ -205,3 +205,65 @@ fn shared_lut_equals_the_bundled_copy() {
     let lut = gas_lut::load(&shared.join("ch4_mag1c.hdr"), Some(&data("gas/ch4.json"))).unwrap();
     assert_eq!(lut, gas_lut::builtin("ch4").unwrap());
 }
+
+/// The target of a low-flying sensor (issue 14). mag1c's LUT is at-sensor radiance for
+/// an airborne geometry (its altitude and atmosphere are undocumented, `data/gas/ch4.json`)
+/// with a plume enhancement added to the path; the unit absorption is the log-linear
+/// slope of radiance over 0–16,000 ppm·m. A plume at the ground is crossed by the sun's
+/// path and the view path whatever the sensor's height, so the ppm·m it adds means the
+/// same for a drone; what changes is the background gas between the ground and the
+/// sensor: a drone at 100 m sees about 1.9 ppm × 100 m ≈ 200 ppm·m of it on the way up,
+/// an aircraft at several km thousands. Less background gas means less saturated lines
+/// and slightly stronger absorption per ppm·m. The LUT's own levels measure that
+/// sensitivity: the local slope between its levels at 0 and 500 ppm·m (the least
+/// background gas the LUT holds) and at 8,000–16,000 ppm·m (an extra path of ~4–8 km of
+/// background air) against the fitted target, projected as a matched filter does
+/// (`r = t_fit·t_local / t_fit·t_fit`: the matched filter reads an enhancement as `r` ×
+/// its true value when the local slope is the true absorption). The difference between
+/// the lowest level and the fit bounds the bias of using the airborne LUT for a drone.
+#[test]
+fn low_flying_sensor_target_error_from_the_lut_levels() {
+    let lut = gas_lut::builtin("ch4").unwrap();
+    let sub = |levels: &[usize]| {
+        plumewatch_core::GasLut::new(
+            "ch4",
+            levels
+                .iter()
+                .map(|&k| lut.concentrations_ppm_m[k])
+                .collect(),
+            lut.wavelength_nm.clone(),
+            levels.iter().map(|&k| lut.radiance[k].clone()).collect(),
+        )
+        .unwrap()
+    };
+    let (near_zero, far) = (sub(&[0, 1]), sub(&[5, 6]));
+    for (name, window) in [
+        ("drone-swir", (2122.0, 2488.0)),
+        ("drone-swir", (1560.0, 1720.0)),
+        ("drone-ingaas", (1560.0, 1720.0)),
+        ("aviris-ng", (2122.0, 2488.0)),
+    ] {
+        let bands = sensor::preset(name).unwrap();
+        let idx = select_window(&lut, &bands, window.0, window.1).unwrap();
+        let b = bands.subset(&idx);
+        let fit = unit_absorption(&lut, &b).unwrap().absorption_per_ppm_m;
+        let project = |t: &[f64]| {
+            t.iter().zip(&fit).map(|(a, f)| a * f).sum::<f64>()
+                / fit.iter().map(|f| f * f).sum::<f64>()
+        };
+        let r0 = project(
+            &unit_absorption(&near_zero, &b)
+                .unwrap()
+                .absorption_per_ppm_m,
+        );
+        let r12 = project(&unit_absorption(&far, &b).unwrap().absorption_per_ppm_m);
+        println!(
+            "{name} {}–{} nm: local slope / fitted target = {r0:.3} at 0–500 ppm·m, {r12:.3} at 8000–16000 ppm·m",
+            window.0, window.1
+        );
+        // Saturation: the slope falls with the background column, so the lowest level
+        // absorbs most; the whole span stays within 35 % of the fit.
+        assert!(r0 > 1.0 && r12 < 1.0, "{name}: {r0} {r12}");
+        assert!(r0 < 1.35 && r12 > 0.65, "{name}: {r0} {r12}");
+    }
+}
