@@ -1,7 +1,7 @@
 //! `plumewatch detect`: radiance cube → per-pixel gas enhancement, albedo factor,
 //! sigma and z, written as a Cloud-Optimized GeoTIFF (or ENVI).
 
-use crate::gas_window::{parse_window, GasWindow};
+use crate::gas_window::GasWindow;
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -12,6 +12,7 @@ use plumewatch_core::mask::{CensorRule, Saturation};
 use plumewatch_core::raster::NODATA;
 use plumewatch_core::stats::Regularization;
 use plumewatch_io::{EnviWriteOptions, OutputBand};
+use plumewatch_scan::window::Window;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -70,11 +71,11 @@ pub struct DetectArgs {
     /// Detector.
     #[arg(long, value_enum, default_value_t = AlgoArg::Mag1c)]
     pub algo: AlgoArg,
-    /// Gas window, nm: LO,HI (bands above 2485 nm and in the water bands are left out, as
-    /// mag1c) [default: 2122,2488 when the sensor covers it, else the 1.65 µm window
-    /// 1560,1720].
-    #[arg(long, value_parser = parse_window)]
-    pub window: Option<(f64, f64)>,
+    /// Gas window, nm: LO,HI, or ranges joined by + for a joint detector (bands above
+    /// 2485 nm and in the water bands are left out, as mag1c) [default: 2122,2488 when
+    /// the sensor covers it, else the 1.65 µm window 1560,1720].
+    #[arg(long, value_parser = Window::parse)]
+    pub window: Option<Window>,
     /// Columns per statistics group (pushbroom detector columns).
     #[arg(long, default_value_t = 1)]
     pub group: usize,
@@ -203,7 +204,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
         &args.cube,
         &meta,
         &args.gas,
-        args.window,
+        args.window.as_ref(),
         args.target.as_deref(),
         saturation.as_ref(),
     )?;

@@ -1,14 +1,14 @@
 //! `plumewatch limit`: the detection limit of a real cube (see
 //! `plumewatch_scan::limit`): flags → the library's experiment → its report.
 
-use crate::gas_window::{parse_pair, parse_window};
+use crate::gas_window::parse_pair;
 use crate::progress::{printable, TerminalProgress};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_scan::limit::{estimate_with, LimitExtras, LimitInputs};
 use plumewatch_scan::pipeline::StagedBands;
 use plumewatch_scan::sinks::limit_report::{self, LimitReport};
-use plumewatch_scan::window::{band_model, GasWindow};
+use plumewatch_scan::window::{band_model, GasWindow, Window};
 use plumewatch_scan::{Detector, LimitConfig};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -58,10 +58,10 @@ pub struct LimitArgs {
     /// Gas: built-in name (ch4) or LUT sidecar JSON.
     #[arg(long, default_value = "ch4")]
     pub gas: String,
-    /// Gas window, nm: LO,HI [default: 2122,2488 when the sensor covers it, else the
-    /// 1.65 µm window 1560,1720].
-    #[arg(long, value_parser = parse_window)]
-    pub window: Option<(f64, f64)>,
+    /// Gas window, nm: LO,HI, or ranges joined by + for a joint detector [default:
+    /// 2122,2488 when the sensor covers it, else the 1.65 µm window 1560,1720].
+    #[arg(long, value_parser = Window::parse)]
+    pub window: Option<Window>,
     /// Random seed (positions, rates, directions, meanders).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -112,7 +112,7 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         path,
         &meta,
         &args.gas,
-        args.window,
+        args.window.as_ref(),
         None,
         params.saturation.as_ref(),
     )?;

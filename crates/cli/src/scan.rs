@@ -1,10 +1,10 @@
 //! `plumewatch scan`: flags → [`ScanConfig`] → the library's `scan` → output sinks.
 
-use crate::gas_window::parse_window;
 use crate::progress::TerminalProgress;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use plumewatch_core::quantify::Wind;
+use plumewatch_scan::window::Window;
 use plumewatch_scan::{
     Detector, FlightLine, Replace, ScanConfig, ScanResult, Statistics, WindFile,
 };
@@ -62,10 +62,11 @@ pub struct ScanArgs {
     /// a GLT)].
     #[arg(long, value_parser = parse_stats)]
     pub stats: Option<Statistics>,
-    /// Gas window LO,HI in nm [default: 2122,2488 when the first cube's sensor covers it,
-    /// else the 1.65 µm window 1560,1720].
-    #[arg(long, value_parser = parse_window)]
-    pub window: Option<(f64, f64)>,
+    /// Gas window LO,HI in nm, or ranges joined by + for a joint detector over both CH4
+    /// windows (1560,1720+2122,2488) [default: 2122,2488 when the first cube's sensor
+    /// covers it, else the 1.65 µm window 1560,1720].
+    #[arg(long, value_parser = Window::parse)]
+    pub window: Option<Window>,
     /// Ground sample distance in m, for cubes without georeferencing.
     #[arg(long)]
     pub gsd: Option<f64>,
@@ -151,9 +152,9 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
     if let Some(st) = args.stats {
         c.stats = st;
     }
-    c.window_nm = match args.window {
-        Some(w) => w,
-        None => first_cube_window(&args.cubes)?,
+    c.window_nm = match &args.window {
+        Some(w) => w.clone(),
+        None => Window::One(first_cube_window(&args.cubes)?),
     };
     if let Some(f) = args.far {
         c.analysis.cfar.far = f;

@@ -156,7 +156,7 @@ fn run(
         &meta.path,
         meta,
         &options.gas,
-        Some(options.window),
+        Some(&options.window.into()),
         options.target.as_deref(),
         params.saturation.as_ref(),
     )?;

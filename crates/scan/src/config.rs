@@ -253,7 +253,7 @@ pub struct ScanConfig {
     pub stats: Statistics,
     /// Gas window (nm): the bands between these wavelengths are used.
     #[serde(default = "default_window")]
-    pub window_nm: (f64, f64),
+    pub window_nm: crate::window::Window,
     /// Ground sample distance (m) for cubes without georeferencing.
     #[serde(default)]
     pub gsd_m: Option<f64>,
@@ -275,8 +275,8 @@ fn default_gas() -> String {
     "ch4".into()
 }
 
-fn default_window() -> (f64, f64) {
-    (2122.0, 2488.0)
+fn default_window() -> crate::window::Window {
+    crate::window::Window::One(crate::window::CH4_WINDOW_2_3_UM)
 }
 
 impl ScanConfig {
@@ -326,9 +326,8 @@ impl ScanConfig {
         if self.flight_lines.is_empty() {
             bail!("flight_lines: expected at least one flight line");
         }
-        let (lo, hi) = self.window_nm;
-        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi) {
-            bail!("window_nm: expected two wavelengths in nm with 0 < LO < HI, got [{lo}, {hi}]");
+        if let Err(e) = self.window_nm.check() {
+            bail!("window_nm: {e}");
         }
         if let Some(g) = self.gsd_m {
             if !(g.is_finite() && g > 0.0) {

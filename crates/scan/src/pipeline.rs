@@ -221,7 +221,7 @@ fn scan_line(
         path,
         &meta,
         &config.gas,
-        Some(config.window_nm),
+        Some(&config.window_nm),
         None,
         detect.saturation.as_ref(),
     )?;

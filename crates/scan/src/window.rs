@@ -16,6 +16,113 @@ pub const CH4_WINDOW_2_3_UM: (f64, f64) = (2122.0, 2488.0);
 /// imagers. Its strongest unit absorption is about a sixth of the 2.3 µm window's.
 pub const CH4_WINDOW_1_65_UM: (f64, f64) = (1560.0, 1720.0);
 
+/// A gas window: one wavelength range `[lo, hi]` nm, or several stacked into one joint
+/// detector (the bands of every range, with the gas target at each). Written in JSON as
+/// `[lo, hi]` or `[[lo, hi], [lo, hi], …]`, on the command line as `LO,HI` or
+/// `LO,HI+LO,HI`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Window {
+    /// One range, nm.
+    One((f64, f64)),
+    /// Several ranges stacked (a joint detector), nm.
+    Joint(Vec<(f64, f64)>),
+}
+
+impl Window {
+    /// The ranges, nm.
+    pub fn ranges(&self) -> Vec<(f64, f64)> {
+        match self {
+            Window::One(r) => vec![*r],
+            Window::Joint(rs) => rs.clone(),
+        }
+    }
+
+    /// Checks that there is at least one range, each `0 < LO < HI`, and that ranges do
+    /// not overlap; the message says what is wrong.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let mut rs = self.ranges();
+        if rs.is_empty() {
+            return Err("expected at least one wavelength range".into());
+        }
+        for &(lo, hi) in &rs {
+            if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi) {
+                return Err(format!(
+                    "[{lo}, {hi}]: expected two wavelengths in nm with 0 < LO < HI"
+                ));
+            }
+        }
+        rs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some(w) = rs.windows(2).find(|w| w[1].0 <= w[0].1) {
+            return Err(format!(
+                "ranges [{}, {}] and [{}, {}] overlap; expected separate windows",
+                w[0].0, w[0].1, w[1].0, w[1].1
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parses `LO,HI` or `LO,HI+LO,HI+…` (nm).
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        let ranges = s
+            .split('+')
+            .map(|part| {
+                let (lo, hi) = part.split_once(',')?;
+                Some((
+                    lo.trim().parse::<f64>().ok()?,
+                    hi.trim().parse::<f64>().ok()?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>();
+        let window = match ranges {
+            Some(r) if r.len() == 1 => Window::One(r[0]),
+            Some(r) => Window::Joint(r),
+            None => {
+                return Err(format!(
+                    "window {s:?}: expected LO,HI in nm (e.g. 2122,2488), or ranges joined by + for a joint window (e.g. 1560,1720+2122,2488)"
+                ))
+            }
+        };
+        window.check().map_err(|e| format!("window {s:?}: {e}"))?;
+        Ok(window)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Window {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            One((f64, f64)),
+            Joint(Vec<(f64, f64)>),
+        }
+        match Repr::deserialize(d) {
+            Ok(Repr::One(r)) => Ok(Window::One(r)),
+            Ok(Repr::Joint(rs)) => Ok(Window::Joint(rs)),
+            Err(_) => Err(serde::de::Error::custom(
+                "window_nm: expected [LO, HI] in nm, or [[LO, HI], [LO, HI], …] for a joint window",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .ranges()
+            .iter()
+            .map(|(lo, hi)| format!("{lo}–{hi}"))
+            .collect();
+        write!(f, "{} nm", parts.join(" + "))
+    }
+}
+
+impl From<(f64, f64)> for Window {
+    fn from(r: (f64, f64)) -> Self {
+        Window::One(r)
+    }
+}
+
 /// Usable bands a window needs to be chosen automatically.
 pub const MIN_AUTO_WINDOW_BANDS: usize = 10;
 
@@ -62,7 +169,7 @@ impl GasWindow {
         path: &Path,
         meta: &CubeMeta,
         gas: &str,
-        window: Option<(f64, f64)>,
+        window: Option<&Window>,
         target_file: Option<&Path>,
         saturation: Option<&Saturation>,
     ) -> Result<Self> {
@@ -73,15 +180,29 @@ impl GasWindow {
             )
         })?;
         plumewatch_io::envi::header::check_band_centres(wl, path)?;
-        let (lo, hi) = match window {
-            Some(w) => w,
-            None => auto_window(wl, meta.bad_bands.as_deref())
-                .with_context(|| format!("{}", path.display()))?,
+        let window = match window {
+            Some(w) => w.clone(),
+            None => Window::One(
+                auto_window(wl, meta.bad_bands.as_deref())
+                    .with_context(|| format!("{}", path.display()))?,
+            ),
         };
-        let bands = window_bands(wl, meta.bad_bands.as_deref(), lo, hi);
+        let mut bands: Vec<usize> = Vec::new();
+        for (lo, hi) in window.ranges() {
+            let in_range = window_bands(wl, meta.bad_bands.as_deref(), lo, hi);
+            if window.ranges().len() > 1 && in_range.is_empty() {
+                bail!(
+                    "{}: wavelength: no usable band in the range {lo}–{hi} nm of the joint window {window}",
+                    path.display()
+                );
+            }
+            bands.extend(in_range);
+        }
+        bands.sort_unstable();
+        bands.dedup();
         if bands.len() < 2 {
             bail!(
-                "{}: wavelength: {} usable band(s) in the window {lo}–{hi} nm (expected at least 2)",
+                "{}: wavelength: {} usable band(s) in the window {window} (expected at least 2)",
                 path.display(),
                 bands.len()
             );
@@ -206,4 +327,56 @@ pub fn check_content(
         bail!("{what}, every value is {lo} (a constant cube has no background statistics; expected varying radiance)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse_print_and_round_trip() {
+        assert_eq!(
+            Window::parse("2122,2488"),
+            Ok(Window::One((2122.0, 2488.0)))
+        );
+        let joint = Window::parse("1560,1720+2122,2488").unwrap();
+        assert_eq!(joint.ranges(), vec![(1560.0, 1720.0), (2122.0, 2488.0)]);
+        assert_eq!(joint.to_string(), "1560–1720 + 2122–2488 nm");
+        for w in [Window::One((2122.0, 2488.0)), joint] {
+            let text = serde_json::to_string(&w).unwrap();
+            assert_eq!(serde_json::from_str::<Window>(&text).unwrap(), w);
+        }
+        assert_eq!(
+            serde_json::to_string(&Window::One((1.0, 2.0))).unwrap(),
+            "[1.0,2.0]"
+        );
+        for bad in [
+            "",
+            "2122",
+            "2488,2122",
+            "1560,1720+",
+            "1560,2200+2122,2488",
+            "a,b",
+            "0,5",
+        ] {
+            assert!(Window::parse(bad).is_err(), "{bad}");
+        }
+        let e = serde_json::from_str::<Window>("\"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("window_nm") && e.contains("[LO, HI]"), "{e}");
+    }
+
+    /// The automatic window: 2.3 µm for a full-range sensor, 1.65 µm for one that ends
+    /// at 1700 nm, and an error asking for --window for a VNIR sensor.
+    #[test]
+    fn auto_window_follows_the_sensor() {
+        let wl: Vec<f64> = (0..267).map(|k| 900.0 + 6.0 * k as f64).collect();
+        assert_eq!(auto_window(&wl, None).unwrap(), CH4_WINDOW_2_3_UM);
+        let ingaas: Vec<f64> = (0..224).map(|k| 900.0 + 800.0 / 223.0 * k as f64).collect();
+        assert_eq!(auto_window(&ingaas, None).unwrap(), CH4_WINDOW_1_65_UM);
+        let vnir: Vec<f64> = (0..100).map(|k| 400.0 + 6.0 * k as f64).collect();
+        let e = auto_window(&vnir, None).unwrap_err().to_string();
+        assert!(e.contains("--window"), "{e}");
+    }
 }

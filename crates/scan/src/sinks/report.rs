@@ -132,10 +132,7 @@ pub fn report_input(result: &ScanResult, evidence: &[Option<EvidenceFile>]) -> R
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
-        (
-            "window".to_string(),
-            format!("{}–{} nm", c.window_nm.0, c.window_nm.1),
-        ),
+        ("window".to_string(), c.window_nm.to_string()),
         (
             "false-alarm rate (per pixel)".to_string(),
             format!("{:e}", c.analysis.cfar.far),
