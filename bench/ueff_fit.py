@@ -8,7 +8,12 @@ direction, rates log-uniform in --rates, sources on a jittered grid), scanned wi
 true wind and `--limit-runs 0`. Each source is matched to the nearest site within 5 px;
 the site's plume gives IME and area, so the required U_eff = Q_true * L / IME.
 
-    python3 bench/ueff_fit.py BINARY --gsd 3 --calibration 101-106 --test 201-206 [--sensor aviris-ng]
+    python3 bench/ueff_fit.py BINARY --gsd 3 --calibration 101-106 --test 201-206 \
+        [--sensor aviris-ng] [--size SAMPLES] [--lines LINES]
+
+Measured (BENCHMARKS.md, "Emission rates and column length"): the fit depends on how many
+lines a detector column has, because a plume's own pixels enter its column's statistics
+and pull its enhancement down. So fit on flight lines as long as the ones you scan.
 
 Prints the fit on the calibration seeds, then, on the test seeds, the rates with the
 current model (as scanned) and with the refitted one: the parity slope (least squares
@@ -26,13 +31,14 @@ def seeds(spec):
 def run_seed(binary, seed, args, work):
     rng = random.Random(seed)
     n = args.size
+    lines = args.lines or n
     speed = rng.uniform(1.0, 7.0)
     direction = rng.uniform(0.0, 360.0)
     k = 3  # 3 x 3 grid of sources
     srcs = []
     for i in range(k):
         for j in range(k):
-            row = (i + 0.5) * n / k + rng.uniform(-0.1, 0.1) * n / k
+            row = (i + 0.5) * lines / k + rng.uniform(-0.1, 0.1) * lines / k
             col = (j + 0.5) * n / k + rng.uniform(-0.1, 0.1) * n / k
             lo, hi = args.rates
             q = math.exp(rng.uniform(math.log(lo), math.log(hi)))
@@ -41,7 +47,7 @@ def run_seed(binary, seed, args, work):
     json.dump(srcs, open(sj, "w"))
     scene = os.path.join(work, f"scene{seed}")
     out = os.path.join(work, f"scan{seed}")
-    subprocess.run([binary, "-q", "simulate", "scene", "--sensor", args.sensor, "--lines", str(n), "--samples", str(n),
+    subprocess.run([binary, "-q", "simulate", "scene", "--sensor", args.sensor, "--lines", str(lines), "--samples", str(n),
                     "--gsd", str(args.gsd), "--seed", str(seed), "--sources", sj, "-o", scene], check=True)
     subprocess.run([binary, "-q", "scan", os.path.join(scene, "radiance.hdr"), "--wind", f"{speed},{direction}",
                     "--limit-runs", "0", "-o", out], check=True)
@@ -102,7 +108,8 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--gsd", type=float, default=3.0)
     ap.add_argument("--sensor", default="aviris-ng")
-    ap.add_argument("--size", type=int, default=450)
+    ap.add_argument("--size", type=int, default=450, help="samples (and lines unless --lines)")
+    ap.add_argument("--lines", type=int, default=0, help="down-track lines (default: --size)")
     ap.add_argument("--rates", type=lambda s: tuple(map(float, s.split(","))), default=(60.0, 1500.0))
     ap.add_argument("--calibration", default="101-106")
     ap.add_argument("--test", default="201-206")
