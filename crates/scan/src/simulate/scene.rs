@@ -211,7 +211,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
             (300.0, 10_000.0)
         });
         let mut sources = random_sources_where(&config, k, range, args.seed, |r, c| {
-            footprint.map_or(true, |fp| fp.inside(r, c, margin))
+            footprint.is_none_or(|fp| fp.inside(r, c, margin))
         })?;
         if let Some((speed, from)) = args.wind {
             for s in &mut sources {
