@@ -1,8 +1,11 @@
 //! Georeferenced drone mosaics (issue 14): `simulate scene --mosaic` writes a GeoTIFF
 //! radiance cube with band centres, FWHM and a nodata collar around a rotated
 //! flight-strip footprint; `scan` reads it back, resolves its statistics to tiles on
-//! its own, finds every source and nothing on the plume-free twin, and writes nothing
-//! in the collar.
+//! its own, finds the sources and writes nothing in the collar.
+//!
+//! Not asserted, because it does not hold yet (issue 12, measured): no false site on
+//! the plume-free twin. Man-made objects and dark pads of the synthetic surface give
+//! false sites at 0.5 m whether the scene is a mosaic or a raw line.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -53,7 +56,7 @@ fn mosaic_and_scan(dir: &Path, name: &str, twin: bool) -> (std::path::PathBuf, s
         "--gsd",
         "0.5",
         "--seed",
-        "22",
+        "29",
         "--random-sources",
         "3",
         "--rate-range",
@@ -81,13 +84,12 @@ fn mosaic_and_scan(dir: &Path, name: &str, twin: bool) -> (std::path::PathBuf, s
 }
 
 /// Settings: three sources of 140–160 kg/h at 2 m/s, 0.5 m (above the preset's Q90).
-/// The seed is NOT a neutral draw: seeds 21–28 were looked at while writing this, and
-/// on 256 × 256 px (0.016 km²) the synthetic surface alone gives false sites (man-made
-/// objects and dark pads; the same sites appear in the raw pushbroom twins): the twin
-/// was clean for seeds 22 and 25 only, and all three sources lay within 3 px for seeds
-/// 21, 22, 23 and 26 (elsewhere one source was placed 10–24 px downwind, at the edge
-/// of its dark pad). The test runs seed 22, the one seed that passes both, as a
-/// regression pin of the mosaic path (GeoTIFF, collar, tiles), not as a rate.
+/// Seeds 21–28 were looked at while writing this (calibration): all three sources lay
+/// within 3 px on four of them, and on the other four one source was placed 10–24 px
+/// downwind, where its plume leaves its dark pad; the twin had false sites on six of
+/// the eight. So the test asserts what held on all eight — at least two of the three
+/// sources within 3 px, every source and every site outside the collar — and runs
+/// seed 29, which was not looked at.
 #[test]
 fn a_simulated_mosaic_reads_back_scans_with_tiles_and_its_sources_are_found() {
     let dir = tempfile::tempdir().unwrap();
@@ -165,10 +167,12 @@ fn a_simulated_mosaic_reads_back_scans_with_tiles_and_its_sources_are_found() {
         .filter(|(c, _)| **c == 1.0)
         .all(|(_, z)| !z.is_finite() || *z == -9999.0));
 
-    // Every source sits inside the footprint and is found within 3 px.
+    // Every source sits inside the footprint; at least two of three are found within
+    // 3 px.
     let sources = truth["sources"].as_array().unwrap();
     assert_eq!(sources.len(), 3);
     let sites = scan["sites"].as_array().unwrap();
+    let mut offsets = Vec::new();
     for src in sources {
         let (r, c) = (
             src["pixel_row"].as_u64().unwrap() as usize,
@@ -190,24 +194,34 @@ fn a_simulated_mosaic_reads_back_scans_with_tiles_and_its_sources_are_found() {
                 (site["x"].as_f64().unwrap() - e).hypot(site["y"].as_f64().unwrap() - n) / 0.5
             })
             .fold(f64::INFINITY, f64::min);
-        assert!(
-            best <= 3.0,
-            "source {} ({} kg/h): nearest site {best:.1} px away; sites {sites:?}",
-            src["id"],
-            src["rate_kg_h"]
-        );
+        offsets.push(best);
     }
+    let found = offsets.iter().filter(|d| **d <= 3.0).count();
+    assert!(
+        found >= 2,
+        "nearest sites {offsets:?} px from the sources; sites {sites:?}"
+    );
 
     // The plume-free twin: same surface, noise and collar, no site.
     let (twin, twin_scan) = mosaic_and_scan(dir.path(), "twin", true);
     let (_, _, twin_collar) =
         plumewatch_io::read_band_f32(&twin.join("truth_collar.tif"), 1).unwrap();
     assert_eq!(twin_collar, collar, "the twin has the same footprint");
-    let twin_sites = twin_scan["sites"].as_array().unwrap();
-    assert!(
-        twin_sites.is_empty(),
-        "false sites on the twin: {twin_sites:?}"
+    // No site of either scan lies in the collar.
+    let gt = &truth["geo"];
+    let (e0, n0) = (
+        gt["ul_corner_easting_m"].as_f64().unwrap(),
+        gt["ul_corner_northing_m"].as_f64().unwrap(),
     );
+    for site in sites.iter().chain(twin_scan["sites"].as_array().unwrap()) {
+        let col = ((site["x"].as_f64().unwrap() - e0) / 0.5).floor() as usize;
+        let row = ((n0 - site["y"].as_f64().unwrap()) / 0.5).floor() as usize;
+        assert_eq!(
+            collar[row.min(SIZE - 1) * SIZE + col.min(SIZE - 1)],
+            0.0,
+            "site {site:?} in the collar"
+        );
+    }
 }
 
 /// A source given in the collar is refused (exit 2, naming the source), and nothing is
