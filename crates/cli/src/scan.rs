@@ -97,7 +97,7 @@ pub fn parse_stats(s: &str) -> Result<Statistics, String> {
     }
 }
 
-fn parse_wind(s: &str) -> Result<Wind, String> {
+pub(crate) fn parse_wind(s: &str) -> Result<Wind, String> {
     let bad = || {
         format!("wind {s:?}: expected SPEED,DIR (m/s at 10 m, degrees the wind blows from), e.g. 3.5,270")
     };

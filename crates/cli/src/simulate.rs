@@ -15,7 +15,8 @@ pub enum SimulateCommand {
     /// Add plumes of known emission rate to a radiance cube (Beer–Lambert through the gas LUT).
     Inject(InjectArgs),
     /// Build a semi-real synthetic radiance scene (library surfaces, LUT atmosphere,
-    /// instrument noise, pushbroom striping) with plumes.
+    /// instrument noise, pushbroom striping) with plumes, as a raw line or (--mosaic) a
+    /// georeferenced mosaic with a nodata collar.
     Scene(SceneArgs),
 }
 
@@ -84,9 +85,21 @@ pub struct SceneArgs {
     /// 300,10000 above).
     #[arg(long, value_parser = parse_pair)]
     pub rate_range: Option<(f64, f64)>,
+    /// One wind for every random source: SPEED,DIR (m/s, direction it blows FROM in
+    /// degrees clockwise from north), as `scan --wind` takes it; else each random source
+    /// draws its own (1.5–6 m/s from any direction).
+    #[arg(long, value_parser = parse_scene_wind, conflicts_with = "sources")]
+    pub wind: Option<(f64, f64)>,
     /// Build the scene without plumes (the plume-free twin: same surface and noise).
     #[arg(long)]
     pub no_plumes: bool,
+    /// Write a georeferenced mosaic instead of a raw pushbroom line: `radiance.tif`
+    /// (GeoTIFF with band centres, FWHM and nodata -9999) whose valid pixels are a
+    /// rotated flight-strip footprint (72–84 % of the raster) inside a nodata collar,
+    /// without pushbroom column striping; sources stay inside the footprint;
+    /// `truth_collar.tif` marks the collar.
+    #[arg(long)]
+    pub mosaic: bool,
     /// isofit parametric noise table (default: the bundled table of a preset sensor).
     #[arg(long)]
     pub noise: Option<PathBuf>,
@@ -104,6 +117,11 @@ pub struct SceneArgs {
     /// Output directory (created if missing).
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+/// Parses `--wind SPEED,DIR` as `scan --wind` does: (speed m/s, from degrees).
+fn parse_scene_wind(s: &str) -> Result<(f64, f64), String> {
+    crate::scan::parse_wind(s).map(|w| (w.speed_m_s, w.from_deg))
 }
 
 /// Runs `plumewatch simulate`.
@@ -149,7 +167,9 @@ pub fn run(args: SimulateArgs, quiet: bool) -> anyhow::Result<()> {
                 sources: a.sources,
                 random_sources: a.random_sources,
                 rate_range: a.rate_range,
+                wind: a.wind,
                 no_plumes: a.no_plumes,
+                mosaic: a.mosaic,
                 noise: a.noise,
                 snr: a.snr,
                 library: a.library,

@@ -640,6 +640,127 @@ pub fn write_cog_with_overviews(
     })
 }
 
+/// A radiance cube to write as a GeoTIFF with [`write_geotiff_cube`].
+#[derive(Debug, Clone, Copy)]
+pub struct GeoTiffCube<'a> {
+    /// Lines (raster rows).
+    pub lines: usize,
+    /// Samples (raster columns).
+    pub samples: usize,
+    /// Bands.
+    pub bands: usize,
+    /// Values, `lines × samples × bands`, band fastest (band-interleaved-by-pixel
+    /// order), µW cm⁻² sr⁻¹ nm⁻¹ for radiance.
+    pub data: &'a [f32],
+    /// Band centres, nm (band metadata item `wavelength`, `wavelength_units` =
+    /// `nanometers`, as the GeoTIFF reader expects).
+    pub wavelength_nm: &'a [f64],
+    /// Band FWHM, nm (band metadata item `fwhm`).
+    pub fwhm_nm: &'a [f64],
+    /// The nodata value declared on every band (its pixels read back as NaN).
+    pub nodata: Option<f64>,
+    /// Geotransform and CRS.
+    pub georef: Option<&'a GeoRef>,
+    /// Free text written as the TIFF image description.
+    pub description: &'a str,
+}
+
+/// Lines transposed to band planes per block by [`write_geotiff_cube`].
+const GEOTIFF_BLOCK_LINES: usize = 64;
+
+/// Writes a radiance cube as an uncompressed, band-interleaved, striped GeoTIFF,
+/// atomically (temporary name, renamed when complete), with the band centres and FWHM
+/// as band metadata and the nodata value on every band. The cube is transposed to band
+/// planes 64 lines at a time: no full-size copy. BigTIFF when the file needs it.
+///
+/// Band-interleaved strips keep the line-by-line reads of [`GdalCube`] cheap: one line
+/// of one band is one contiguous run of the file.
+pub fn write_geotiff_cube(path: &Path, cube: &GeoTiffCube<'_>) -> Result<()> {
+    quiet_gdal();
+    let (lines, samples, nb) = (cube.lines, cube.samples, cube.bands);
+    if lines == 0 || samples == 0 || nb == 0 {
+        return Err(Error::format(
+            path,
+            "dimensions",
+            format!("{lines} lines × {samples} samples × {nb} bands (expected all positive)"),
+        ));
+    }
+    for (what, len) in [
+        ("values", cube.data.len()),
+        ("band centres", cube.wavelength_nm.len() * lines * samples),
+        ("FWHM", cube.fwhm_nm.len() * lines * samples),
+    ] {
+        if len != lines * samples * nb {
+            return Err(Error::format(
+                path,
+                what,
+                format!("do not match {lines} lines × {samples} samples × {nb} bands"),
+            ));
+        }
+    }
+    use rayon::prelude::*;
+    let driver = DriverManager::get_driver_by_name("GTiff").map_err(gdal_err(path))?;
+    let opts = RasterCreationOptions::from_iter([
+        "INTERLEAVE=BAND",
+        "TILED=NO",
+        "COMPRESS=NONE",
+        "BIGTIFF=IF_NEEDED",
+    ]);
+    atomic::write_atomically(path, |tmp| {
+        let err = gdal_err(path);
+        let mut ds = driver
+            .create_with_band_type_with_options::<f32, _>(tmp, samples, lines, nb, &opts)
+            .map_err(&err)?;
+        if let Some(g) = cube.georef {
+            ds.set_geo_transform(&g.geo_transform).map_err(&err)?;
+            if let Some(wkt) = &g.wkt {
+                ds.set_projection(wkt).map_err(&err)?;
+            }
+        }
+        if !cube.description.is_empty() {
+            ds.set_metadata_item("TIFFTAG_IMAGEDESCRIPTION", cube.description, "")
+                .map_err(&err)?;
+        }
+        ds.set_metadata_item("wavelength_units", "nanometers", "")
+            .map_err(&err)?;
+        for b in 0..nb {
+            let mut band = ds.rasterband(b + 1).map_err(&err)?;
+            band.set_metadata_item("wavelength", &cube.wavelength_nm[b].to_string(), "")
+                .map_err(&err)?;
+            band.set_metadata_item("fwhm", &cube.fwhm_nm[b].to_string(), "")
+                .map_err(&err)?;
+            band.set_metadata_item("wavelength_units", "nanometers", "")
+                .map_err(&err)?;
+            band.set_description(&format!("{:.2} nm", cube.wavelength_nm[b]))
+                .map_err(&err)?;
+            if let Some(v) = cube.nodata {
+                band.set_no_data_value(Some(v)).map_err(&err)?;
+            }
+        }
+        let mut planes = vec![0f32; GEOTIFF_BLOCK_LINES * samples * nb];
+        for y0 in (0..lines).step_by(GEOTIFF_BLOCK_LINES) {
+            let h = GEOTIFF_BLOCK_LINES.min(lines - y0);
+            let block = &cube.data[y0 * samples * nb..(y0 + h) * samples * nb];
+            planes[..h * samples * nb]
+                .par_chunks_mut(h * samples)
+                .enumerate()
+                .for_each(|(b, plane)| {
+                    for (d, px) in plane.iter_mut().zip(block.chunks_exact(nb)) {
+                        *d = px[b];
+                    }
+                });
+            for b in 0..nb {
+                let mut band = ds.rasterband(b + 1).map_err(&err)?;
+                let plane = planes[b * h * samples..(b + 1) * h * samples].to_vec();
+                let mut buf = Buffer::new((samples, h), plane);
+                band.write((0, y0 as isize), (samples, h), &mut buf)
+                    .map_err(&err)?;
+            }
+        }
+        ds.close().map_err(&err)
+    })
+}
+
 /// The mode of the valid values (not NaN, not `nodata`) of each `f × f` block of the
 /// `lines × samples` values, ties to the larger value; `nodata` (or NaN) where a block
 /// has none. Returns (blocks down, blocks across, modes).

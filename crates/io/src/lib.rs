@@ -54,5 +54,5 @@ pub use envi::{parse_header, write_envi, EnviCube, EnviHeader, EnviWriteOptions}
 pub use error::{Error, Result};
 pub use gdal_raster::{
     open_crs_database_in_background, read_band_f32, write_cog, write_cog_with_overviews,
-    CrsDatabaseWarmup, GdalCube, OutputBand, Overviews,
+    write_geotiff_cube, CrsDatabaseWarmup, GdalCube, GeoTiffCube, OutputBand, Overviews,
 };

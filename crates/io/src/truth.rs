@@ -473,6 +473,32 @@ pub struct InstrumentRecord {
     pub column_gain_percent_std: f64,
 }
 
+/// How a synthetic scene written as a georeferenced mosaic (`simulate scene --mosaic`)
+/// differs from a raw pushbroom line: where its nodata collar is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MosaicRecord {
+    /// The radiance file (a GeoTIFF).
+    pub radiance_file: &'static str,
+    /// The nodata value every band holds in the collar.
+    pub nodata: f64,
+    /// The collar raster: 1 where a pixel is collar (no data), 0 inside the footprint.
+    pub collar_file: &'static str,
+    /// Pixels in the collar.
+    pub collar_pixels: usize,
+    /// Share of the raster inside the footprint (not collar).
+    pub valid_fraction: f64,
+    /// The footprint in words.
+    pub footprint: &'static str,
+    /// Flight heading relative to the grid's columns, degrees.
+    pub heading_deg: f64,
+    /// Footprint corners (row, col), pixels (pixel `(r, c)` spans `[r, r+1) × [c, c+1)`).
+    pub footprint_corners_px: Vec<[f64; 2]>,
+    /// Footprint corners (easting, northing), m.
+    pub footprint_corners_map: Vec<[f64; 2]>,
+    /// Least distance of a source from the collar, pixels.
+    pub source_margin_px: f64,
+}
+
 /// Surfaces of a synthetic scene.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SurfacesRecord {
@@ -495,6 +521,10 @@ pub struct SceneTruth {
     pub instrument: InstrumentRecord,
     /// Lines.
     pub lines: usize,
+    /// The mosaic's collar, for a scene written as a georeferenced mosaic (absent for a
+    /// raw pushbroom line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mosaic: Option<MosaicRecord>,
     /// Noise model used.
     pub noise_model: String,
     /// Simulation physics.

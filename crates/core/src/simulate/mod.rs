@@ -6,6 +6,8 @@
 //! - [`scene`]: library surfaces × LUT atmosphere + isofit noise + pushbroom striping.
 //! Every simulation step draws from [`crate::rng::SeededRng`], so a seed fixes a scene.
 
+/// The footprint of a flight strip on a mosaic grid and its nodata collar.
+pub mod footprint;
 /// Beer–Lambert injection of an enhancement into radiance.
 pub mod inject;
 /// Reflectance spectral libraries resampled to a sensor's bands.
@@ -19,6 +21,7 @@ pub mod plume;
 /// Semi-real synthetic radiance scenes from library spectra, the gas LUT and a noise model.
 pub mod scene;
 
+pub use footprint::StripFootprint;
 pub use inject::{GasTransmittance, InjectedCube};
 pub use library::SpectralLibrary;
 pub use materials::{MaterialRole, MaterialUse};
@@ -27,4 +30,6 @@ pub use plume::{
     puff_sigma_m, raster_mass_kg, render_plume, render_plume_window, PlumeGrid, PlumeParams,
     PlumeTruth, PlumeWindow, PointSource, Stability,
 };
-pub use scene::{random_sources, render_scene, Scene, SceneConfig, SceneIngredients};
+pub use scene::{
+    random_sources, random_sources_where, render_scene, Scene, SceneConfig, SceneIngredients,
+};

@@ -155,17 +155,56 @@ pub fn random_sources(
     rate_range_kg_h: (f64, f64),
     seed: u64,
 ) -> Vec<PointSource> {
+    random_sources_where(config, k, rate_range_kg_h, seed, |_, _| true)
+        .expect("every position is allowed")
+}
+
+/// Tries per source of [`random_sources_where`] before it gives up.
+const PLACEMENT_TRIES: usize = 100_000;
+
+/// [`random_sources`] with positions restricted to those where `allowed(row, col)`
+/// holds (e.g. inside a mosaic's footprint, away from its nodata collar): positions are
+/// drawn again until one is allowed. With every position allowed the sources are those
+/// of [`random_sources`], draw for draw.
+///
+/// # Errors
+/// When no allowed position turns up in 100 000 draws for a source.
+pub fn random_sources_where(
+    config: &SceneConfig,
+    k: usize,
+    rate_range_kg_h: (f64, f64),
+    seed: u64,
+    allowed: impl Fn(f64, f64) -> bool,
+) -> Result<Vec<PointSource>> {
     let mut rng = SeededRng::derived(seed, 0x5eed_5eed);
     let (lo, hi) = rate_range_kg_h;
     let (nl, ns) = (config.lines as f64, config.samples as f64);
     (0..k)
-        .map(|_| PointSource {
-            row: rng.range(0.1 * nl, 0.9 * nl),
-            col: rng.range(0.1 * ns, 0.9 * ns),
-            rate_kg_h: (lo.ln() + (hi.ln() - lo.ln()) * rng.uniform()).exp(),
-            wind_speed_m_s: rng.range(1.5, 6.0),
-            wind_from_deg: rng.range(0.0, 360.0),
-            stability: [Stability::B, Stability::C, Stability::D, Stability::E][rng.below(4)],
+        .map(|i| {
+            let mut tries = 0;
+            let (row, col) = loop {
+                let (row, col) = (rng.range(0.1 * nl, 0.9 * nl), rng.range(0.1 * ns, 0.9 * ns));
+                if allowed(row, col) {
+                    break (row, col);
+                }
+                tries += 1;
+                if tries >= PLACEMENT_TRIES {
+                    return Err(Error::Invalid(format!(
+                        "random source {}: no allowed position in the central 80% of the {} × {} scene after {PLACEMENT_TRIES} draws (expected a footprint that leaves room for sources)",
+                        i + 1,
+                        config.lines,
+                        config.samples
+                    )));
+                }
+            };
+            Ok(PointSource {
+                row,
+                col,
+                rate_kg_h: (lo.ln() + (hi.ln() - lo.ln()) * rng.uniform()).exp(),
+                wind_speed_m_s: rng.range(1.5, 6.0),
+                wind_from_deg: rng.range(0.0, 360.0),
+                stability: [Stability::B, Stability::C, Stability::D, Stability::E][rng.below(4)],
+            })
         })
         .collect()
 }

@@ -11,7 +11,7 @@ mod inject;
 mod scene;
 
 pub use inject::{inject, InjectSettings, InjectSummary};
-pub use scene::{scene, SceneSettings, SceneSummary};
+pub use scene::{scene, SceneSettings, SceneSummary, MOSAIC_NODATA};
 
 use crate::{bail, Context, Result};
 use plumewatch_core::rng::SeededRng;
@@ -265,6 +265,8 @@ fn quicklook_bands(wl: &[f64]) -> [usize; 3] {
 const OUTPUT_FILES: &[&str] = &[
     "radiance.hdr",
     "radiance.img",
+    "radiance.tif",
+    "truth_collar.tif",
     "truth_enhancement.tif",
     "truth_mask.tif",
     "truth_albedo.tif",
