@@ -5,33 +5,10 @@
 //! strong source is found where it is in both, with nothing on the plume-free twins.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn plumewatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plumewatch"))
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = plumewatch(args);
-    assert!(
-        out.status.success(),
-        "plumewatch {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{json, ok, plumewatch, s};
 
 /// (wavelength, absorption) of every row of a target CSV on stdout.
 fn target_rows(out: &Output) -> Vec<(f64, f64)> {
@@ -220,44 +197,52 @@ fn site_offsets_px(scan: &Path, truth: &Path, gsd: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Calibration settings, chosen once and not tuned per preset: a 150 kg/h source in a
-/// 2 m/s wind at 0.5 m GSD (above both presets' Q90 in BENCHMARKS.md), seed 5.
-#[test]
-fn scan_picks_the_window_and_finds_a_drone_source() {
-    let dir = tempfile::tempdir().unwrap();
-    let sources = dir.path().join("sources.json");
+/// A 160 × 160 scene of `preset` at 0.5 m (seed 5) with one 150 kg/h source in a 2 m/s
+/// west wind at (80.3, 60.7), or its plume-free twin, written to `out`.
+fn one_source_scene(dir: &Path, preset: &str, out: &Path, twin: bool) {
+    let sources = dir.join("sources.json");
     std::fs::write(
         &sources,
         r#"[{"row": 80.3, "col": 60.7, "rate_kg_h": 150, "wind_speed_m_s": 2, "wind_dir_deg": 270}]"#,
     )
     .unwrap();
+    let mut args = vec![
+        "simulate",
+        "scene",
+        "--sensor",
+        preset,
+        "--lines",
+        "160",
+        "--samples",
+        "160",
+        "--gsd",
+        "0.5",
+        "--seed",
+        "5",
+        "--sources",
+        s(&sources),
+        "-o",
+        s(out),
+    ];
+    if twin {
+        args.push("--no-plumes");
+    }
+    ok(&args);
+}
+
+/// Calibration settings, chosen once and not tuned per preset: a 150 kg/h source in a
+/// 2 m/s wind at 0.5 m GSD (above both presets' Q90 in BENCHMARKS.md), seed 5.
+#[test]
+fn scan_picks_the_window_and_finds_a_drone_source() {
+    let dir = tempfile::tempdir().unwrap();
     for (preset, window) in [
         ("drone-ingaas", [1560.0, 1720.0]),
         ("drone-swir", [2122.0, 2488.0]),
     ] {
         let scene: PathBuf = dir.path().join(preset);
         let twin: PathBuf = dir.path().join(format!("{preset}-twin"));
-        for (out, extra) in [(&scene, None), (&twin, Some("--no-plumes"))] {
-            let mut args = vec![
-                "simulate",
-                "scene",
-                "--sensor",
-                preset,
-                "--lines",
-                "160",
-                "--samples",
-                "160",
-                "--gsd",
-                "0.5",
-                "--seed",
-                "5",
-                "--sources",
-                s(&sources),
-                "-o",
-                s(out),
-            ];
-            args.extend(extra);
-            ok(&args);
+        for (out, is_twin) in [(&scene, false), (&twin, true)] {
+            one_source_scene(dir.path(), preset, out, is_twin);
             ok(&[
                 "scan",
                 s(&out.join("radiance.hdr")),
@@ -370,31 +355,8 @@ fn detection_limit_falls_with_gsd_and_the_1_65_um_band_needs_more_gas() {
 #[test]
 fn joint_window_stacks_both_ch4_bands() {
     let dir = tempfile::tempdir().unwrap();
-    let sources = dir.path().join("sources.json");
-    std::fs::write(
-        &sources,
-        r#"[{"row": 80.3, "col": 60.7, "rate_kg_h": 150, "wind_speed_m_s": 2, "wind_dir_deg": 270}]"#,
-    )
-    .unwrap();
     let scene = dir.path().join("swir");
-    ok(&[
-        "simulate",
-        "scene",
-        "--sensor",
-        "drone-swir",
-        "--lines",
-        "160",
-        "--samples",
-        "160",
-        "--gsd",
-        "0.5",
-        "--seed",
-        "5",
-        "--sources",
-        s(&sources),
-        "-o",
-        s(&scene),
-    ]);
+    one_source_scene(dir.path(), "drone-swir", &scene, false);
     let cube = scene.join("radiance.hdr");
     let out = dir.path().join("scan");
     ok(&[

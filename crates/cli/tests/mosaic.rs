@@ -8,33 +8,9 @@
 //! false sites at 0.5 m whether the scene is a mosaic or a raw line.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn plumewatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plumewatch"))
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = plumewatch(args);
-    assert!(
-        out.status.success(),
-        "plumewatch {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{json, ok, plumewatch, s};
 
 const SIZE: usize = 256;
 
