@@ -27,8 +27,9 @@ pub struct DetectOptions {
     pub gas: String,
     /// `mag1c`, `mf`, `amf` or `ace`.
     pub algo: String,
-    /// Gas window (lo, hi), nm.
-    pub window: (f64, f64),
+    /// Gas window (lo, hi), nm; `None`: chosen from the cube's bands as the CLI does
+    /// (2.3 µm when covered, else 1.65 µm).
+    pub window: Option<(f64, f64)>,
     /// Columns per statistics group.
     pub group: usize,
     /// One set of statistics for the whole scene.
@@ -101,11 +102,12 @@ impl DetectOptions {
                 ("mag1c", CensorRule::Mag1cExact),
             ],
         )?;
-        let (lo, hi) = self.window;
-        if !(lo > 0.0 && lo < hi && hi.is_finite()) {
-            return Err(Error::input(format!(
-                "window ({lo}, {hi}): expected two wavelengths in nm, LO,HI with LO < HI (e.g. 2122,2488)"
-            )));
+        if let Some((lo, hi)) = self.window {
+            if !(lo > 0.0 && lo < hi && hi.is_finite()) {
+                return Err(Error::input(format!(
+                    "window ({lo}, {hi}): expected two wavelengths in nm, LO,HI with LO < HI (e.g. 2122,2488)"
+                )));
+            }
         }
         Ok(DetectParams {
             algorithm,
@@ -141,6 +143,8 @@ impl DetectOptions {
 struct Detection {
     maps: DetectionMaps,
     window: GasWindow,
+    /// The window range asked for or chosen, nm.
+    window_nm: (f64, f64),
 }
 
 /// Window, target and detection over `source`, as the CLI's `detect` runs them.
@@ -152,11 +156,18 @@ fn run(
 ) -> Outcome<Detection> {
     let params = options.params()?;
     let label = meta.path.display();
+    let window_nm = match (options.window, meta.wavelength_nm.as_deref()) {
+        (Some(w), _) => w,
+        (None, Some(wl)) => plumewatch_scan::window::auto_window(wl, meta.bad_bands.as_deref())
+            .map_err(|e| e.context(format!("{label}")))?,
+        // No band centres: `for_cube` names what is missing.
+        (None, None) => plumewatch_scan::window::CH4_WINDOW_2_3_UM,
+    };
     let window = GasWindow::for_cube(
         &meta.path,
         meta,
         &options.gas,
-        Some(&options.window.into()),
+        Some(&window_nm.into()),
         options.target.as_deref(),
         params.saturation.as_ref(),
     )?;
@@ -190,7 +201,11 @@ fn run(
             *v = nodata_to_nan(*v);
         }
     }
-    Ok(Detection { maps, window })
+    Ok(Detection {
+        maps,
+        window,
+        window_nm,
+    })
 }
 
 /// The maps as a dict of `lines × samples` float32 arrays (moved, not copied) with the
@@ -206,6 +221,7 @@ fn to_dict(py: Python<'_>, d: Detection) -> PyResult<Bound<'_, PyDict>> {
     ] {
         out.set_item(name, PyArray1::from_vec(py, map).reshape([lines, samples])?)?;
     }
+    out.set_item("window_nm", vec![d.window_nm.0, d.window_nm.1])?;
     out.set_item("window_bands", d.window.bands)?;
     out.set_item(
         "unit_absorption",

@@ -145,3 +145,25 @@ def test_detect_reports_progress_per_column(scene):
     # and through tqdm, as users see it
     ds = plumewatch.detect(plumewatch.open_cube(scene), progress=True)
     assert ds["z"].shape == (256, 128)
+
+
+def test_detect_chooses_the_gas_window_from_the_bands():
+    """Without ``window``, a 900–1700 nm InGaAs-like sensor is detected in the 1.65 µm
+    window and a full-range one in the 2.3 µm window, as the CLI chooses; an explicit
+    window still wins."""
+    rng = np.random.default_rng(4)
+
+    def cube(wavelengths):
+        values = 1.0 + 0.01 * rng.standard_normal((300, 3, len(wavelengths)))
+        return values.astype(np.float32)
+
+    ingaas = np.linspace(900.0, 1700.0, 224)
+    ds = plumewatch.detect(cube(ingaas), wavelengths=ingaas, fwhm=np.full(224, 8.0))
+    assert ds.attrs["window_nm"] == [1560.0, 1720.0]
+    assert all(1560.0 <= ingaas[b] <= 1720.0 for b in ds.attrs["window_bands"])
+    full = np.arange(900.0, 2500.0, 6.0)
+    fwhm = np.full(full.size, 9.0)
+    ds = plumewatch.detect(cube(full), wavelengths=full, fwhm=fwhm)
+    assert ds.attrs["window_nm"] == [2122.0, 2488.0]
+    ds = plumewatch.detect(cube(full), wavelengths=full, fwhm=fwhm, window=(1560, 1720))
+    assert ds.attrs["window_nm"] == [1560.0, 1720.0]

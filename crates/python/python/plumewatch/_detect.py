@@ -19,13 +19,14 @@ ALGORITHMS = ("mag1c", "mf", "amf", "ace")
 
 def _options(**kw: Any) -> dict:
     window = kw["window"]
-    try:
-        lo, hi = (float(v) for v in window)
-    except (TypeError, ValueError):
-        raise PlumewatchInputError(
-            f"window {window!r}: expected two wavelengths in nm, (LO, HI) with LO < HI (e.g. (2122, 2488))"
-        ) from None
-    kw["window"] = (lo, hi)
+    if window is not None:
+        try:
+            lo, hi = (float(v) for v in window)
+        except (TypeError, ValueError):
+            raise PlumewatchInputError(
+                f"window {window!r}: expected two wavelengths in nm, (LO, HI) with LO < HI (e.g. (2122, 2488))"
+            ) from None
+        kw["window"] = (lo, hi)
     if kw["target"] is not None:
         kw["target"] = os.fspath(kw["target"])
     if kw["group"] < 1:
@@ -56,7 +57,6 @@ def _maps_dataset(
     *,
     gas: str,
     algo: str,
-    window: Tuple[float, float],
     source: Optional[str],
     coords: dict,
 ) -> xr.Dataset:
@@ -74,7 +74,7 @@ def _maps_dataset(
     attrs = {
         "gas": gas,
         "algorithm": algo,
-        "window_nm": list(window),
+        "window_nm": list(maps["window_nm"]),
         "window_bands": list(maps["window_bands"]),
         "unit_absorption_per_ppm_m": np.asarray(maps["unit_absorption"]),
         "source": source or "array",
@@ -137,7 +137,7 @@ def detect(
     cube: Union[xr.DataArray, np.ndarray, "os.PathLike[str]", str],
     gas: str = "ch4",
     algo: str = "amf",
-    window: Tuple[float, float] = (2122, 2488),
+    window: Optional[Tuple[float, float]] = None,
     *,
     wavelengths: Optional[Sequence[float]] = None,
     fwhm: Optional[Sequence[float]] = None,
@@ -175,6 +175,9 @@ def detect(
         ``"amf"`` (albedo-corrected matched filter), ``"mf"``, ``"mag1c"`` or ``"ace"``.
     window
         Gas window (lo, hi) in nm; bands above 2485 nm and in the water bands are left out.
+        Default: chosen from the bands as the CLI does, the 2.3 µm window (2122, 2488)
+        when the sensor covers it, else the 1.65 µm window (1560, 1720). The window used
+        is in the result's ``window_nm`` attribute.
     wavelengths, fwhm
         Band centres and widths in nm, one per band (override the DataArray's coordinates).
     good_bands
@@ -263,13 +266,13 @@ def detect(
         else:
             meta = _native.Cube(path).meta()
         coords = _spatial_coords(meta, *maps["enhancement"].shape)
-        return _maps_dataset(maps, gas=gas, algo=algo, window=options["window"], source=path, coords=coords)
+        return _maps_dataset(maps, gas=gas, algo=algo, source=path, coords=coords)
     values, wl, fw, good, nd, coords = _array_inputs(cube, wavelengths, fwhm, good_bands, nodata)
     with _progress_bar(progress, values.shape[0] if global_stats else values.shape[1]) as update:
         bands = {"wavelength": wl, "fwhm": fw, "good_bands": good, "nodata": nd}
         maps = _native.detect_array(values, bands, options, update)
     source = cube.attrs.get("source_path") if isinstance(cube, xr.DataArray) else None
-    return _maps_dataset(maps, gas=gas, algo=algo, window=options["window"], source=source, coords=coords)
+    return _maps_dataset(maps, gas=gas, algo=algo, source=source, coords=coords)
 
 
 def target(gas: str, wavelengths: Sequence[float], fwhm: Sequence[float]) -> np.ndarray:
