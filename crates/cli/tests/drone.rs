@@ -22,6 +22,18 @@ fn target_rows(out: &Output) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A user's InGaAs-like band table, 900–1700 nm every 5 nm with 7.5 nm FWHM, written
+/// as `dir/name`.
+fn user_band_table(dir: &Path, name: &str) -> PathBuf {
+    let table = dir.join(name);
+    let mut text = String::from("band,wavelength_nm,fwhm_nm\n");
+    for k in 0..161 {
+        text += &format!("{},{},7.5\n", k + 1, 900.0 + 5.0 * k as f64);
+    }
+    std::fs::write(&table, text).unwrap();
+    table
+}
+
 #[test]
 fn target_for_the_drone_presets_and_a_user_band_table() {
     let ingaas = target_rows(&ok(&[
@@ -63,12 +75,7 @@ fn target_for_the_drone_presets_and_a_user_band_table() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("my_sensor.csv");
-    let mut text = String::from("band,wavelength_nm,fwhm_nm\n");
-    for k in 0..161 {
-        text += &format!("{},{},7.5\n", k + 1, 900.0 + 5.0 * k as f64);
-    }
-    std::fs::write(&table, text).unwrap();
+    let table = user_band_table(dir.path(), "my_sensor.csv");
     let user = target_rows(&ok(&[
         "target",
         "--gas",
@@ -122,12 +129,7 @@ fn simulate_drone_presets_at_sub_metre_gsd() {
     }
 
     // A user band table with one SNR figure.
-    let table = dir.path().join("ingaas_like.csv");
-    let mut text = String::from("band,wavelength_nm,fwhm_nm\n");
-    for k in 0..161 {
-        text += &format!("{},{},7.5\n", k + 1, 900.0 + 5.0 * k as f64);
-    }
-    std::fs::write(&table, text).unwrap();
+    let table = user_band_table(dir.path(), "ingaas_like.csv");
     let out = dir.path().join("user");
     ok(&[
         "simulate",

@@ -731,23 +731,41 @@ mod tests {
         data
     }
 
+    /// A tile-test cube with every band in the window and the tile target.
+    struct TileScene {
+        cube: VecCube,
+        window: Vec<usize>,
+        ua: Vec<f64>,
+    }
+
+    impl TileScene {
+        fn new(data: Vec<f32>, lines: usize, samples: usize) -> Self {
+            Self {
+                cube: VecCube::new(lines, samples, TILE_BANDS, data).unwrap(),
+                window: (0..TILE_BANDS).collect(),
+                ua: tile_unit_absorption(),
+            }
+        }
+
+        fn input(&self) -> CubeInput<'_> {
+            CubeInput {
+                source: &self.cube,
+                window_bands: &self.window,
+                unit_absorption: &self.ua,
+                saturation_bands: &[],
+                exclude: None,
+            }
+        }
+    }
+
     fn detect_scene(
         data: &[f32],
         lines: usize,
         samples: usize,
         params: &DetectParams,
     ) -> DetectionMaps {
-        let cube = VecCube::new(lines, samples, TILE_BANDS, data.to_vec()).unwrap();
-        let window: Vec<usize> = (0..TILE_BANDS).collect();
-        let ua = tile_unit_absorption();
-        let input = CubeInput {
-            source: &cube,
-            window_bands: &window,
-            unit_absorption: &ua,
-            saturation_bands: &[],
-            exclude: None,
-        };
-        detect_cube(&input, params, &|_| {}).unwrap()
+        let scene = TileScene::new(data.to_vec(), lines, samples);
+        detect_cube(&scene.input(), params, &|_| {}).unwrap()
     }
 
     /// Mean of `values` over the pixels of lines `rows` and samples `cols`.
@@ -956,17 +974,8 @@ mod tests {
 
     #[test]
     fn tiles_are_validated_against_the_scene() {
-        let data = two_half_scene(10, 6, 1);
-        let cube = VecCube::new(10, 6, TILE_BANDS, data).unwrap();
-        let window: Vec<usize> = (0..TILE_BANDS).collect();
-        let ua = tile_unit_absorption();
-        let input = CubeInput {
-            source: &cube,
-            window_bands: &window,
-            unit_absorption: &ua,
-            saturation_bands: &[],
-            exclude: None,
-        };
+        let scene = TileScene::new(two_half_scene(10, 6, 1), 10, 6);
+        let input = scene.input();
         for (n, what) in [(0, "at least 1"), (7, "6 samples")] {
             let params = DetectParams {
                 grouping: Grouping::Tiles(n),
@@ -992,17 +1001,8 @@ mod tests {
     #[test]
     fn tile_blocks_do_not_change_the_result() {
         let (lines, samples) = (64usize, 24usize);
-        let data = two_half_scene(lines, samples, 3);
-        let cube = VecCube::new(lines, samples, TILE_BANDS, data).unwrap();
-        let window: Vec<usize> = (0..TILE_BANDS).collect();
-        let ua = tile_unit_absorption();
-        let input = CubeInput {
-            source: &cube,
-            window_bands: &window,
-            unit_absorption: &ua,
-            saturation_bands: &[],
-            exclude: None,
-        };
+        let scene = TileScene::new(two_half_scene(lines, samples, 3), lines, samples);
+        let input = scene.input();
         let per_column = lines * TILE_BANDS * 4;
         for algorithm in [Algorithm::MatchedFilter, Algorithm::Mag1c] {
             let params = DetectParams {
