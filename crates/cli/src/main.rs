@@ -12,6 +12,8 @@ mod progress;
 mod scan;
 mod server;
 mod simulate;
+mod stream;
+mod stream_sse;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +46,8 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Unit absorption target of a gas for a sensor's bands (CSV, 1/(ppm·m)).
     Target(target::TargetArgs),
+    /// Real-time detection line by line (cube replay, stdin or TCP frames) with alerts.
+    Stream(stream::StreamArgs),
     /// Serve sites to analysts: HTTP API, access control, audit trail, web viewer.
     Serve(server::ServeArgs),
     /// Import a `scan` output folder into a server database (one transaction).
@@ -66,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(args) => info::run(args, quiet),
         Command::Detect(args) => detect::run(args, quiet),
         Command::Target(args) => target::run(args, quiet),
+        Command::Stream(args) => stream::run(args, quiet),
         Command::Serve(args) => return server::serve(args),
         Command::Ingest(args) => return server::ingest(args),
         Command::Users(c) => return server::users(c),

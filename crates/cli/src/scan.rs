@@ -78,6 +78,10 @@ pub struct ScanArgs {
     /// 0 skips it). Done on the first flight line [default: 10].
     #[arg(long)]
     pub limit_runs: Option<usize>,
+    /// Estimate the background statistics again without the pixels the first pass
+    /// flags as possible plume (as `stream` does).
+    #[arg(long)]
+    pub exclude_plume_pixels: bool,
     /// Replace the output folder even when it holds something other than a previous
     /// scan.
     #[arg(long)]
@@ -160,6 +164,7 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
         c.analysis.cfar.far = f;
     }
     c.gsd_m = args.gsd;
+    c.exclude_plume_pixels = args.exclude_plume_pixels;
     c.merge_distance_m = args.merge_distance;
     if let Some(r) = args.limit_runs {
         c.detection_limit.runs = r;

@@ -68,6 +68,7 @@ fn pure_noise_gives_almost_no_plumes() {
     let enh: Vec<f32> = z.iter().map(|v| v * 100.0).collect();
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid,
             z: &z,
             enhancement: &enh,
@@ -111,6 +112,7 @@ fn blob_is_found_with_exact_outline() {
     let enh: Vec<f32> = z.iter().map(|v| v * 100.0).collect();
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid,
             z: &z,
             enhancement: &enh,
@@ -172,6 +174,7 @@ fn bright_surface_patch_is_rejected_but_plume_on_texture_is_kept() {
     let enh: Vec<f32> = z.iter().map(|v| v * 100.0).collect();
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid,
             z: &z,
             enhancement: &enh,
@@ -213,6 +216,7 @@ fn single_column_and_single_line_streaks_are_rejected() {
     let enh: Vec<f32> = z.iter().map(|v| v * 100.0).collect();
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid,
             z: &z,
             enhancement: &enh,
@@ -266,6 +270,7 @@ fn plume_beside_nodata_is_rejected() {
     }
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid,
             z: &z,
             enhancement: &enh,
@@ -294,6 +299,7 @@ fn bad_inputs_are_errors_not_panics() {
     let z = vec![0.0f32; 99];
     let enh = vec![0.0f32; 100];
     let inputs = PlumeInputs {
+        reference: None,
         grid,
         z: &z,
         enhancement: &enh,

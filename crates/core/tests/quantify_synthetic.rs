@@ -84,6 +84,7 @@ fn scene(from_deg: f64, src_col: f64, src_row: f64, seed: u64) -> Scene {
 fn the_plume(s: &Scene) -> Vec<usize> {
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid: s.grid,
             z: &s.z,
             enhancement: &s.enh,

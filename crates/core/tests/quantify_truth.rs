@@ -251,6 +251,7 @@ fn truth_plumes_in_noise_are_detected_and_not_rejected() {
         let z: Vec<f32> = enh.iter().map(|&e| e / sigma).collect();
         let set = find_plumes(
             &PlumeInputs {
+                reference: None,
                 grid: t.grid,
                 z: &z,
                 enhancement: &enh,

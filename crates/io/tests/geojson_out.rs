@@ -125,6 +125,7 @@ fn plume_polygons_are_valid_ccw_and_have_the_plume_area() {
     let z: Vec<f32> = enh.iter().map(|e| e / 100.0).collect();
     let set = find_plumes(
         &PlumeInputs {
+            reference: None,
             grid,
             z: &z,
             enhancement: &enh,

@@ -269,6 +269,14 @@ pub struct ScanConfig {
     /// quantification, fragments, significance.
     #[serde(default)]
     pub analysis: PassParams,
+    /// Estimate the background statistics a second time without the pixels the first
+    /// pass flags as possible plume (smoothed normalised score above the growth
+    /// threshold), as the stream keeps flagged pixels out of its statistics: a large
+    /// plume otherwise inflates its columns' covariance along the gas signature and
+    /// weakens its own response and every other plume's in those columns. Default
+    /// false (one pass).
+    #[serde(default)]
+    pub exclude_plume_pixels: bool,
 }
 
 fn default_gas() -> String {
@@ -292,6 +300,7 @@ impl ScanConfig {
             merge_distance_m: None,
             detection_limit: LimitConfig::default(),
             analysis: PassParams::default(),
+            exclude_plume_pixels: false,
         }
     }
 

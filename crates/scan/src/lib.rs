@@ -29,6 +29,8 @@ pub mod progress;
 pub mod result;
 /// Output sinks: rasters, GeoJSON, evidence, report, `scan.json`.
 pub mod sinks;
+/// Real-time detection, line by line.
+pub mod stream;
 /// The gas window of a cube and its target.
 pub mod window;
 

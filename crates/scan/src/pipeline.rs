@@ -147,17 +147,7 @@ pub struct StagedBands {
 impl StagedBands {
     /// Reads the window and saturation bands of `window` from `source`, in parallel.
     pub fn read(source: &dyn plumewatch_core::LineSource, window: &GasWindow) -> Result<Self> {
-        let mut bands = window.bands.clone();
-        let mut saturation_positions = Vec::with_capacity(window.saturation_bands.len());
-        for &b in &window.saturation_bands {
-            match bands.iter().position(|&x| x == b) {
-                Some(p) => saturation_positions.push(p),
-                None => {
-                    bands.push(b);
-                    saturation_positions.push(bands.len() - 1);
-                }
-            }
-        }
+        let (bands, saturation_positions) = staged_band_list(window);
         // The staged bands (f32) and the scan's per-pixel maps and masks (~40 bytes).
         let pixels = (source.lines() as u128) * (source.samples() as u128);
         let bytes = pixels * (bands.len() as u128 * 4 + 40);
@@ -181,6 +171,24 @@ impl StagedBands {
     pub fn window_positions(&self) -> Vec<usize> {
         (0..self.n_window).collect()
     }
+}
+
+/// The cube bands a scan stages for `window`, in order (the window bands, then the
+/// saturation-screening bands not in it), and the positions of the saturation bands
+/// among them.
+pub fn staged_band_list(window: &GasWindow) -> (Vec<usize>, Vec<usize>) {
+    let mut bands = window.bands.clone();
+    let mut saturation_positions = Vec::with_capacity(window.saturation_bands.len());
+    for &b in &window.saturation_bands {
+        match bands.iter().position(|&x| x == b) {
+            Some(p) => saturation_positions.push(p),
+            None => {
+                bands.push(b);
+                saturation_positions.push(bands.len() - 1);
+            }
+        }
+    }
+    (bands, saturation_positions)
 }
 
 /// Raw pixel → map transform of a flight line: the GLT's affine model, the cube's own
@@ -246,21 +254,30 @@ fn scan_line(
         _ => meta.samples,
     };
     progress.stage(&format!("detect {name}"), total as u64);
-    let input = CubeInput {
-        source: &staged.cube,
-        window_bands: &window_positions,
-        unit_absorption: &window.unit_absorption,
-        saturation_bands: &staged.saturation_positions,
-        exclude: None,
+    let run = |exclude: Option<&[bool]>| {
+        let input = CubeInput {
+            source: &staged.cube,
+            window_bands: &window_positions,
+            unit_absorption: &window.unit_absorption,
+            saturation_bands: &staged.saturation_positions,
+            exclude,
+        };
+        // The detection-limit estimate reuses the detection's per-column filters.
+        if want_limit {
+            detect_cube_with_filters(&input, &detect, &|n| progress.advance(n))
+        } else {
+            detect_cube(&input, &detect, &|n| progress.advance(n)).map(|m| (m, None))
+        }
+        .with_context(|| format!("{}: detection", path.display()))
     };
-    // The detection-limit estimate reuses the detection's per-column filters.
-    let (maps, filters) = if want_limit {
-        detect_cube_with_filters(&input, &detect, &|n| progress.advance(n))
-    } else {
-        detect_cube(&input, &detect, &|n| progress.advance(n)).map(|m| (m, None))
-    }
-    .with_context(|| format!("{}: detection", path.display()))?;
+    let (mut maps, mut filters) = run(None)?;
     progress.finish();
+    if config.exclude_plume_pixels {
+        let mask = plumewatch_core::scan::possible_plume_pixels(&maps, &config.analysis)?;
+        progress.stage(&format!("detect {name} without plume pixels"), total as u64);
+        (maps, filters) = run(Some(&mask))?;
+        progress.finish();
+    }
     let spectra = WindowSpectra {
         source: &staged.cube,
         bands: &window_positions,

@@ -29,6 +29,32 @@ pub struct ColumnFilter {
     pub count: u64,
 }
 
+impl ColumnFilter {
+    /// The filter of finished background statistics for the unit absorption `a` per
+    /// window band: target `t = a · 10⁵ ⊙ mean`, `C⁻¹ t`, `tᵀ C⁻¹ t`, `meanᵀ mean`.
+    pub fn of_background(stats: &BackgroundStats, unit_absorption: &[f64]) -> Self {
+        let target: Vec<f64> = unit_absorption
+            .iter()
+            .zip(&stats.mean)
+            .map(|(a, m)| a * TEMPLATE_SCALING * m)
+            .collect();
+        let whitened_target = stats.solve(&target);
+        let norm: f64 = target
+            .iter()
+            .zip(&whitened_target)
+            .map(|(a, b)| a * b)
+            .sum();
+        let mean_sq = stats.mean.iter().map(|m| m * m).sum();
+        ColumnFilter {
+            mean: stats.mean.clone(),
+            whitened_target,
+            norm,
+            mean_sq,
+            count: stats.count,
+        }
+    }
+}
+
 /// Bits of a pixel's flags in [`ColumnFilters`] built from a detection
 /// ([`super::detect_cube_with_filters`]).
 #[derive(Debug, Clone, Copy)]
@@ -262,26 +288,18 @@ impl ColumnFilters {
     fn filter_of(&self, acc: &MomentAccumulator) -> Result<ColumnFilter> {
         let stats =
             BackgroundStats::from_moments(acc, self.normalization, self.regularization, None)?;
-        let target: Vec<f64> = self
-            .unit_absorption
-            .iter()
-            .zip(&stats.mean)
-            .map(|(a, m)| a * TEMPLATE_SCALING * m)
-            .collect();
-        let whitened_target = stats.solve(&target);
-        let norm: f64 = target
-            .iter()
-            .zip(&whitened_target)
-            .map(|(a, b)| a * b)
-            .sum();
-        let mean_sq = stats.mean.iter().map(|m| m * m).sum();
-        Ok(ColumnFilter {
-            mean: stats.mean,
-            whitened_target,
-            norm,
-            mean_sq,
-            count: stats.count,
-        })
+        Ok(ColumnFilter::of_background(&stats, &self.unit_absorption))
+    }
+
+    /// The covariance divisor and regularisation the filters were estimated with (for
+    /// statistics kept elsewhere, such as a stream's decaying moments).
+    pub fn estimation(&self) -> (Normalization, crate::stats::Regularization) {
+        (self.normalization, self.regularization)
+    }
+
+    /// The unit absorption per window band the filters target.
+    pub fn unit_absorption(&self) -> &[f64] {
+        &self.unit_absorption
     }
 
     /// The filter of column `col` after some of its pixels changed: each `(old, new)`
@@ -360,7 +378,7 @@ impl ColumnFilters {
 
     /// Whether a pixel (all staged values) may be in the statistics: window finite, not
     /// saturated.
-    fn valid(&self, v: &[f32]) -> bool {
+    pub fn valid(&self, v: &[f32]) -> bool {
         let finite = v[..self.bands].iter().all(|x| x.is_finite());
         let saturated = self
             .saturation_threshold

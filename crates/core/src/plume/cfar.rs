@@ -28,8 +28,20 @@ pub struct ColumnBackground {
     pub scene_fallback: bool,
 }
 
+/// What the CFAR rule of a block of lines tests against when the block is part of a
+/// larger scene: the scene's per-column background of the (smoothed) z and its number of
+/// valid pixels, for the scene-level false-alarm probability. A stream keeps these for
+/// the lines it has seen and analyses each plume on the few lines around it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SceneReference {
+    /// One background per detector column.
+    pub background: Vec<ColumnBackground>,
+    /// Valid pixels of the scene the false-alarm probability refers to.
+    pub n_valid: usize,
+}
+
 /// Fewest valid values a column needs for its own statistics.
-const MIN_COLUMN_VALID: usize = 16;
+pub const MIN_COLUMN_VALID: usize = 16;
 
 /// Robust per-column background of `z` (`grid` order): median and 1.4826·MAD of every
 /// detector column's finite values. Columns with fewer than 16 valid values, or zero

@@ -26,6 +26,7 @@ mod reject;
 /// Seeds, growth, clean-up and connected components.
 mod segment;
 
+pub use cfar::SceneReference;
 pub use cfar::{cfar_mask, column_background, normalised_z, CfarParams, ColumnBackground};
 pub use outline::{ring_signed_area, trace_outline};
 pub use reject::{RejectParams, Rejection};
@@ -104,4 +105,8 @@ pub struct PlumeInputs<'a> {
     pub albedo: Option<&'a [f32]>,
     /// Saturated or otherwise flagged pixels (true = bad), besides NaN.
     pub invalid: Option<&'a [bool]>,
+    /// The per-column background and scene size the CFAR rule tests against when these
+    /// rasters are only a block of a larger scene (the lines a stream keeps around one
+    /// plume); `None` estimates them from these rasters.
+    pub reference: Option<&'a SceneReference>,
 }

@@ -32,7 +32,17 @@ pub fn find_plumes(
         )));
     }
     let grow = cfar.grow_z.min(k);
-    let background = column_background(inputs.z, grid)?;
+    let background = match inputs.reference {
+        Some(r) if r.background.len() != grid.samples => {
+            return Err(Error::Shape {
+                what: "reference column backgrounds (one per sample)".into(),
+                expected: grid.samples,
+                got: r.background.len(),
+            })
+        }
+        Some(r) => r.background.clone(),
+        None => column_background(inputs.z, grid)?,
+    };
     let zn = normalised_z(inputs.z, grid, &background)?;
     let (w, h) = (grid.samples, grid.lines);
     let usable = |i: usize| {
@@ -40,7 +50,10 @@ pub fn find_plumes(
             && inputs.enhancement[i].is_finite()
             && !inputs.invalid.is_some_and(|m| m[i])
     };
-    let n_valid = inputs.z.iter().filter(|v| v.is_finite()).count();
+    let n_valid = match inputs.reference {
+        Some(r) => r.n_valid,
+        None => inputs.z.iter().filter(|v| v.is_finite()).count(),
+    };
 
     // Seeds and hysteresis growth (8-connected flood from seeds through zn > grow).
     let mut mask = vec![false; grid.len()];

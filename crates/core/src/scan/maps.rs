@@ -61,6 +61,8 @@ pub struct PassMaps {
     pub(super) enhancement: Vec<f32>,
     pub(super) albedo: Vec<f32>,
     pub(super) sigma: Vec<f32>,
+    /// The scene these maps are a block of, when they are ([`PassMaps::within`]).
+    pub(super) reference: Option<crate::plume::SceneReference>,
 }
 
 /// One pixel's detection values, as [`DetectionMaps`] hold them ([`crate::raster::NODATA`]
@@ -89,7 +91,39 @@ impl PassMaps {
             enhancement: crate::raster::nodata_as_nan(&maps.enhancement),
             albedo: crate::raster::nodata_as_nan(&maps.albedo),
             sigma: crate::raster::nodata_as_nan(&maps.sigma),
+            reference: None,
         })
+    }
+
+    /// These maps as a block of lines of a larger scene whose per-column background
+    /// and size are `reference`: the CFAR rule and the false-alarm probability of the
+    /// analysis refer to the scene, not to the block (a stream analyses each plume on
+    /// the lines around it).
+    pub fn within(mut self, reference: crate::plume::SceneReference) -> Result<Self> {
+        if reference.background.len() != self.grid.samples {
+            return Err(crate::Error::Shape {
+                what: "reference column backgrounds (one per sample)".into(),
+                expected: self.grid.samples,
+                got: reference.background.len(),
+            });
+        }
+        self.reference = Some(reference);
+        Ok(self)
+    }
+
+    /// Raster size.
+    pub fn grid(&self) -> Grid {
+        self.grid
+    }
+
+    /// Enhancement, ppm·m (NaN = no data).
+    pub fn enhancement(&self) -> &[f32] {
+        &self.enhancement
+    }
+
+    /// The smoothed significance the CFAR rule reads (NaN = no data).
+    pub fn smoothed_z(&self) -> &[f32] {
+        &self.z
     }
 
     /// Sets the values of some pixels (linear indices) and smooths the significance

@@ -45,6 +45,15 @@ pub struct PassParams {
     /// a candidate whose [`crate::plume::Plume::false_alarm_probability`] is above it is
     /// kept in the results as "not significant" but not reported as a site.
     pub max_false_alarm_probability: f64,
+    /// Estimate the emission rate of candidates that are not significant at the scene
+    /// level too (default true, for the report; the stream turns it off: its alerts
+    /// need rates of reported sources only, and each rate costs its Monte-Carlo draws).
+    #[serde(default = "yes")]
+    pub quantify_not_significant: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for PassParams {
@@ -65,6 +74,7 @@ impl Default for PassParams {
             fragments: FragmentParams::default(),
             smoothing_radius: 1,
             max_false_alarm_probability: 0.01,
+            quantify_not_significant: true,
         }
     }
 }
@@ -274,6 +284,7 @@ pub fn analyse_pass_prepared(
         enhancement,
         albedo: Some(albedo),
         invalid,
+        reference: maps.reference.as_ref(),
     };
     let mut plumes = find_plumes(&inputs, &params.cfar, &params.reject)?;
     if let Some(spectra) = spectra {
@@ -307,8 +318,11 @@ pub fn analyse_pass_prepared(
     for p in &plumes.plumes {
         let source = locate_source(grid, &p.pixels, enhancement, downwind, &params.source)?;
         let source_map = transform.pixel_to_map(source.col, source.row);
+        let not_significant = p.false_alarm_probability.is_nan()
+            || p.false_alarm_probability > params.max_false_alarm_probability;
+        let wanted = params.quantify_not_significant || !not_significant;
         let emission = match (&wind, downwind, &p.rejection) {
-            (Some(w), Some(dw), None) => Some(quantify(
+            (Some(w), Some(dw), None) if wanted => Some(quantify(
                 &PlumePixels {
                     grid,
                     pixels: &p.pixels,
@@ -330,8 +344,7 @@ pub fn analyse_pass_prepared(
             source_radius_m: source.radius_px * gsd,
             emission,
             fragment_of: None,
-            not_significant: p.false_alarm_probability.is_nan()
-                || p.false_alarm_probability > params.max_false_alarm_probability,
+            not_significant,
         });
     }
     if let Some(dw) = downwind {
@@ -363,6 +376,19 @@ pub fn analyse_pass_prepared(
         located,
         wind,
     })
+}
+
+/// Pixels that may be plume (`lines × samples`, true = may be plume): the smoothed
+/// significance, normalised by its column's robust background as the CFAR rule does,
+/// above the growth threshold. The stream keeps these pixels out of its background
+/// statistics, and a scan can re-estimate its statistics without them.
+pub fn possible_plume_pixels(maps: &DetectionMaps, params: &PassParams) -> Result<Vec<bool>> {
+    let prepared = PassMaps::new(maps, params.smoothing_radius)?;
+    let grid = prepared.grid;
+    let background = crate::plume::column_background(&prepared.z, grid)?;
+    let zn = crate::plume::normalised_z(&prepared.z, grid, &background)?;
+    let grow = params.cfar.grow_z.min(params.cfar.seed_threshold()?);
+    Ok(zn.iter().map(|&v| f64::from(v) > grow).collect())
 }
 
 impl PassAnalysis {

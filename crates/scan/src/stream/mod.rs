@@ -1,0 +1,1071 @@
+//! Real-time detection, line by line: the engine behind `plumewatch stream`.
+//!
+//! A pushbroom sensor delivers one cross-track line (samples × bands) at a time.
+//! [`Stream`] turns lines into alerts as they arrive, with memory that does not grow
+//! with the length of the flight:
+//!
+//! 1. **Warm-up.** The first [`StreamSettings::warmup_lines`] lines are held until the
+//!    per-column background statistics exist; then they are detected too (the
+//!    catch-up pass), so no part of the flight goes unscanned.
+//! 2. **Online statistics.** Each detector column keeps exponentially weighted moments
+//!    of its background pixels ([`StreamSettings::memory_lines`]), fed every
+//!    [`StreamSettings::stats_stride`]-th line in blocks (rank-k updates), without the
+//!    pixels above the plume growth threshold. The filters (a Cholesky factor per
+//!    column) are refreshed every [`StreamSettings::refresh_lines`] lines.
+//! 3. **Detection** of each line with the scan's matched filters (`amf` or `mf`, the
+//!    fixed-statistics form [`ColumnFilters`]).
+//! 4. **Plumes across lines.** The CFAR rule's per-column background of the smoothed
+//!    significance is kept over the last [`StreamSettings::z_memory_lines`] lines; the
+//!    pixels above the growth threshold form runs that a tracker joins across lines.
+//!    A plume is complete when nothing has joined it for
+//!    [`StreamSettings::quiet_lines`] lines (or it has been open for
+//!    [`StreamSettings::longest_plume_lines`]).
+//! 5. **Analysis with the scan's code.** The complete plume's lines, with a margin, go
+//!    through [`analyse_pass_prepared`] — the same segmentation, rejection (surface
+//!    correlation, streaks, the narrow-band check), fragment rule, source location and
+//!    emission rate as `scan` — against the stream's scene reference
+//!    ([`SceneReference`]). Reported candidates become [`Alert`]s.
+//!
+//! Only the lines an open plume touches (plus margins) and the statistics are kept.
+
+pub mod input;
+mod moments;
+mod tracker;
+
+use crate::config::Detector;
+use crate::window::GasWindow;
+use crate::{bail, Context, Result};
+use moments::DecayingMoments;
+use plumewatch_core::detect::fixed::ColumnFilters;
+use plumewatch_core::detect::DetectionMaps;
+use plumewatch_core::geo::GeoTransform;
+use plumewatch_core::plume::column_background;
+use plumewatch_core::plume::narrowband::WindowSpectra;
+use plumewatch_core::plume::SceneReference;
+use plumewatch_core::plume::{Plume, PlumeSet};
+use plumewatch_core::quantify::Wind;
+use plumewatch_core::raster::{nodata_to_nan, Grid};
+use plumewatch_core::scan::PassPlume;
+use plumewatch_core::scan::{
+    analyse_pass_prepared, box_average_z, PassAnalysis, PassMaps, PassParams,
+};
+use plumewatch_core::VecCube;
+use rayon::prelude::*;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use tracker::{Component, Tracker};
+
+/// The stream's knobs, with documented defaults.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StreamSettings {
+    /// Lines held before the first statistics (default 512: 512 samples of each
+    /// column for the 50–80 bands of the 2.3 µm window of AVIRIS-NG, 7–10 pixels per
+    /// band; 5 s of AVIRIS-NG flight at 100 lines/s). With 256 the covariance overfits
+    /// the warm-up lines: their significance is narrower than that of the lines after
+    /// them, and the CFAR background taken on them raised false alerts (measured on a
+    /// simulated 600 × 5000 line).
+    pub warmup_lines: usize,
+    /// e-folding length of the background statistics in lines (default 2000: 20 s of
+    /// AVIRIS-NG flight, about 6 km at 3 m pixels).
+    pub memory_lines: f64,
+    /// Every this many lines enter the statistics (default 2: half the cost of the
+    /// rank-k updates; at a memory of 2000 lines each column still rests on ~1000
+    /// pixels).
+    pub stats_stride: usize,
+    /// Lines between refreshes of the filters (Cholesky factors) and of the CFAR
+    /// background (default 256).
+    pub refresh_lines: usize,
+    /// Lines of the smoothed significance the CFAR background is taken over (default
+    /// 1024).
+    pub z_memory_lines: usize,
+    /// Lines without growth after which a plume is complete (default 4).
+    pub quiet_lines: usize,
+    /// Longest plume, in lines, before it is analysed anyway (default 512).
+    pub longest_plume_lines: usize,
+    /// Flight length, in lines, that a candidate's scene-level false-alarm probability
+    /// refers to when the input's length is unknown (default 5000: a 600-sample
+    /// AVIRIS-NG line of 3 M pixels). A replayed file uses its own length.
+    pub reference_lines: usize,
+    /// Folder for each alert's evidence PNG (`None`: no chips).
+    pub evidence_dir: Option<PathBuf>,
+    /// Folder where the detection maps of every line are spooled (four raw f32 files,
+    /// 16 bytes per pixel on disk, none in memory) for the end-of-flight outputs
+    /// ([`Stream::spooled_maps`]); `None`: not kept.
+    pub spool_dir: Option<PathBuf>,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            warmup_lines: 512,
+            memory_lines: 2000.0,
+            stats_stride: 2,
+            refresh_lines: 256,
+            z_memory_lines: 1024,
+            quiet_lines: 4,
+            longest_plume_lines: 512,
+            reference_lines: 5000,
+            evidence_dir: None,
+            spool_dir: None,
+        }
+    }
+}
+
+impl StreamSettings {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.warmup_lines < 16 {
+            bail!(
+                "warm-up: expected at least 16 lines, got {}",
+                self.warmup_lines
+            );
+        }
+        if !(self.memory_lines.is_finite() && self.memory_lines >= 1.0) {
+            bail!(
+                "statistics memory: expected at least 1 line, got {}",
+                self.memory_lines
+            );
+        }
+        for (name, v) in [
+            ("statistics stride", self.stats_stride),
+            ("refresh interval", self.refresh_lines),
+            ("significance memory", self.z_memory_lines),
+            ("longest plume", self.longest_plume_lines),
+            ("reference flight length", self.reference_lines),
+        ] {
+            if v == 0 {
+                bail!("{name}: expected at least 1 line, got 0");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the stream needs to know about the input before the first line.
+#[derive(Debug, Clone)]
+pub struct StreamSetup {
+    /// Pass (flight line) name, used in alert ids.
+    pub name: String,
+    /// Cross-track samples of each line.
+    pub samples: usize,
+    /// The gas window, with band indices into the input's bands.
+    pub window: GasWindow,
+    /// Detector (`amf` or `mf`: the matched filters have a fixed-statistics form).
+    pub detector: Detector,
+    /// The scan's per-pass analysis settings (with the gas's column mass set).
+    pub pass: PassParams,
+    /// Raw pixel → map transform of line 0 (rows count lines from the first line).
+    pub transform: GeoTransform,
+    /// Map CRS of `transform` (WKT or `EPSG:n`), for latitude and longitude.
+    pub crs: Option<String>,
+    /// Wind at the time of the flight.
+    pub wind: Option<Wind>,
+    /// Number of lines, when known (a replayed file).
+    pub total_lines: Option<usize>,
+}
+
+/// One input line: the staged band values ([`Stream::staged_bands`], `samples ×
+/// staged bands`, band fastest) and, optionally, each sample's latitude and longitude.
+#[derive(Debug, Clone, Default)]
+pub struct InputLine {
+    /// `samples × staged bands` values (radiance, NaN = no data).
+    pub values: Vec<f32>,
+    /// Latitude and longitude (degrees) of each sample, from a per-line geolocation
+    /// stream.
+    pub lat_lon: Option<Vec<[f64; 2]>>,
+}
+
+/// An alert: a reported source, as soon as its plume is complete. The same record
+/// (`alerts.jsonl`, one JSON object per line) describes `scan`'s sites.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Alert {
+    /// `<pass>-A<n>`, unique within the run.
+    pub id: String,
+    /// When the alert was raised (UTC, RFC 3339).
+    pub time_utc: String,
+    /// Flight line.
+    pub pass: String,
+    /// Source line (continuous, from the first line of the input).
+    pub line: f64,
+    /// Source sample (continuous).
+    pub sample: f64,
+    /// Latitude of the source, degrees (WGS84).
+    pub lat: Option<f64>,
+    /// Longitude of the source, degrees (WGS84).
+    pub lon: Option<f64>,
+    /// Source position in map coordinates (easting, northing).
+    pub x: f64,
+    /// See `x`.
+    pub y: f64,
+    /// Source uncertainty radius, m.
+    pub source_radius_m: f64,
+    /// Emission rate, kg/h (`None` without wind).
+    pub rate_kg_h: Option<f64>,
+    /// Standard deviation of the rate, kg/h.
+    pub rate_sd_kg_h: Option<f64>,
+    /// Highest enhancement in the plume, ppm·m.
+    pub max_enhancement_ppm_m: f64,
+    /// Significance (the peak robust-normalised score).
+    pub significance: f64,
+    /// Probability that a plume-free flight line of the reference length holds a
+    /// candidate at least this significant (Gaussian null, as `scan`).
+    pub false_alarm_probability: f64,
+    /// Pixels of the plume.
+    pub n_pixels: usize,
+    /// First and last line of the plume.
+    pub line_range: [usize; 2],
+    /// The line whose arrival completed the plume.
+    pub closed_by_line: usize,
+    /// Wind used for the rate.
+    pub wind: Option<Wind>,
+    /// Evidence PNG (enhancement chip with outline and source).
+    pub evidence_png: Option<String>,
+}
+
+/// A candidate the stream analysed (reported or not), for the end-of-run record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StreamCandidate {
+    /// Source line and sample.
+    pub line: f64,
+    /// See `line`.
+    pub sample: f64,
+    /// Significance.
+    pub significance: f64,
+    /// Why it was not reported (`None`: reported as an alert).
+    pub verdict: Option<String>,
+}
+
+/// What the stream has done so far.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StreamStats {
+    /// Lines received.
+    pub lines: usize,
+    /// Lines detected.
+    pub lines_detected: usize,
+    /// Alerts raised.
+    pub alerts: usize,
+    /// Plumes analysed.
+    pub plumes_analysed: usize,
+    /// Most lines held at once (warm-up, or the lines around open plumes).
+    pub max_lines_held: usize,
+    /// Filter refreshes.
+    pub refreshes: usize,
+    /// Seconds spent detecting lines (the matched filters).
+    pub detect_s: f64,
+    /// Seconds spent tracking lines (smoothing, thresholds, runs, statistics rows).
+    pub track_s: f64,
+    /// Seconds spent analysing complete plumes.
+    pub analyse_s: f64,
+    /// Seconds spent refreshing the statistics (rank-k folds, Cholesky factors, the
+    /// CFAR background).
+    pub refresh_s: f64,
+}
+
+/// An analysed candidate in flight coordinates, with the peak pixel of the plume it is a
+/// downwind fragment of.
+type Kept = (Plume, PassPlume, Option<(usize, usize)>);
+
+struct Record {
+    line: usize,
+    staged: Vec<f32>,
+    /// enhancement, albedo, sigma, z ([`plumewatch_core::raster::NODATA`] = none).
+    maps: [Vec<f32>; 4],
+    lat_lon: Option<Vec<[f64; 2]>>,
+}
+
+/// The real-time engine (see the module docs).
+pub struct Stream {
+    setup: StreamSetup,
+    settings: StreamSettings,
+    staged_bands: Vec<usize>,
+    window_positions: Vec<usize>,
+    filters: ColumnFilters,
+    ready: bool,
+    moments: Vec<DecayingMoments>,
+    /// Background rows waiting to be folded into `moments`, per column.
+    pending_rows: Vec<Vec<f32>>,
+    pending_lines: usize,
+    ring: VecDeque<Record>,
+    /// Smoothed significance of the last `z_memory_lines` tracked lines.
+    zring: VecDeque<Vec<f32>>,
+    reference: Option<SceneReference>,
+    tracker: Tracker,
+    waiting: Vec<(Component, usize)>,
+    tracked: usize,
+    received: usize,
+    seen_peaks: VecDeque<(usize, usize)>,
+    candidates: Vec<StreamCandidate>,
+    /// Every analysed candidate in flight coordinates (pixel indices over all lines).
+    kept: Vec<Kept>,
+    spool: Option<Spool>,
+    n_seed_pixels: usize,
+    n_too_small: usize,
+    to_wgs84: Option<plumewatch_io::geojson_out::ToWgs84>,
+    stats: StreamStats,
+}
+
+impl Stream {
+    /// Starts a stream.
+    pub fn new(setup: StreamSetup, settings: StreamSettings) -> Result<Self> {
+        settings.validate()?;
+        setup.pass.cfar.seed_threshold()?;
+        if setup.samples == 0 {
+            bail!("samples: expected at least 1 sample per line");
+        }
+        let mut detect = setup.detector.detect_params();
+        if setup.detector == Detector::Mag1c {
+            bail!("detector: the stream runs the matched filters (amf, mf); mag1c's iterations need the whole column");
+        }
+        detect.grouping = plumewatch_core::detect::Grouping::Columns(1);
+        let (staged_bands, saturation_positions) = crate::pipeline::staged_band_list(&setup.window);
+        let n_window = setup.window.bands.len();
+        let filters = ColumnFilters::from_moments(
+            vec![None; setup.samples],
+            Vec::new(),
+            n_window,
+            &setup.window.unit_absorption,
+            &saturation_positions,
+            &detect,
+        )?;
+        let to_wgs84 = match &setup.crs {
+            Some(wkt) => Some(plumewatch_io::geojson_out::ToWgs84::new(
+                wkt,
+                std::path::Path::new(&setup.name),
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            moments: vec![DecayingMoments::new(n_window); setup.samples],
+            pending_rows: vec![Vec::new(); setup.samples],
+            pending_lines: 0,
+            window_positions: (0..n_window).collect(),
+            staged_bands,
+            filters,
+            ready: false,
+            ring: VecDeque::new(),
+            zring: VecDeque::new(),
+            reference: None,
+            tracker: Tracker::new(2 * setup.pass.cfar.closing_radius),
+            waiting: Vec::new(),
+            tracked: 0,
+            received: 0,
+            seen_peaks: VecDeque::new(),
+            candidates: Vec::new(),
+            kept: Vec::new(),
+            spool: match &settings.spool_dir {
+                Some(d) => Some(Spool::create(d)?),
+                None => None,
+            },
+            n_seed_pixels: 0,
+            n_too_small: 0,
+            to_wgs84,
+            stats: StreamStats::default(),
+            setup,
+            settings,
+        })
+    }
+
+    /// Input band indices each line must carry, in order: the window bands, then the
+    /// saturation-screening bands not in the window.
+    pub fn staged_bands(&self) -> &[usize] {
+        &self.staged_bands
+    }
+
+    /// Progress so far.
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    /// Every candidate analysed so far.
+    pub fn candidates(&self) -> &[StreamCandidate] {
+        &self.candidates
+    }
+
+    /// The setup the stream runs with.
+    pub fn setup(&self) -> &StreamSetup {
+        &self.setup
+    }
+
+    /// Feeds lines (any number; a replay passes many at once, a sensor one) and
+    /// returns the alerts they completed, in order.
+    pub fn push(&mut self, lines: Vec<InputLine>) -> Result<Vec<Alert>> {
+        let nb = self.staged_bands.len();
+        let w = self.setup.samples;
+        for (i, l) in lines.iter().enumerate() {
+            if l.values.len() != w * nb {
+                bail!(
+                    "line {}: expected {} values ({w} samples × {nb} bands), got {}",
+                    self.received + i,
+                    w * nb,
+                    l.values.len()
+                );
+            }
+            if let Some(ll) = &l.lat_lon {
+                if ll.len() != w {
+                    bail!(
+                        "line {}: geolocation: expected {w} positions, got {}",
+                        self.received + i,
+                        ll.len()
+                    );
+                }
+            }
+        }
+        let first = self.received;
+        self.received += lines.len();
+        self.stats.lines = self.received;
+        let mut records: Vec<Record> = lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| Record {
+                line: first + i,
+                staged: l.values,
+                maps: Default::default(),
+                lat_lon: l.lat_lon,
+            })
+            .collect();
+        if self.ready {
+            self.detect_records(&mut records)?;
+            self.ring.extend(records);
+        } else {
+            self.ring.extend(records);
+            if self.ring.len() >= self.settings.warmup_lines {
+                self.finish_warmup()?;
+            }
+        }
+        self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
+        if !self.ready {
+            return Ok(Vec::new());
+        }
+        let newest = self.received - 1;
+        self.advance(newest, false)
+    }
+
+    /// The input has ended: tracks the last lines, analyses every open plume with the
+    /// lines there are, and returns their alerts. (With fewer lines than the warm-up,
+    /// the statistics are estimated from the lines there are.)
+    pub fn finish(&mut self) -> Result<Vec<Alert>> {
+        if self.received == 0 {
+            return Ok(Vec::new());
+        }
+        if !self.ready {
+            self.finish_warmup()?;
+        }
+        let newest = self.received - 1;
+        self.advance(newest, true)
+    }
+
+    /// Estimates the first statistics from the held lines, then detects them.
+    fn finish_warmup(&mut self) -> Result<()> {
+        let nbw = self.window_positions.len();
+        let nb = self.staged_bands.len();
+        let w = self.setup.samples;
+        // Every warm-up line enters the first statistics (the filters are applied to
+        // these same lines, and a covariance on few pixels would overfit them).
+        for rec in self.ring.iter() {
+            for c in 0..w {
+                let v = &rec.staged[c * nb..(c + 1) * nb];
+                if self.filters.valid(v) {
+                    self.pending_rows[c].extend_from_slice(&v[..nbw]);
+                }
+            }
+        }
+        self.pending_lines = 1;
+        self.refresh_filters()?;
+        if self.filters.columns.iter().all(Option::is_none) {
+            bail!(
+                "warm-up: no detector column has enough valid pixels in the first {} lines for statistics over {nbw} bands",
+                self.ring.len()
+            );
+        }
+        let mut held: Vec<Record> = self.ring.drain(..).collect();
+        self.detect_records(&mut held)?;
+        self.ring.extend(held);
+        // The CFAR background of the warm-up lines.
+        let lines = self.ring.len();
+        let z: Vec<f32> = self
+            .ring
+            .iter()
+            .flat_map(|r| r.maps[3].iter().map(|&v| nodata_to_nan(v)))
+            .collect();
+        let grid = Grid::new(lines, w);
+        let zs = box_average_z(&z, grid, self.setup.pass.smoothing_radius);
+        self.reference = Some(SceneReference {
+            background: column_background(&zs, grid)?,
+            n_valid: self.reference_pixels(),
+        });
+        self.ready = true;
+        Ok(())
+    }
+
+    fn reference_pixels(&self) -> usize {
+        self.setup.samples
+            * self
+                .setup
+                .total_lines
+                .unwrap_or(self.settings.reference_lines)
+                .max(self.received)
+    }
+
+    /// Applies the current filters to `records` (lines in parallel).
+    fn detect_records(&mut self, records: &mut [Record]) -> Result<()> {
+        let t = std::time::Instant::now();
+        let nb = self.staged_bands.len();
+        let w = self.setup.samples;
+        let filters = &self.filters;
+        records.par_iter_mut().for_each(|r| {
+            // Shapes were checked on arrival.
+            if let Ok(out) = filters.apply(&r.staged, 1, 0, w, nb) {
+                r.maps = [out.enhancement, out.albedo, out.sigma, out.z];
+            }
+        });
+        self.stats.lines_detected += records.len();
+        self.stats.detect_s += t.elapsed().as_secs_f64();
+        if let Some(spool) = &mut self.spool {
+            for r in records.iter() {
+                spool.write(&r.maps)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The detection maps of every line, read back from the spool (see
+    /// [`StreamSettings::spool_dir`]); call after [`Stream::finish`].
+    pub fn spooled_maps(&mut self) -> Result<DetectionMaps> {
+        let Some(spool) = &mut self.spool else {
+            bail!("the stream kept no maps (no spool folder was set)");
+        };
+        let [enhancement, albedo, sigma, z] = spool.read()?;
+        Ok(DetectionMaps {
+            lines: self.stats.lines_detected,
+            samples: self.setup.samples,
+            enhancement,
+            albedo,
+            sigma,
+            z,
+            timings: Default::default(),
+        })
+    }
+
+    fn record(&self, line: usize) -> Option<&Record> {
+        let front = self.ring.front()?.line;
+        self.ring.get(line.checked_sub(front)?)
+    }
+
+    /// Smoothed significance of line `line` from the held lines (rows beyond the
+    /// newest are outside the scene, as at the edge of a file).
+    fn smoothed_line(&self, line: usize, newest: usize) -> Vec<f32> {
+        let r = self.setup.pass.smoothing_radius;
+        let w = self.setup.samples;
+        let lo = line
+            .saturating_sub(r)
+            .max(self.ring.front().map_or(0, |f| f.line));
+        let hi = (line + r).min(newest);
+        let mut z = Vec::with_capacity((hi - lo + 1) * w);
+        for l in lo..=hi {
+            match self.record(l) {
+                Some(rec) => z.extend(rec.maps[3].iter().map(|&v| nodata_to_nan(v))),
+                None => z.extend(std::iter::repeat_n(f32::NAN, w)),
+            }
+        }
+        let grid = Grid::new(hi - lo + 1, w);
+        let zs = box_average_z(&z, grid, r);
+        zs[(line - lo) * w..(line - lo + 1) * w].to_vec()
+    }
+
+    /// Tracks every line whose smoothed significance is final, analyses the plumes that
+    /// are complete, and lets go of lines no open plume needs.
+    fn advance(&mut self, newest: usize, end: bool) -> Result<Vec<Alert>> {
+        let r = self.setup.pass.smoothing_radius;
+        let mut alerts = Vec::new();
+        while self.tracked <= newest && (end || self.tracked + r <= newest) {
+            let line = self.tracked;
+            let t = std::time::Instant::now();
+            self.track_line(line, newest)?;
+            self.stats.track_s += t.elapsed().as_secs_f64();
+            self.tracked += 1;
+            let quiet = self.tracker.take_quiet(
+                line,
+                self.settings.quiet_lines,
+                self.settings.longest_plume_lines,
+            );
+            self.waiting.extend(quiet.into_iter().map(|c| (c, line)));
+            alerts.extend(self.analyse_ready(line, end)?);
+        }
+        if end {
+            let rest = self.tracker.take_all();
+            let last = self.tracked.saturating_sub(1);
+            self.waiting.extend(rest.into_iter().map(|c| (c, last)));
+            alerts.extend(self.analyse_ready(last, true)?);
+        }
+        self.trim();
+        Ok(alerts)
+    }
+
+    fn track_line(&mut self, line: usize, newest: usize) -> Result<()> {
+        let w = self.setup.samples;
+        let zs = self.smoothed_line(line, newest);
+        let reference = self.reference.as_ref().expect("ready");
+        let k = self.setup.pass.cfar.seed_threshold()?;
+        let grow = self.setup.pass.cfar.grow_z.min(k);
+        let front = self.ring.front().map_or(0, |f| f.line);
+        let rec = &self.ring[line - front];
+        let mut hot = vec![false; w];
+        let mut seed = vec![false; w];
+        for c in 0..w {
+            let b = &reference.background[c];
+            let zn = (f64::from(zs[c]) - b.median) / b.scale;
+            let usable = zn.is_finite() && nodata_to_nan(rec.maps[0][c]).is_finite();
+            hot[c] = usable && zn > grow;
+            seed[c] = usable && zn > k;
+        }
+        // Background statistics: lines after the warm-up, every stride-th, without the
+        // pixels that may be plume.
+        let nb = self.staged_bands.len();
+        let nbw = self.window_positions.len();
+        if line >= self.settings.warmup_lines && line % self.settings.stats_stride == 0 {
+            let (filters, pending) = (&self.filters, &mut self.pending_rows);
+            for c in 0..w {
+                let v = &rec.staged[c * nb..(c + 1) * nb];
+                if !hot[c] && filters.valid(v) {
+                    pending[c].extend_from_slice(&v[..nbw]);
+                }
+            }
+            self.pending_lines += 1;
+        }
+        self.tracker.push_line(line, &hot, &seed);
+        self.zring.push_back(zs);
+        while self.zring.len() > self.settings.z_memory_lines {
+            self.zring.pop_front();
+        }
+        if line >= self.settings.warmup_lines
+            && (line - self.settings.warmup_lines) % self.settings.refresh_lines
+                == self.settings.refresh_lines - 1
+        {
+            self.refresh_filters()?;
+            self.refresh_reference()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the pending background rows into the moments and refreshes every
+    /// column's filter.
+    fn refresh_filters(&mut self) -> Result<()> {
+        let t = std::time::Instant::now();
+        let nbw = self.window_positions.len();
+        let stride = self.settings.stats_stride as f64;
+        let memory = self.settings.memory_lines;
+        let lines = self.pending_lines as f64;
+        let (norm, reg) = self.filters.estimation();
+        let ua = self.filters.unit_absorption().to_vec();
+        let updated: Vec<Option<plumewatch_core::detect::fixed::ColumnFilter>> = self
+            .moments
+            .par_iter_mut()
+            .zip(self.pending_rows.par_iter_mut())
+            .map(|(m, rows)| {
+                // Each stats line discounts the past by exp(−stride / memory).
+                let factor = (-(lines * stride) / memory).exp();
+                m.fold(rows, if m.weight() > 0.0 { factor } else { 1.0 });
+                rows.clear();
+                if m.weight() > nbw as f64 + 1.0 {
+                    m.filter(norm, reg, &ua).ok()
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for (slot, f) in self.filters.columns.iter_mut().zip(updated) {
+            if f.is_some() {
+                *slot = f;
+            }
+        }
+        self.pending_lines = 0;
+        self.stats.refreshes += 1;
+        self.stats.refresh_s += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    fn refresh_reference(&mut self) -> Result<()> {
+        let w = self.setup.samples;
+        let z: Vec<f32> = self.zring.iter().flatten().copied().collect();
+        let grid = Grid::new(z.len() / w, w);
+        self.reference = Some(SceneReference {
+            background: column_background(&z, grid)?,
+            n_valid: self.reference_pixels(),
+        });
+        Ok(())
+    }
+
+    /// Lines a complete plume needs beyond its own on each side: the rejection's
+    /// neighbourhood window, the narrow-band ring, the smoothing and the closing.
+    fn margin(&self, c: &Component) -> usize {
+        let p = &self.setup.pass;
+        let span = (c.last - c.first + 1).max(c.c1 - c.c0 + 1);
+        (3usize.max(span / 2) + 1)
+            .max(p.narrowband.ring_outer + 1)
+            .max(p.smoothing_radius + p.cfar.closing_radius + 1)
+            .max(p.reject.neighbourhood_radius + 1)
+    }
+
+    fn analyse_ready(&mut self, tracked: usize, end: bool) -> Result<Vec<Alert>> {
+        let mut alerts = Vec::new();
+        let waiting = std::mem::take(&mut self.waiting);
+        for (c, closed_by) in waiting {
+            let margin = self.margin(&c);
+            if !end && c.last + margin > tracked {
+                self.waiting.push((c, closed_by));
+                continue;
+            }
+            if !c.seeded {
+                continue;
+            }
+            let t = std::time::Instant::now();
+            alerts.extend(self.analyse(&c, margin, tracked.max(closed_by))?);
+            self.stats.analyse_s += t.elapsed().as_secs_f64();
+        }
+        Ok(alerts)
+    }
+
+    /// Runs the scan's analysis on the lines and samples around component `c`.
+    fn analyse(&mut self, c: &Component, margin: usize, closed_by: usize) -> Result<Vec<Alert>> {
+        let width = self.setup.samples;
+        let front = self.ring.front().map_or(0, |f| f.line);
+        let lo = c.first.saturating_sub(margin).max(front);
+        let hi = (c.last + margin).min(self.received - 1);
+        let (s0, s1) = (c.c0.saturating_sub(margin), (c.c1 + margin).min(width - 1));
+        let (n, w) = (hi - lo + 1, s1 - s0 + 1);
+        let nb = self.staged_bands.len();
+        let mut maps = DetectionMaps {
+            lines: n,
+            samples: w,
+            enhancement: Vec::with_capacity(n * w),
+            albedo: Vec::with_capacity(n * w),
+            sigma: Vec::with_capacity(n * w),
+            z: Vec::with_capacity(n * w),
+            timings: Default::default(),
+        };
+        let mut staged = Vec::with_capacity(n * w * nb);
+        for l in lo..=hi {
+            let rec = self.record(l).context("a plume's line was let go")?;
+            maps.enhancement.extend_from_slice(&rec.maps[0][s0..=s1]);
+            maps.albedo.extend_from_slice(&rec.maps[1][s0..=s1]);
+            maps.sigma.extend_from_slice(&rec.maps[2][s0..=s1]);
+            maps.z.extend_from_slice(&rec.maps[3][s0..=s1]);
+            staged.extend_from_slice(&rec.staged[s0 * nb..(s1 + 1) * nb]);
+        }
+        let pass = &self.setup.pass;
+        let full = self.reference.as_ref().expect("ready");
+        let reference = SceneReference {
+            background: full.background[s0..=s1].to_vec(),
+            n_valid: full.n_valid,
+        };
+        let prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
+        let cube = VecCube {
+            lines: n,
+            samples: w,
+            bands: nb,
+            data: staged,
+        };
+        let spectra = WindowSpectra {
+            source: &cube,
+            bands: &self.window_positions,
+            wavelength_nm: &self.setup.window.wavelength_nm,
+            unit_absorption: &self.setup.window.unit_absorption,
+        };
+        let mut gt = self.setup.transform.gt;
+        gt[0] += lo as f64 * gt[2] + s0 as f64 * gt[1];
+        gt[3] += lo as f64 * gt[5] + s0 as f64 * gt[4];
+        let transform = GeoTransform::new(gt)?;
+        let analysis = analyse_pass_prepared(
+            &self.setup.name,
+            &prepared,
+            &transform,
+            self.setup.wind,
+            None,
+            Some(&spectra),
+            None,
+            pass,
+        )?;
+        self.stats.plumes_analysed += 1;
+        self.n_seed_pixels += analysis.plumes.n_seed_pixels;
+        self.n_too_small += analysis.plumes.n_too_small;
+        let mut alerts = Vec::new();
+        for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
+            let peak = (p.peak_pixel[0] + lo, p.peak_pixel[1] + s0);
+            let inside = (c.first..=c.last).contains(&peak.0) && (c.c0..=c.c1).contains(&peak.1);
+            if !inside || self.seen_peaks.contains(&peak) {
+                continue;
+            }
+            self.seen_peaks.push_back(peak);
+            if self.seen_peaks.len() > 4096 {
+                self.seen_peaks.pop_front();
+            }
+            let parent = l.fragment_of.and_then(|id| {
+                analysis
+                    .plumes
+                    .plumes
+                    .iter()
+                    .find(|q| q.id == id)
+                    .map(|q| (q.peak_pixel[0] + lo, q.peak_pixel[1] + s0))
+            });
+            let (fp, fl) = in_flight(p, l, (lo, s0), (w, width));
+            self.kept.push((fp, fl, parent));
+            let verdict = crate::result::Verdict::of(&analysis, p, l);
+            let reported = PassAnalysis::is_reported(p, l);
+            self.candidates.push(StreamCandidate {
+                line: l.source.row + lo as f64,
+                sample: l.source.col + s0 as f64,
+                significance: p.significance,
+                verdict: (!reported).then(|| format!("{verdict:?}")),
+            });
+            if !reported {
+                continue;
+            }
+            self.stats.alerts += 1;
+            let id = format!("{}-A{}", self.setup.name, self.stats.alerts);
+            let row = l.source.row + lo as f64;
+            let col = l.source.col + s0 as f64;
+            let (lat, lon) = self.lat_lon(row, col, l.source_map)?;
+            let evidence_png = match &self.settings.evidence_dir {
+                Some(dir) => Some(self.write_chip(dir, &id, &prepared, &transform, p, l)?),
+                None => None,
+            };
+            alerts.push(Alert {
+                id,
+                time_utc: crate::result::utc_now(),
+                pass: self.setup.name.clone(),
+                line: row,
+                sample: col,
+                lat,
+                lon,
+                x: l.source_map.0,
+                y: l.source_map.1,
+                source_radius_m: l.source_radius_m,
+                rate_kg_h: l.emission.map(|e| e.rate_kg_h),
+                rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
+                max_enhancement_ppm_m: p.max_enhancement_ppm_m,
+                significance: p.significance,
+                false_alarm_probability: p.false_alarm_probability,
+                n_pixels: p.n_pixels,
+                line_range: [p.bbox[0] + lo, p.bbox[2] + lo],
+                closed_by_line: closed_by,
+                wind: self.setup.wind,
+                evidence_png,
+            });
+        }
+        Ok(alerts)
+    }
+
+    fn lat_lon(&self, row: f64, col: f64, map: (f64, f64)) -> Result<(Option<f64>, Option<f64>)> {
+        let (r, s) = (row.round().max(0.0) as usize, col.round().max(0.0) as usize);
+        if let Some(ll) = self.record(r).and_then(|rec| rec.lat_lon.as_ref()) {
+            let p = ll[s.min(ll.len() - 1)];
+            return Ok((Some(p[0]), Some(p[1])));
+        }
+        match &self.to_wgs84 {
+            Some(t) => {
+                let p = t.points(&[[map.0, map.1]], std::path::Path::new(&self.setup.name))?;
+                Ok((Some(p[0][1]), Some(p[0][0])))
+            }
+            None => Ok((None, None)),
+        }
+    }
+
+    fn write_chip(
+        &self,
+        dir: &std::path::Path,
+        id: &str,
+        maps: &PassMaps,
+        transform: &GeoTransform,
+        p: &plumewatch_core::plume::Plume,
+        l: &plumewatch_core::scan::PassPlume,
+    ) -> Result<String> {
+        let source = (l.source.col, l.source.row);
+        let wind = self.setup.wind.map(|wd| {
+            (
+                plumewatch_core::geo::downwind_pixel_unit(transform, wd.from_deg),
+                wd.speed_m_s,
+            )
+        });
+        let evidence = plumewatch_io::evidence_png::Evidence {
+            grid: maps.grid(),
+            enhancement: maps.enhancement(),
+            centre: source,
+            outline: &p.outline,
+            source: Some(source),
+            wind,
+            gsd_m: transform.gsd(),
+        };
+        let path = dir.join(format!("{id}.png"));
+        plumewatch_io::evidence_png::write_evidence_png(
+            &path,
+            &evidence,
+            &plumewatch_io::evidence_png::EvidenceParams::default(),
+        )?;
+        Ok(path.display().to_string())
+    }
+
+    /// The analysis of every line seen, in flight coordinates: the candidates the
+    /// stream analysed (reported or not) with their verdicts, labels over
+    /// `lines × samples`, and the scene reference the CFAR rule used last. With the
+    /// stream's detection maps this is a [`crate::LineResult`] that `scan`'s output
+    /// sinks write.
+    pub fn flight_analysis(&self) -> Result<PassAnalysis> {
+        let w = self.setup.samples;
+        let lines = self.received;
+        let mut labels = vec![0u32; lines * w];
+        let mut plumes = Vec::with_capacity(self.kept.len());
+        let mut located = Vec::with_capacity(self.kept.len());
+        for (i, (p, l, parent)) in self.kept.iter().enumerate() {
+            let id = i as u32 + 1;
+            for &px in &p.pixels {
+                if let Some(v) = labels.get_mut(px) {
+                    *v = id;
+                }
+            }
+            let mut p = p.clone();
+            p.id = id;
+            let mut l = l.clone();
+            l.plume_id = id;
+            // The parent's id in the flight (0 when the parent was not one of the
+            // stream's own candidates).
+            l.fragment_of = parent.map(|pk| {
+                self.kept
+                    .iter()
+                    .position(|(q, _, _)| (q.peak_pixel[0], q.peak_pixel[1]) == pk)
+                    .map_or(0, |j| j as u32 + 1)
+            });
+            plumes.push(p);
+            located.push(l);
+        }
+        let reference = self.reference.clone();
+        Ok(PassAnalysis {
+            pass: self.setup.name.clone(),
+            plumes: PlumeSet {
+                plumes,
+                labels,
+                background: reference
+                    .as_ref()
+                    .map(|r| r.background.clone())
+                    .unwrap_or_default(),
+                seed_threshold: self.setup.pass.cfar.seed_threshold()?,
+                n_seed_pixels: self.n_seed_pixels,
+                n_too_small: self.n_too_small,
+                n_valid: reference.map_or(0, |r| r.n_valid),
+            },
+            located,
+            wind: self.setup.wind,
+            max_false_alarm_probability: self.setup.pass.max_false_alarm_probability,
+        })
+    }
+
+    /// Lets go of the lines no open or waiting plume can still need.
+    fn trim(&mut self) {
+        let keep_before = 64usize;
+        let r = self.setup.pass.smoothing_radius;
+        let mut oldest = self.tracked.saturating_sub(r + 1);
+        if let Some(o) = self.tracker.oldest_open_line() {
+            oldest = oldest.min(o);
+        }
+        for (c, _) in &self.waiting {
+            oldest = oldest.min(c.first);
+        }
+        let keep_from = oldest.saturating_sub(keep_before);
+        while self.ring.front().is_some_and(|f| f.line < keep_from) {
+            self.ring.pop_front();
+        }
+    }
+}
+
+/// A candidate of a block whose first pixel is (line, sample) `at` and whose width is
+/// `widths.0` moved to flight coordinates (width `widths.1`).
+fn in_flight(
+    p: &Plume,
+    l: &PassPlume,
+    at: (usize, usize),
+    widths: (usize, usize),
+) -> (Plume, PassPlume) {
+    let (lo, s0) = at;
+    let (bw, fw) = widths;
+    let mut p = p.clone();
+    p.pixels
+        .iter_mut()
+        .for_each(|i| *i = (*i / bw + lo) * fw + (*i % bw + s0));
+    p.bbox[0] += lo;
+    p.bbox[2] += lo;
+    p.bbox[1] += s0;
+    p.bbox[3] += s0;
+    p.peak_pixel[0] += lo;
+    p.peak_pixel[1] += s0;
+    for ring in &mut p.outline {
+        for pt in ring.iter_mut() {
+            pt[0] += s0 as f64;
+            pt[1] += lo as f64;
+        }
+    }
+    let mut l = l.clone();
+    l.source.row += lo as f64;
+    l.source.col += s0 as f64;
+    (p, l)
+}
+
+/// Detection maps written to disk as they are made.
+struct Spool {
+    paths: [PathBuf; 4],
+    files: [std::io::BufWriter<std::fs::File>; 4],
+}
+
+impl Spool {
+    fn create(dir: &std::path::Path) -> Result<Self> {
+        let io = |p: &std::path::Path, e: std::io::Error| {
+            crate::Error::new(
+                crate::ErrorKind::Io,
+                format!("{}: cannot write the map spool: {e}", p.display()),
+            )
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let paths = ["enhancement", "albedo", "sigma", "z"].map(|n| dir.join(format!("{n}.f32")));
+        let mut files = Vec::with_capacity(4);
+        for p in &paths {
+            files.push(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(p).map_err(|e| io(p, e))?,
+            ));
+        }
+        let files: [_; 4] = files.try_into().map_err(|_| crate::Error::input("spool"))?;
+        Ok(Self { paths, files })
+    }
+
+    fn write(&mut self, maps: &[Vec<f32>; 4]) -> Result<()> {
+        use std::io::Write;
+        for ((f, m), p) in self.files.iter_mut().zip(maps).zip(&self.paths) {
+            let bytes: Vec<u8> = m.iter().flat_map(|v| v.to_le_bytes()).collect();
+            f.write_all(&bytes).map_err(|e| {
+                crate::Error::new(
+                    crate::ErrorKind::Io,
+                    format!("{}: cannot write the map spool: {e}", p.display()),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self) -> Result<[Vec<f32>; 4]> {
+        use std::io::Write;
+        let mut out: [Vec<f32>; 4] = Default::default();
+        for ((f, p), o) in self.files.iter_mut().zip(&self.paths).zip(out.iter_mut()) {
+            let fail = |e: std::io::Error| {
+                crate::Error::new(
+                    crate::ErrorKind::Io,
+                    format!("{}: cannot read the map spool: {e}", p.display()),
+                )
+            };
+            f.flush().map_err(fail)?;
+            let bytes = std::fs::read(p).map_err(fail)?;
+            *o = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+        }
+        Ok(out)
+    }
+}
