@@ -44,6 +44,13 @@ pub struct StreamArgs {
     /// Lines held before the first statistics [default: 256].
     #[arg(long, value_name = "LINES")]
     pub warmup: Option<usize>,
+    /// e-folding length of the background statistics, in lines [default: 2000].
+    #[arg(long, value_name = "LINES")]
+    pub memory: Option<f64>,
+    /// Keep every pixel in the background statistics, plume pixels included (as a
+    /// one-pass `scan` does).
+    #[arg(long)]
+    pub keep_flagged: bool,
     /// Also write each alert as a JSON line here (`-` = standard output).
     #[arg(long, value_name = "PATH")]
     pub alerts: Option<String>,
@@ -62,6 +69,10 @@ pub struct StreamArgs {
     /// Per-pixel false-alarm rate of the CFAR seed threshold [default: 1e-4].
     #[arg(long)]
     pub far: Option<f64>,
+    /// Flight length in lines that a candidate's false-alarm probability refers to when
+    /// the input's length is unknown (frames) [default: 5000].
+    #[arg(long, value_name = "LINES")]
+    pub reference_lines: Option<usize>,
     /// Lines read per batch when replaying as fast as possible [default: 64].
     #[arg(long, default_value_t = 64)]
     pub chunk: usize,
@@ -136,8 +147,8 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(f) = args.far {
         pass.cfar.far = f;
     }
-    // Rates are computed for what is reported (each costs its Monte-Carlo draws).
-    pass.quantify_not_significant = false;
+    // Only candidates that can be reported get the narrow-band check and a rate.
+    pass.analyse_not_significant = false;
     pass.quantify.column_mass_kg_m2_per_ppm_m =
         plumewatch_io::gas_lut::column_mass_kg_m2_per_ppm_m(&gas)?;
     let saturation = detector.detect_params().saturation;
@@ -185,6 +196,13 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
             .warmup
             .unwrap_or(StreamSettings::default().warmup_lines),
         evidence_dir: Some(evidence_dir),
+        memory_lines: args
+            .memory
+            .unwrap_or(StreamSettings::default().memory_lines),
+        exclude_flagged: !args.keep_flagged,
+        reference_lines: args
+            .reference_lines
+            .unwrap_or(StreamSettings::default().reference_lines),
         spool_dir: (!args.no_scan_outputs).then(|| spool_dir.clone()),
         ..StreamSettings::default()
     };
@@ -340,9 +358,10 @@ fn open_source(args: &StreamArgs) -> anyhow::Result<(Opened, Starter)> {
         Source::Cube(path) => {
             let cube = plumewatch_io::open_cube(&path)?;
             let meta = cube.meta().clone();
-            let name = path
-                .file_stem()
-                .map_or_else(|| "line".into(), |s| s.to_string_lossy().into_owned());
+            // The flight line's name as `scan` gives it (alert ids, raster names).
+            let name = ScanConfig::new(vec![FlightLine::new(path.clone())])
+                .line_names()
+                .remove(0);
             let opened = Opened {
                 gsd_m: None,
                 total_lines: Some(meta.lines),

@@ -114,8 +114,13 @@ pub fn downwind_pixel_unit(transform: &GeoTransform, from_deg: f64) -> (f64, f64
     let (e, n) = downwind_map_unit(from_deg);
     let (dc, dr) = transform.map_vector_to_pixel(e, n);
     let norm = (dc * dc + dr * dr).sqrt();
+    // A wind along a pixel axis has an exact zero component, not the rounding of
+    // cos 90°: comparisons along the wind (the source locator's upwind end) must not
+    // depend on how far from the raster origin a plume lies (a stream analyses plumes
+    // on blocks of lines).
+    let snap = |v: f64| if v.abs() < 1e-12 { 0.0 } else { v };
     if norm > 0.0 {
-        (dc / norm, dr / norm)
+        (snap(dc / norm), snap(dr / norm))
     } else {
         (0.0, 0.0)
     }

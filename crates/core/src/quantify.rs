@@ -320,19 +320,27 @@ pub fn quantify(
     let rate = ime_emission_rate(ime, area, u_eff);
     let mut rng = SeededRng::new(params.seed);
     let mut draws = Vec::with_capacity(params.draws);
+    // The retrieval noise of each pixel is independent and Gaussian (sd = its sigma),
+    // so the noisy plume total is the total plus one Gaussian draw of sd
+    // sqrt(Σ sigma²) over the pixels with a finite enhancement: the same distribution
+    // as a draw per pixel, at the cost of one draw.
+    let noise_sd = plume.sigma.map(|sig| {
+        plume
+            .pixels
+            .iter()
+            .filter(|i| enh(i).is_finite())
+            .map(|&i| f64::from(sig[i]))
+            .filter(|s| s.is_finite())
+            .map(|s| s * s)
+            .sum::<f64>()
+            .sqrt()
+    });
+    let total: f64 = plume.pixels.iter().map(enh).filter(|v| v.is_finite()).sum();
     for _ in 0..params.draws {
         let u10 = wind.speed_m_s * rng.positive_factor(params.wind_rel_error);
         let model = rng.positive_factor(params.model_rel_error);
-        let ime_d = match plume.sigma {
-            Some(sig) => {
-                let noisy = plume.pixels.iter().map(|i| {
-                    let s = sig[*i] as f64;
-                    let n = rng.normal();
-                    enh(i) + if s.is_finite() { s * n } else { 0.0 }
-                });
-                let v: f64 = noisy.filter(|v| v.is_finite()).sum();
-                v * PPM_M_TO_KG_M2 * gsd_m * gsd_m
-            }
+        let ime_d = match noise_sd {
+            Some(sd) => (total + sd * rng.normal()) * PPM_M_TO_KG_M2 * gsd_m * gsd_m,
             None => ime,
         };
         draws.push(ime_emission_rate(

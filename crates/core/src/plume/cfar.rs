@@ -49,34 +49,44 @@ pub const MIN_COLUMN_VALID: usize = 16;
 /// scene has no valid value, every column gets NaN statistics (nothing will be detected).
 pub fn column_background(z: &[f32], grid: Grid) -> Result<Vec<ColumnBackground>> {
     grid.check("z", z.len())?;
-    let mut all: Vec<f64> = z
-        .iter()
-        .filter(|v| v.is_finite())
-        .map(|&v| v as f64)
-        .collect();
-    let (scene_med, scene_scale) = if all.is_empty() {
-        (f64::NAN, f64::NAN)
-    } else {
-        median_mad(&mut all)
-    };
-    let mut out = Vec::with_capacity(grid.samples);
-    let mut col = Vec::with_capacity(grid.lines);
-    for s in 0..grid.samples {
-        col.clear();
-        col.extend(
-            (0..grid.lines)
+    // Columns in parallel; each column's statistics are the same serial computation.
+    use rayon::prelude::*;
+    let own: Vec<(Option<(f64, f64)>, usize)> = (0..grid.samples)
+        .into_par_iter()
+        .map(|s| {
+            let mut col: Vec<f64> = (0..grid.lines)
                 .map(|l| z[l * grid.samples + s])
                 .filter(|v| v.is_finite())
-                .map(|v| v as f64),
-        );
-        let valid = col.len();
-        let own = if valid >= MIN_COLUMN_VALID {
-            let (m, sc) = median_mad(&mut col);
-            (sc > 0.0 && sc.is_finite()).then_some((m, sc))
+                .map(|v| v as f64)
+                .collect();
+            let valid = col.len();
+            let stats = if valid >= MIN_COLUMN_VALID {
+                let (m, sc) = median_mad(&mut col);
+                (sc > 0.0 && sc.is_finite()).then_some((m, sc))
+            } else {
+                None
+            };
+            (stats, valid)
+        })
+        .collect();
+    // The scene-wide statistics, only when some column needs them.
+    let (scene_med, scene_scale) = if own.iter().all(|(o, _)| o.is_some()) {
+        (f64::NAN, f64::NAN)
+    } else {
+        let mut all: Vec<f64> = z
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| v as f64)
+            .collect();
+        if all.is_empty() {
+            (f64::NAN, f64::NAN)
         } else {
-            None
-        };
-        out.push(match own {
+            median_mad(&mut all)
+        }
+    };
+    Ok(own
+        .into_iter()
+        .map(|(stats, valid)| match stats {
             Some((median, scale)) => ColumnBackground {
                 median,
                 scale,
@@ -93,9 +103,8 @@ pub fn column_background(z: &[f32], grid: Grid) -> Result<Vec<ColumnBackground>>
                 valid,
                 scene_fallback: true,
             },
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Normalised scores `zn = (z − median_col) / scale_col` (NaN where z is NaN or the

@@ -45,11 +45,13 @@ pub struct PassParams {
     /// a candidate whose [`crate::plume::Plume::false_alarm_probability`] is above it is
     /// kept in the results as "not significant" but not reported as a site.
     pub max_false_alarm_probability: f64,
-    /// Estimate the emission rate of candidates that are not significant at the scene
-    /// level too (default true, for the report; the stream turns it off: its alerts
-    /// need rates of reported sources only, and each rate costs its Monte-Carlo draws).
+    /// Run the narrow-band check and estimate the emission rate of candidates that are
+    /// not significant at the scene level too (default true, for the report). The
+    /// stream turns it off: its alerts need reported sources only, and the check reads
+    /// every candidate's spectra; such a candidate then stays "not significant" even
+    /// where the check would have rejected it.
     #[serde(default = "yes")]
-    pub quantify_not_significant: bool,
+    pub analyse_not_significant: bool,
 }
 
 fn yes() -> bool {
@@ -74,7 +76,7 @@ impl Default for PassParams {
             fragments: FragmentParams::default(),
             smoothing_radius: 1,
             max_false_alarm_probability: 0.01,
-            quantify_not_significant: true,
+            analyse_not_significant: true,
         }
     }
 }
@@ -110,22 +112,22 @@ impl Default for FragmentParams {
 
 /// What the fragment rule needs of a candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct FragmentCandidate {
+pub struct FragmentCandidate {
     /// Source column (continuous pixels).
-    col: f64,
+    pub col: f64,
     /// Source row.
-    row: f64,
+    pub row: f64,
     /// Significance.
-    significance: f64,
+    pub significance: f64,
     /// Highest enhancement, ppm·m.
-    peak_ppm_m: f64,
+    pub peak_ppm_m: f64,
     /// Not rejected.
-    accepted: bool,
+    pub accepted: bool,
 }
 
 /// Marks, for each plume, the id of the stronger plume it is a downwind fragment of
 /// (see [`FragmentParams`]); `downwind` is the unit vector (dcol, drow).
-fn downwind_fragments(
+pub fn downwind_fragments(
     plumes: &[FragmentCandidate],
     ids: &[u32],
     downwind: (f64, f64),
@@ -288,8 +290,11 @@ pub fn analyse_pass_prepared(
     };
     let mut plumes = find_plumes(&inputs, &params.cfar, &params.reject)?;
     if let Some(spectra) = spectra {
-        let in_focus =
-            |p: &crate::plume::Plume| focus.is_none_or(|f| p.pixels.iter().any(|&i| f[i]));
+        let in_focus = |p: &crate::plume::Plume| {
+            focus.is_none_or(|f| p.pixels.iter().any(|&i| f[i]))
+                && (params.analyse_not_significant
+                    || p.false_alarm_probability <= params.max_false_alarm_probability)
+        };
         for p in plumes
             .plumes
             .iter_mut()
@@ -320,7 +325,7 @@ pub fn analyse_pass_prepared(
         let source_map = transform.pixel_to_map(source.col, source.row);
         let not_significant = p.false_alarm_probability.is_nan()
             || p.false_alarm_probability > params.max_false_alarm_probability;
-        let wanted = params.quantify_not_significant || !not_significant;
+        let wanted = params.analyse_not_significant || !not_significant;
         let emission = match (&wind, downwind, &p.rejection) {
             (Some(w), Some(dw), None) if wanted => Some(quantify(
                 &PlumePixels {

@@ -45,10 +45,10 @@ use plumewatch_core::plume::SceneReference;
 use plumewatch_core::plume::{Plume, PlumeSet};
 use plumewatch_core::quantify::Wind;
 use plumewatch_core::raster::{nodata_to_nan, Grid};
-use plumewatch_core::scan::PassPlume;
 use plumewatch_core::scan::{
     analyse_pass_prepared, box_average_z, PassAnalysis, PassMaps, PassParams,
 };
+use plumewatch_core::scan::{downwind_fragments, FragmentCandidate, PassPlume};
 use plumewatch_core::VecCube;
 use rayon::prelude::*;
 use std::collections::VecDeque;
@@ -72,8 +72,12 @@ pub struct StreamSettings {
     /// rank-k updates; at a memory of 2000 lines each column still rests on ~1000
     /// pixels).
     pub stats_stride: usize,
+    /// Keep the pixels above the growth threshold out of the statistics (default true:
+    /// a plume otherwise inflates its columns' covariance along the gas signature).
+    pub exclude_flagged: bool,
     /// Lines between refreshes of the filters (Cholesky factors) and of the CFAR
-    /// background (default 256).
+    /// background (default 512: 5 s of AVIRIS-NG flight, a quarter of the statistics'
+    /// memory).
     pub refresh_lines: usize,
     /// Lines of the smoothed significance the CFAR background is taken over (default
     /// 1024).
@@ -100,7 +104,8 @@ impl Default for StreamSettings {
             warmup_lines: 512,
             memory_lines: 2000.0,
             stats_stride: 2,
-            refresh_lines: 256,
+            refresh_lines: 512,
+            exclude_flagged: true,
             z_memory_lines: 1024,
             quiet_lines: 4,
             longest_plume_lines: 512,
@@ -261,6 +266,21 @@ pub struct StreamStats {
     pub refresh_s: f64,
 }
 
+/// A candidate of one block analysis, before the fragment rule across blocks.
+struct Found {
+    /// In block coordinates (for the evidence chip).
+    block_plume: Plume,
+    block_located: PassPlume,
+    /// In flight coordinates.
+    flight: (Plume, PassPlume),
+    /// Peak pixel of the plume it is a fragment of.
+    parent: Option<(usize, usize)>,
+    verdict: crate::result::Verdict,
+    /// The block's prepared maps and transform.
+    block: std::rc::Rc<(PassMaps, GeoTransform)>,
+    closed_by: usize,
+}
+
 /// An analysed candidate in flight coordinates, with the peak pixel of the plume it is a
 /// downwind fragment of.
 type Kept = (Plume, PassPlume, Option<(usize, usize)>);
@@ -291,12 +311,17 @@ pub struct Stream {
     reference: Option<SceneReference>,
     tracker: Tracker,
     waiting: Vec<(Component, usize)>,
+    /// Plumes analysed whose fragment rule is not decided yet.
+    analysed: Vec<(Component, Vec<Found>)>,
     tracked: usize,
     received: usize,
     seen_peaks: VecDeque<(usize, usize)>,
     candidates: Vec<StreamCandidate>,
     /// Every analysed candidate in flight coordinates (pixel indices over all lines).
     kept: Vec<Kept>,
+    /// Accepted candidates of the last lines (flight coordinates), for the fragment
+    /// rule across blocks, with their peak pixels.
+    parents: VecDeque<(FragmentCandidate, (usize, usize))>,
     spool: Option<Spool>,
     n_seed_pixels: usize,
     n_too_small: usize,
@@ -347,11 +372,13 @@ impl Stream {
             reference: None,
             tracker: Tracker::new(2 * setup.pass.cfar.closing_radius),
             waiting: Vec::new(),
+            analysed: Vec::new(),
             tracked: 0,
             received: 0,
             seen_peaks: VecDeque::new(),
             candidates: Vec::new(),
             kept: Vec::new(),
+            parents: VecDeque::new(),
             spool: match &settings.spool_dir {
                 Some(d) => Some(Spool::create(d)?),
                 None => None,
@@ -552,7 +579,8 @@ impl Stream {
     }
 
     /// Smoothed significance of line `line` from the held lines (rows beyond the
-    /// newest are outside the scene, as at the edge of a file).
+    /// newest are outside the scene, as at the edge of a file): the box average of
+    /// [`box_average_z`], computed for one line.
     fn smoothed_line(&self, line: usize, newest: usize) -> Vec<f32> {
         let r = self.setup.pass.smoothing_radius;
         let w = self.setup.samples;
@@ -560,16 +588,36 @@ impl Stream {
             .saturating_sub(r)
             .max(self.ring.front().map_or(0, |f| f.line));
         let hi = (line + r).min(newest);
-        let mut z = Vec::with_capacity((hi - lo + 1) * w);
-        for l in lo..=hi {
-            match self.record(l) {
-                Some(rec) => z.extend(rec.maps[3].iter().map(|&v| nodata_to_nan(v))),
-                None => z.extend(std::iter::repeat_n(f32::NAN, w)),
+        let rows: Vec<&[f32]> = (lo..=hi)
+            .filter_map(|l| self.record(l).map(|rec| rec.maps[3].as_slice()))
+            .collect();
+        let centre = self.record(line).map(|rec| rec.maps[3].as_slice());
+        // Column sums over the rows, then a running sum across samples.
+        let mut col_sum = vec![0.0f64; w];
+        let mut col_n = vec![0u32; w];
+        for row in &rows {
+            for ((s, n), &v) in col_sum.iter_mut().zip(col_n.iter_mut()).zip(row.iter()) {
+                let v = nodata_to_nan(v);
+                if v.is_finite() {
+                    *s += f64::from(v);
+                    *n += 1;
+                }
             }
         }
-        let grid = Grid::new(hi - lo + 1, w);
-        let zs = box_average_z(&z, grid, r);
-        zs[(line - lo) * w..(line - lo + 1) * w].to_vec()
+        let mut out = vec![f32::NAN; w];
+        for (j, o) in out.iter_mut().enumerate() {
+            if !centre.is_some_and(|c| nodata_to_nan(c[j]).is_finite()) {
+                continue;
+            }
+            let (j0, j1) = (j.saturating_sub(r), (j + r).min(w - 1));
+            let (mut sum, mut n) = (0.0f64, 0u32);
+            for k in j0..=j1 {
+                sum += col_sum[k];
+                n += col_n[k];
+            }
+            *o = (sum / f64::from(n).sqrt()) as f32;
+        }
+        out
     }
 
     /// Tracks every line whose smoothed significance is final, analyses the plumes that
@@ -626,7 +674,7 @@ impl Stream {
             let (filters, pending) = (&self.filters, &mut self.pending_rows);
             for c in 0..w {
                 let v = &rec.staged[c * nb..(c + 1) * nb];
-                if !hot[c] && filters.valid(v) {
+                if !(hot[c] && self.settings.exclude_flagged) && filters.valid(v) {
                     pending[c].extend_from_slice(&v[..nbw]);
                 }
             }
@@ -706,27 +754,63 @@ impl Stream {
             .max(p.reject.neighbourhood_radius + 1)
     }
 
+    /// Analyses the complete plumes whose margins have been tracked, then reports those
+    /// whose fragment rule can be decided: every line within the rule's reach has been
+    /// tracked and every plume there analysed, so the rule sees each plume's possible
+    /// parents as `scan` does.
     fn analyse_ready(&mut self, tracked: usize, end: bool) -> Result<Vec<Alert>> {
-        let mut alerts = Vec::new();
+        let t = std::time::Instant::now();
         let waiting = std::mem::take(&mut self.waiting);
         for (c, closed_by) in waiting {
             let margin = self.margin(&c);
             if !end && c.last + margin > tracked {
                 self.waiting.push((c, closed_by));
-                continue;
+            } else if c.seeded {
+                let found = self.analyse(&c, margin, tracked.max(closed_by))?;
+                self.add_parents(&found);
+                self.analysed.push((c, found));
             }
-            if !c.seeded {
-                continue;
-            }
-            let t = std::time::Instant::now();
-            alerts.extend(self.analyse(&c, margin, tracked.max(closed_by))?);
-            self.stats.analyse_s += t.elapsed().as_secs_f64();
         }
+        let reach = self.fragment_reach_lines();
+        let mut blockers: Vec<Component> = self.tracker.open_components();
+        blockers.extend(self.waiting.iter().map(|(c, _)| *c));
+        let analysed = std::mem::take(&mut self.analysed);
+        let mut alerts = Vec::new();
+        for (c, found) in analysed {
+            let decided = end
+                || (c.last + reach <= tracked
+                    && !blockers
+                        .iter()
+                        .any(|o| o.first <= c.last + reach && c.first <= o.last + reach));
+            if decided {
+                alerts.extend(self.report(found)?);
+            } else {
+                self.analysed.push((c, found));
+            }
+        }
+        self.stats.analyse_s += t.elapsed().as_secs_f64();
         Ok(alerts)
     }
 
+    /// Lines within which a plume's parent may lie along the wind.
+    fn fragment_reach_lines(&self) -> usize {
+        let f = &self.setup.pass.fragments;
+        let Some((dc, dr)) = self.downwind() else {
+            return 0;
+        };
+        // The corridor reaches max_along_px along the wind, within half_angle_deg.
+        let (sin, cos) = f.half_angle_deg.to_radians().sin_cos();
+        (f.max_along_px * (dr.abs() * cos + dc.abs() * sin) + f.min_cross_px).ceil() as usize + 1
+    }
+
+    fn downwind(&self) -> Option<(f64, f64)> {
+        self.setup
+            .wind
+            .map(|w| plumewatch_core::geo::downwind_pixel_unit(&self.setup.transform, w.from_deg))
+    }
+
     /// Runs the scan's analysis on the lines and samples around component `c`.
-    fn analyse(&mut self, c: &Component, margin: usize, closed_by: usize) -> Result<Vec<Alert>> {
+    fn analyse(&mut self, c: &Component, margin: usize, closed_by: usize) -> Result<Vec<Found>> {
         let width = self.setup.samples;
         let front = self.ring.front().map_or(0, |f| f.line);
         let lo = c.first.saturating_sub(margin).max(front);
@@ -788,7 +872,8 @@ impl Stream {
         self.stats.plumes_analysed += 1;
         self.n_seed_pixels += analysis.plumes.n_seed_pixels;
         self.n_too_small += analysis.plumes.n_too_small;
-        let mut alerts = Vec::new();
+        let mut found = Vec::new();
+        let block = std::rc::Rc::new((prepared, transform));
         for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
             let peak = (p.peak_pixel[0] + lo, p.peak_pixel[1] + s0);
             let inside = (c.first..=c.last).contains(&peak.0) && (c.c0..=c.c1).contains(&peak.1);
@@ -799,60 +884,155 @@ impl Stream {
             if self.seen_peaks.len() > 4096 {
                 self.seen_peaks.pop_front();
             }
-            let parent = l.fragment_of.and_then(|id| {
-                analysis
-                    .plumes
-                    .plumes
-                    .iter()
-                    .find(|q| q.id == id)
-                    .map(|q| (q.peak_pixel[0] + lo, q.peak_pixel[1] + s0))
-            });
-            let (fp, fl) = in_flight(p, l, (lo, s0), (w, width));
-            self.kept.push((fp, fl, parent));
+            // The fragment rule is applied across blocks (see `report`): the other
+            // plumes of this block were not given the margins their own tests need.
+            let mut l = l.clone();
+            l.fragment_of = None;
+            let l = &l;
             let verdict = crate::result::Verdict::of(&analysis, p, l);
-            let reported = PassAnalysis::is_reported(p, l);
-            self.candidates.push(StreamCandidate {
-                line: l.source.row + lo as f64,
-                sample: l.source.col + s0 as f64,
-                significance: p.significance,
-                verdict: (!reported).then(|| format!("{verdict:?}")),
-            });
-            if !reported {
-                continue;
-            }
-            self.stats.alerts += 1;
-            let id = format!("{}-A{}", self.setup.name, self.stats.alerts);
-            let row = l.source.row + lo as f64;
-            let col = l.source.col + s0 as f64;
-            let (lat, lon) = self.lat_lon(row, col, l.source_map)?;
-            let evidence_png = match &self.settings.evidence_dir {
-                Some(dir) => Some(self.write_chip(dir, &id, &prepared, &transform, p, l)?),
-                None => None,
-            };
-            alerts.push(Alert {
-                id,
-                time_utc: crate::result::utc_now(),
-                pass: self.setup.name.clone(),
-                line: row,
-                sample: col,
-                lat,
-                lon,
-                x: l.source_map.0,
-                y: l.source_map.1,
-                source_radius_m: l.source_radius_m,
-                rate_kg_h: l.emission.map(|e| e.rate_kg_h),
-                rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
-                max_enhancement_ppm_m: p.max_enhancement_ppm_m,
-                significance: p.significance,
-                false_alarm_probability: p.false_alarm_probability,
-                n_pixels: p.n_pixels,
-                line_range: [p.bbox[0] + lo, p.bbox[2] + lo],
-                closed_by_line: closed_by,
-                wind: self.setup.wind,
-                evidence_png,
+            found.push(Found {
+                block_plume: p.clone(),
+                block_located: l.clone(),
+                flight: in_flight(p, l, (lo, s0), (w, width)),
+                parent: None,
+                verdict,
+                block: std::rc::Rc::clone(&block),
+                closed_by,
             });
         }
+        Ok(found)
+    }
+
+    /// Keeps the accepted candidates of an analysis as possible parents for the
+    /// fragment rule (flight coordinates, with their peak pixels), and lets go of those
+    /// no plume still to be reported can reach.
+    fn add_parents(&mut self, found: &[Found]) {
+        for f in found {
+            let (p, l) = &f.flight;
+            if p.rejection.is_none() {
+                self.parents.push_back((
+                    FragmentCandidate {
+                        col: l.source.col,
+                        row: l.source.row,
+                        significance: p.significance,
+                        peak_ppm_m: p.max_enhancement_ppm_m,
+                        accepted: true,
+                    },
+                    (p.peak_pixel[0], p.peak_pixel[1]),
+                ));
+            }
+        }
+        let oldest = self
+            .analysed
+            .iter()
+            .map(|(c, _)| c.first)
+            .chain(found.iter().map(|f| f.flight.0.bbox[0]))
+            .min()
+            .unwrap_or(self.tracked);
+        let horizon = oldest
+            .saturating_sub(2 * self.fragment_reach_lines() + self.settings.longest_plume_lines);
+        self.parents.retain(|(f, _)| f.row >= horizon as f64);
+    }
+
+    /// Applies the fragment rule against every analysed plume within reach, records
+    /// the candidates and raises the alerts of those reported.
+    fn report(&mut self, found: Vec<Found>) -> Result<Vec<Alert>> {
+        let mut found = found;
+        if let Some(dw) = self.downwind() {
+            let reach = self.fragment_reach_lines() as f64;
+            let summaries: Vec<FragmentCandidate> = found
+                .iter()
+                .map(|f| {
+                    let (p, l) = &f.flight;
+                    FragmentCandidate {
+                        col: l.source.col,
+                        row: l.source.row,
+                        significance: p.significance,
+                        peak_ppm_m: p.max_enhancement_ppm_m,
+                        accepted: p.rejection.is_none(),
+                    }
+                })
+                .collect();
+            for (f, me) in found.iter_mut().zip(&summaries) {
+                // The rule for this candidate against every accepted candidate within
+                // reach (the others of this round are among them).
+                let (mut local, mut keys): (Vec<FragmentCandidate>, Vec<(usize, usize)>) = self
+                    .parents
+                    .iter()
+                    .filter(|(q, _)| (q.row - me.row).abs() <= reach + 1.0)
+                    .map(|(q, k)| (*q, *k))
+                    .unzip();
+                local.push(*me);
+                keys.push((f.flight.0.peak_pixel[0], f.flight.0.peak_pixel[1]));
+                let ids: Vec<u32> = (1..=local.len() as u32).collect();
+                let marks = downwind_fragments(&local, &ids, dw, &self.setup.pass.fragments);
+                if let Some(Some(id)) = marks.last() {
+                    f.parent = Some(keys[*id as usize - 1]);
+                    f.flight.1.fragment_of = Some(0);
+                    f.block_located.fragment_of = Some(0);
+                    if f.flight.0.rejection.is_none() {
+                        f.verdict = crate::result::Verdict::Fragment { of_plume: 0 };
+                    }
+                }
+            }
+        }
+        let mut alerts = Vec::new();
+        for f in found {
+            let (p, l) = &f.flight;
+            let reported = f.verdict.is_source();
+            self.candidates.push(StreamCandidate {
+                line: l.source.row,
+                sample: l.source.col,
+                significance: p.significance,
+                verdict: (!reported).then(|| format!("{:?}", f.verdict)),
+            });
+            if reported {
+                alerts.push(self.alert(&f)?);
+            }
+            let Found { flight, parent, .. } = f;
+            self.kept.push((flight.0, flight.1, parent));
+        }
         Ok(alerts)
+    }
+
+    fn alert(&mut self, f: &Found) -> Result<Alert> {
+        let (p, l) = &f.flight;
+        self.stats.alerts += 1;
+        let id = format!("{}-A{}", self.setup.name, self.stats.alerts);
+        let (lat, lon) = self.lat_lon(l.source.row, l.source.col, l.source_map)?;
+        let evidence_png = match &self.settings.evidence_dir {
+            Some(dir) => Some(self.write_chip(
+                dir,
+                &id,
+                &f.block.0,
+                &f.block.1,
+                &f.block_plume,
+                &f.block_located,
+            )?),
+            None => None,
+        };
+        Ok(Alert {
+            id,
+            time_utc: crate::result::utc_now(),
+            pass: self.setup.name.clone(),
+            line: l.source.row,
+            sample: l.source.col,
+            lat,
+            lon,
+            x: l.source_map.0,
+            y: l.source_map.1,
+            source_radius_m: l.source_radius_m,
+            rate_kg_h: l.emission.map(|e| e.rate_kg_h),
+            rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
+            max_enhancement_ppm_m: p.max_enhancement_ppm_m,
+            significance: p.significance,
+            false_alarm_probability: p.false_alarm_probability,
+            n_pixels: p.n_pixels,
+            line_range: [p.bbox[0], p.bbox[2]],
+            closed_by_line: f.closed_by,
+            wind: self.setup.wind,
+            evidence_png,
+        })
     }
 
     fn lat_lon(&self, row: f64, col: f64, map: (f64, f64)) -> Result<(Option<f64>, Option<f64>)> {
@@ -967,6 +1147,9 @@ impl Stream {
             oldest = oldest.min(o);
         }
         for (c, _) in &self.waiting {
+            oldest = oldest.min(c.first);
+        }
+        for (c, _) in &self.analysed {
             oldest = oldest.min(c.first);
         }
         let keep_from = oldest.saturating_sub(keep_before);

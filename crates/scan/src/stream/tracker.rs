@@ -182,6 +182,11 @@ impl Tracker {
         self.take_quiet(usize::MAX / 2, 0, 0)
     }
 
+    /// The open components.
+    pub(crate) fn open_components(&self) -> Vec<Component> {
+        self.open.iter().map(|&r| self.comps[r]).collect()
+    }
+
     /// Earliest first line of an open component.
     pub(crate) fn oldest_open_line(&self) -> Option<usize> {
         self.open.iter().map(|&r| self.comps[r].first).min()
