@@ -231,7 +231,7 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
     );
 
     let mut arrivals: VecDeque<(usize, Instant)> = VecDeque::new();
-    let mut latencies: Vec<f64> = Vec::new();
+    let mut latencies: Vec<(String, usize, f64)> = Vec::new();
     let mut received = 0usize;
     let mut failure: Option<anyhow::Error> = None;
     let mut interrupted = false;
@@ -251,7 +251,7 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
                 for i in 0..n {
                     arrivals.push_back((received + i, arrived));
                 }
-                while arrivals.len() > 65536 {
+                while arrivals.len() > 8192 {
                     arrivals.pop_front();
                 }
                 received += n;
@@ -278,8 +278,16 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
     // there are, whatever ended the input.
     let alerts = stream.finish()?;
     sinks.deliver(&alerts, &arrivals, &mut latencies)?;
+    stream.flush_chips()?;
     sinks.close();
-    let summary = StreamSummary::new(&stream, &latencies, start, interrupted, failure.as_ref());
+    let summary = StreamSummary::new(
+        &stream,
+        &latencies,
+        &sinks.decisions,
+        start,
+        interrupted,
+        failure.as_ref(),
+    );
     plumewatch_io::atomic::write_bytes(
         &args.output.join("stream.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
@@ -493,6 +501,8 @@ struct AlertSinks {
     webhook_thread: Option<std::thread::JoinHandle<()>>,
     sse: Option<mpsc::SyncSender<String>>,
     dropped: usize,
+    /// Lines from each alerted plume's last line to the line that completed it.
+    decisions: Vec<usize>,
 }
 
 impl AlertSinks {
@@ -536,6 +546,7 @@ impl AlertSinks {
             webhook_thread,
             sse,
             dropped: 0,
+            decisions: Vec::new(),
         })
     }
 
@@ -543,14 +554,16 @@ impl AlertSinks {
         &mut self,
         alerts: &[Alert],
         arrivals: &VecDeque<(usize, Instant)>,
-        latencies: &mut Vec<f64>,
+        latencies: &mut Vec<(String, usize, f64)>,
     ) -> anyhow::Result<()> {
         for a in alerts {
             let json = serde_json::to_string(a)?;
             writeln!(self.file, "{json}").context("alerts.jsonl: cannot write")?;
             self.file.sync_data().context("alerts.jsonl: cannot sync")?;
-            if let Some(&(_, t)) = arrivals.iter().find(|(l, _)| *l == a.closed_by_line) {
-                latencies.push(t.elapsed().as_secs_f64());
+            self.decisions
+                .push(a.closed_by_line.saturating_sub(a.line_range[1]));
+            if let Some(&(_, t)) = arrivals.iter().rev().find(|(l, _)| *l == a.closed_by_line) {
+                latencies.push((a.id.clone(), a.line_range[1], t.elapsed().as_secs_f64()));
             }
             if let Some(c) = &mut self.copy {
                 writeln!(c, "{json}").context("--alerts: cannot write")?;
@@ -665,21 +678,32 @@ struct StreamSummary {
     latency_s_p50: Option<f64>,
     latency_s_p99: Option<f64>,
     latency_s_max: Option<f64>,
+    /// Lines between a plume's last line and the line that completed its decision
+    /// (margins, quiet lines, the fragment rule's reach), p50 and p99.
+    decision_lines_p50: Option<usize>,
+    decision_lines_p99: Option<usize>,
     interrupted: bool,
     error: Option<String>,
     settings: StreamSettings,
     candidates: Vec<plumewatch_scan::stream::StreamCandidate>,
+    /// Per alert: its id, its plume's last line and the seconds from the arrival of the
+    /// line that completed it to the alert on disk.
+    alert_latency_s: Vec<(String, usize, f64)>,
 }
 
 impl StreamSummary {
     fn new(
         s: &Stream,
-        lat: &[f64],
+        lat_by_id: &[(String, usize, f64)],
+        decisions: &[usize],
         start: Instant,
         interrupted: bool,
         error: Option<&anyhow::Error>,
     ) -> Self {
-        let mut sorted = lat.to_vec();
+        let mut d = decisions.to_vec();
+        d.sort_unstable();
+        let qd = |p: f64| (!d.is_empty()).then(|| d[((d.len() - 1) as f64 * p).round() as usize]);
+        let mut sorted: Vec<f64> = lat_by_id.iter().map(|l| l.2).collect();
         sorted.sort_by(f64::total_cmp);
         let q = |p: f64| {
             (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * p).round() as usize])
@@ -702,10 +726,13 @@ impl StreamSummary {
             latency_s_p50: q(0.5),
             latency_s_p99: q(0.99),
             latency_s_max: sorted.last().copied(),
+            decision_lines_p50: qd(0.5),
+            decision_lines_p99: qd(0.99),
             interrupted,
             error: error.map(|e| format!("{e:#}")),
             settings: StreamSettings::default(),
-            candidates: s.candidates().to_vec(),
+            candidates: s.candidates(),
+            alert_latency_s: lat_by_id.to_vec(),
         }
     }
 }

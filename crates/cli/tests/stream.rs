@@ -560,3 +560,94 @@ fn bad_flags_are_input_errors() {
         assert!(err.contains(message), "{a:?}: {err}");
     }
 }
+
+/// Positions from an IGM-like side stream: each frame followed by the latitude and
+/// longitude of every sample; alerts take their position from it.
+#[test]
+fn alerts_take_their_position_from_the_geolocation_stream() {
+    let cube = scene("avng_small");
+    let (mut header, data, lines) = frame_header(&cube);
+    header["geolocation"] = Value::from("lat_lon");
+    let frame = data.len() / lines;
+    let samples = header["samples"].as_u64().unwrap() as usize;
+    let at = |line: usize, sample: usize| [45.0 + line as f64 * 1e-4, 7.0 + sample as f64 * 1e-4];
+    let mut bytes = header_line(&header);
+    for l in 0..lines {
+        bytes.extend_from_slice(&data[l * frame..(l + 1) * frame]);
+        for smp in 0..samples {
+            for v in at(l, smp) {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("geo");
+    let mut child = stream_child(&["stream", "--stdin", "--wind", "2,265", "-o", s(&out)]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&bytes).unwrap();
+    drop(stdin);
+    let (code, err) = finish(child);
+    assert_eq!(code, 0, "{err}");
+    let got = alerts(&out);
+    assert!(!got.is_empty());
+    for a in &got {
+        let (l, smp) = (a["line"].as_f64().unwrap(), a["sample"].as_f64().unwrap());
+        let expect = at(l.round() as usize, smp.round() as usize);
+        assert_eq!(
+            [a["lat"].as_f64().unwrap(), a["lon"].as_f64().unwrap()],
+            expect,
+            "{a}"
+        );
+    }
+}
+
+/// SIGTERM while frames are still coming: the alerts so far are flushed, the outputs
+/// for the lines seen are written, and the exit status is 0.
+#[test]
+fn sigterm_flushes_and_writes_the_outputs_of_the_lines_seen() {
+    let cube = scene("avng_small");
+    let (header, data, _) = frame_header(&cube);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("term");
+    let mut child = stream_child(&[
+        "stream",
+        "--stdin",
+        "--wind",
+        "2,265",
+        "--warmup",
+        "128",
+        "-o",
+        s(&out),
+    ]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&header_line(&header)).unwrap();
+    stdin.write_all(&data).unwrap();
+    stdin.flush().unwrap();
+    // Wait until the stream has raised an alert, then stop it (stdin stays open).
+    let t = Instant::now();
+    while !out.join("alerts.jsonl").exists()
+        || std::fs::read_to_string(out.join("alerts.jsonl"))
+            .unwrap()
+            .is_empty()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "no alert within a minute"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out_status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(out_status.code(), Some(0));
+    let summary = json(&out.join("stream.json"));
+    assert_eq!(summary["interrupted"], true);
+    let seen = summary["lines"].as_u64().unwrap();
+    assert!((128..=384).contains(&seen), "{seen} lines");
+    assert!(out.join("scan.json").exists() && out.join("sites.geojson").exists());
+    assert!(!alerts(&out).is_empty());
+}

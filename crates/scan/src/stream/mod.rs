@@ -55,6 +55,10 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use tracker::{Component, Tracker};
 
+/// How many of the latest candidates [`Stream::candidates`] keeps (memory must not grow
+/// with the flight).
+pub const RECENT_CANDIDATES: usize = 2000;
+
 /// The stream's knobs, with documented defaults.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StreamSettings {
@@ -277,8 +281,7 @@ struct Found {
     parent: Option<(usize, usize)>,
     verdict: crate::result::Verdict,
     /// The block's prepared maps and transform.
-    block: std::rc::Rc<(PassMaps, GeoTransform)>,
-    closed_by: usize,
+    block: std::sync::Arc<(PassMaps, GeoTransform)>,
 }
 
 /// An analysed candidate in flight coordinates, with the peak pixel of the plume it is a
@@ -310,19 +313,22 @@ pub struct Stream {
     zring: VecDeque<Vec<f32>>,
     reference: Option<SceneReference>,
     tracker: Tracker,
-    waiting: Vec<(Component, usize)>,
+    waiting: Vec<Component>,
     /// Plumes analysed whose fragment rule is not decided yet.
     analysed: Vec<(Component, Vec<Found>)>,
     tracked: usize,
     received: usize,
     seen_peaks: VecDeque<(usize, usize)>,
-    candidates: Vec<StreamCandidate>,
-    /// Every analysed candidate in flight coordinates (pixel indices over all lines).
+    /// The last [`RECENT_CANDIDATES`] candidates analysed.
+    candidates: VecDeque<StreamCandidate>,
+    /// Every analysed candidate in flight coordinates (pixel indices over all lines),
+    /// when the maps are spooled for the end-of-flight outputs.
     kept: Vec<Kept>,
     /// Accepted candidates of the last lines (flight coordinates), for the fragment
     /// rule across blocks, with their peak pixels.
     parents: VecDeque<(FragmentCandidate, (usize, usize))>,
     spool: Option<Spool>,
+    chips: Option<ChipWriter>,
     n_seed_pixels: usize,
     n_too_small: usize,
     to_wgs84: Option<plumewatch_io::geojson_out::ToWgs84>,
@@ -376,9 +382,10 @@ impl Stream {
             tracked: 0,
             received: 0,
             seen_peaks: VecDeque::new(),
-            candidates: Vec::new(),
+            candidates: VecDeque::new(),
             kept: Vec::new(),
             parents: VecDeque::new(),
+            chips: None,
             spool: match &settings.spool_dir {
                 Some(d) => Some(Spool::create(d)?),
                 None => None,
@@ -403,9 +410,10 @@ impl Stream {
         &self.stats
     }
 
-    /// Every candidate analysed so far.
-    pub fn candidates(&self) -> &[StreamCandidate] {
-        &self.candidates
+    /// The last [`RECENT_CANDIDATES`] candidates analysed (every candidate with its
+    /// verdict is in the end-of-flight `scan.json`).
+    pub fn candidates(&self) -> Vec<StreamCandidate> {
+        self.candidates.iter().cloned().collect()
     }
 
     /// The setup the stream runs with.
@@ -636,13 +644,13 @@ impl Stream {
                 self.settings.quiet_lines,
                 self.settings.longest_plume_lines,
             );
-            self.waiting.extend(quiet.into_iter().map(|c| (c, line)));
+            self.waiting.extend(quiet);
             alerts.extend(self.analyse_ready(line, end)?);
         }
         if end {
             let rest = self.tracker.take_all();
             let last = self.tracked.saturating_sub(1);
-            self.waiting.extend(rest.into_iter().map(|c| (c, last)));
+            self.waiting.extend(rest);
             alerts.extend(self.analyse_ready(last, true)?);
         }
         self.trim();
@@ -761,19 +769,22 @@ impl Stream {
     fn analyse_ready(&mut self, tracked: usize, end: bool) -> Result<Vec<Alert>> {
         let t = std::time::Instant::now();
         let waiting = std::mem::take(&mut self.waiting);
-        for (c, closed_by) in waiting {
+        for c in waiting {
             let margin = self.margin(&c);
             if !end && c.last + margin > tracked {
-                self.waiting.push((c, closed_by));
+                self.waiting.push(c);
             } else if c.seeded {
-                let found = self.analyse(&c, margin, tracked.max(closed_by))?;
+                let found = self.analyse(&c, margin)?;
                 self.add_parents(&found);
                 self.analysed.push((c, found));
             }
         }
         let reach = self.fragment_reach_lines();
+        // Only a seeded plume can be more significant than a candidate (its parent);
+        // an open plume that is not seeded yet is not waited for.
         let mut blockers: Vec<Component> = self.tracker.open_components();
-        blockers.extend(self.waiting.iter().map(|(c, _)| *c));
+        blockers.extend(self.waiting.iter().copied());
+        blockers.retain(|c| c.seeded);
         let analysed = std::mem::take(&mut self.analysed);
         let mut alerts = Vec::new();
         for (c, found) in analysed {
@@ -810,7 +821,7 @@ impl Stream {
     }
 
     /// Runs the scan's analysis on the lines and samples around component `c`.
-    fn analyse(&mut self, c: &Component, margin: usize, closed_by: usize) -> Result<Vec<Found>> {
+    fn analyse(&mut self, c: &Component, margin: usize) -> Result<Vec<Found>> {
         let width = self.setup.samples;
         let front = self.ring.front().map_or(0, |f| f.line);
         let lo = c.first.saturating_sub(margin).max(front);
@@ -873,7 +884,7 @@ impl Stream {
         self.n_seed_pixels += analysis.plumes.n_seed_pixels;
         self.n_too_small += analysis.plumes.n_too_small;
         let mut found = Vec::new();
-        let block = std::rc::Rc::new((prepared, transform));
+        let block = std::sync::Arc::new((prepared, transform));
         for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
             let peak = (p.peak_pixel[0] + lo, p.peak_pixel[1] + s0);
             let inside = (c.first..=c.last).contains(&peak.0) && (c.c0..=c.c1).contains(&peak.1);
@@ -896,8 +907,7 @@ impl Stream {
                 flight: in_flight(p, l, (lo, s0), (w, width)),
                 parent: None,
                 verdict,
-                block: std::rc::Rc::clone(&block),
-                closed_by,
+                block: std::sync::Arc::clone(&block),
             });
         }
         Ok(found)
@@ -980,7 +990,10 @@ impl Stream {
         for f in found {
             let (p, l) = &f.flight;
             let reported = f.verdict.is_source();
-            self.candidates.push(StreamCandidate {
+            if self.candidates.len() == RECENT_CANDIDATES {
+                self.candidates.pop_front();
+            }
+            self.candidates.push_back(StreamCandidate {
                 line: l.source.row,
                 sample: l.source.col,
                 significance: p.significance,
@@ -989,8 +1002,11 @@ impl Stream {
             if reported {
                 alerts.push(self.alert(&f)?);
             }
-            let Found { flight, parent, .. } = f;
-            self.kept.push((flight.0, flight.1, parent));
+            // Kept for the end-of-flight outputs only (they need the maps too).
+            if self.spool.is_some() {
+                let Found { flight, parent, .. } = f;
+                self.kept.push((flight.0, flight.1, parent));
+            }
         }
         Ok(alerts)
     }
@@ -1000,15 +1016,8 @@ impl Stream {
         self.stats.alerts += 1;
         let id = format!("{}-A{}", self.setup.name, self.stats.alerts);
         let (lat, lon) = self.lat_lon(l.source.row, l.source.col, l.source_map)?;
-        let evidence_png = match &self.settings.evidence_dir {
-            Some(dir) => Some(self.write_chip(
-                dir,
-                &id,
-                &f.block.0,
-                &f.block.1,
-                &f.block_plume,
-                &f.block_located,
-            )?),
+        let evidence_png = match self.settings.evidence_dir.clone() {
+            Some(dir) => Some(self.write_chip(&dir, &id, f)?),
             None => None,
         };
         Ok(Alert {
@@ -1029,7 +1038,8 @@ impl Stream {
             false_alarm_probability: p.false_alarm_probability,
             n_pixels: p.n_pixels,
             line_range: [p.bbox[0], p.bbox[2]],
-            closed_by_line: f.closed_by,
+            // The line whose arrival completed the decision: the newest.
+            closed_by_line: self.received - 1,
             wind: self.setup.wind,
             evidence_png,
         })
@@ -1050,38 +1060,34 @@ impl Stream {
         }
     }
 
-    fn write_chip(
-        &self,
-        dir: &std::path::Path,
-        id: &str,
-        maps: &PassMaps,
-        transform: &GeoTransform,
-        p: &plumewatch_core::plume::Plume,
-        l: &plumewatch_core::scan::PassPlume,
-    ) -> Result<String> {
-        let source = (l.source.col, l.source.row);
+    /// Queues the evidence chip of an alert for the chip writer thread (rendering a PNG
+    /// takes milliseconds that the alert must not wait for) and returns its path.
+    fn write_chip(&mut self, dir: &std::path::Path, id: &str, f: &Found) -> Result<String> {
+        let path = dir.join(format!("{id}.png"));
         let wind = self.setup.wind.map(|wd| {
             (
-                plumewatch_core::geo::downwind_pixel_unit(transform, wd.from_deg),
+                plumewatch_core::geo::downwind_pixel_unit(&f.block.1, wd.from_deg),
                 wd.speed_m_s,
             )
         });
-        let evidence = plumewatch_io::evidence_png::Evidence {
-            grid: maps.grid(),
-            enhancement: maps.enhancement(),
-            centre: source,
-            outline: &p.outline,
-            source: Some(source),
+        let job = ChipJob {
+            path: path.clone(),
+            block: std::sync::Arc::clone(&f.block),
+            outline: f.block_plume.outline.clone(),
+            source: (f.block_located.source.col, f.block_located.source.row),
             wind,
-            gsd_m: transform.gsd(),
         };
-        let path = dir.join(format!("{id}.png"));
-        plumewatch_io::evidence_png::write_evidence_png(
-            &path,
-            &evidence,
-            &plumewatch_io::evidence_png::EvidenceParams::default(),
-        )?;
+        let writer = self.chips.get_or_insert_with(ChipWriter::start);
+        writer.send(job)?;
         Ok(path.display().to_string())
+    }
+
+    /// Waits for every queued evidence chip to be written.
+    pub fn flush_chips(&mut self) -> Result<()> {
+        match self.chips.take() {
+            Some(w) => w.finish(),
+            None => Ok(()),
+        }
     }
 
     /// The analysis of every line seen, in flight coordinates: the candidates the
@@ -1146,7 +1152,7 @@ impl Stream {
         if let Some(o) = self.tracker.oldest_open_line() {
             oldest = oldest.min(o);
         }
-        for (c, _) in &self.waiting {
+        for c in &self.waiting {
             oldest = oldest.min(c.first);
         }
         for (c, _) in &self.analysed {
@@ -1250,5 +1256,80 @@ impl Spool {
                 .collect();
         }
         Ok(out)
+    }
+}
+
+/// One evidence chip to draw.
+struct ChipJob {
+    path: PathBuf,
+    block: std::sync::Arc<(PassMaps, GeoTransform)>,
+    outline: Vec<Vec<[f64; 2]>>,
+    source: (f64, f64),
+    wind: Option<((f64, f64), f64)>,
+}
+
+/// A thread that draws and writes evidence chips in order.
+struct ChipWriter {
+    tx: Option<std::sync::mpsc::Sender<ChipJob>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl ChipWriter {
+    fn start() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<ChipJob>();
+        let thread = std::thread::spawn(move || {
+            for job in rx {
+                let (maps, transform) = &*job.block;
+                let evidence = plumewatch_io::evidence_png::Evidence {
+                    grid: maps.grid(),
+                    enhancement: maps.enhancement(),
+                    centre: job.source,
+                    outline: &job.outline,
+                    source: Some(job.source),
+                    wind: job.wind,
+                    gsd_m: transform.gsd(),
+                };
+                plumewatch_io::evidence_png::write_evidence_png(
+                    &job.path,
+                    &evidence,
+                    &plumewatch_io::evidence_png::EvidenceParams::default(),
+                )?;
+            }
+            Ok(())
+        });
+        Self {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn send(&self, job: ChipJob) -> Result<()> {
+        self.tx
+            .as_ref()
+            .and_then(|tx| tx.send(job).ok())
+            .ok_or_else(|| {
+                crate::Error::new(crate::ErrorKind::Io, "evidence chips: the writer stopped")
+            })
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(crate::Error::new(
+                crate::ErrorKind::Io,
+                "evidence chips: the writer failed",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ChipWriter {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

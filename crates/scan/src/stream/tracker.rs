@@ -111,13 +111,22 @@ impl Tracker {
             });
             self.open.push(id);
             let mut root = id;
-            let touching: Vec<usize> = self
-                .recent
-                .iter()
-                .chain(new_runs.iter())
-                .filter(|r| r.c0 <= c1 + gap + 1 && c0 <= r.c1 + gap + 1)
-                .map(|r| r.comp)
-                .collect();
+            // Runs join 8-connected runs of the line before; seeded runs also join
+            // seeded components across gaps the closing bridges (`gap` pixels or
+            // lines). Unseeded noise is not bridged: at the growth threshold about 2 %
+            // of pixels are hot, and bridged noise would percolate across the swath.
+            let candidates: Vec<Run> = self.recent.iter().chain(new_runs.iter()).copied().collect();
+            let mut touching = Vec::new();
+            for r in candidates {
+                let adjacent = r.line + 1 == line && r.c0 <= c1 + 1 && c0 <= r.c1 + 1;
+                let bridged = seeded
+                    && r.c0 <= c1 + gap + 1
+                    && c0 <= r.c1 + gap + 1
+                    && self.comps[self.parent_root(r.comp)].seeded;
+                if adjacent || bridged {
+                    touching.push(r.comp);
+                }
+            }
             for other in touching {
                 root = self.union(root, other);
             }
@@ -250,7 +259,7 @@ mod tests {
         let rows = [
             "..++....++", // two separate starts
             "...#+...+.",
-            "....++.++.", // joined through the gap of one pixel
+            "....++.#+.", // seeded runs joined through the gap of one pixel
             "..........",
             "..........",
             "..........",
@@ -268,6 +277,21 @@ mod tests {
         assert!(c.seeded);
         assert_eq!(c.pixels, 11);
         assert!(t.take_all().is_empty());
+    }
+
+    #[test]
+    fn unseeded_noise_is_not_bridged_to_a_plume() {
+        let rows = ["..#+.+....", "..++..+...", ".........."];
+        let mut t = Tracker::new(2);
+        for (i, r) in rows.iter().enumerate() {
+            let (h, s) = line(r);
+            t.push_line(i, &h, &s);
+        }
+        let mut all = t.take_all();
+        all.sort_by_key(|c| c.c0);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all[0].seeded && !all[1].seeded);
+        assert_eq!((all[1].c0, all[1].c1, all[1].pixels), (5, 6, 2));
     }
 
     #[test]
