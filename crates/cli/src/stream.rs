@@ -796,6 +796,11 @@ fn write_scan_outputs(
     plumewatch_scan::write_outputs(&result, &staging, plumewatch_scan::Replace::Anything)?;
     for entry in std::fs::read_dir(&staging).with_context(|| format!("{}", staging.display()))? {
         let entry = entry?;
+        // The alerts raised in real time stay; the scan's own record of its sources
+        // would replace them.
+        if entry.file_name() == "alerts.jsonl" {
+            continue;
+        }
         let to = out.join(entry.file_name());
         if to.exists() {
             if to.is_dir() {

@@ -45,7 +45,8 @@ pub enum RasterSource<'a> {
 
 /// Writes every output of `result` into the folder `out` (see the module docs):
 /// rasters, `sites.geojson` and `plumes.geojson` (when the CRS is known), evidence
-/// PNGs, `report.html` and `scan.json`. Returns the final paths written.
+/// PNGs, `alerts.jsonl` (each reported source in the stream's alert schema),
+/// `report.html` and `scan.json`. Returns the final paths written.
 pub fn write_outputs(result: &ScanResult, out: &Path, replace: Replace) -> Result<Vec<PathBuf>> {
     write_outputs_from(result, out, replace, RasterSource::Encode)
 }
@@ -143,6 +144,17 @@ fn write_set(result: &ScanResult, dir: &Path, source: RasterSource<'_>) -> Resul
     }
     let evidence = evidence::write_evidence(dir, result)?;
     written.extend(evidence.iter().flatten().map(|(p, _)| p.clone()));
+    // The reported sources as alert records, the schema `stream` raises them in.
+    let alerts_path = dir.join("alerts.jsonl");
+    let mut lines = String::new();
+    for a in crate::stream::Alert::of_scan(result)? {
+        let json = serde_json::to_string(&a)
+            .map_err(|e| Error::new(ErrorKind::Compute, format!("alerts.jsonl: {e}")))?;
+        lines.push_str(&json);
+        lines.push('\n');
+    }
+    plumewatch_io::atomic::write_bytes(&alerts_path, lines.as_bytes())?;
+    written.push(alerts_path);
     let report_path = dir.join("report.html");
     plumewatch_io::report_html::write_html(&report_path, &report::report_input(result, &evidence))?;
     written.push(report_path);

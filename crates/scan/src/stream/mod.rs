@@ -90,6 +90,11 @@ pub struct StreamSettings {
     pub quiet_lines: usize,
     /// Longest plume, in lines, before it is analysed anyway (default 512).
     pub longest_plume_lines: usize,
+    /// Longest wait, in lines after a plume's last line, for the plumes within the
+    /// fragment rule's reach to be analysed (default 256: 2.6 s at 100 lines/s). A
+    /// possible parent still growing then is not waited for, and a downwind piece of it
+    /// may be alerted as a source.
+    pub max_decision_lines: usize,
     /// Flight length, in lines, that a candidate's scene-level false-alarm probability
     /// refers to when the input's length is unknown (default 5000: a 600-sample
     /// AVIRIS-NG line of 3 M pixels). A replayed file uses its own length.
@@ -114,6 +119,7 @@ impl Default for StreamSettings {
             quiet_lines: 4,
             longest_plume_lines: 512,
             reference_lines: 5000,
+            max_decision_lines: 256,
             evidence_dir: None,
             spool_dir: None,
         }
@@ -140,6 +146,7 @@ impl StreamSettings {
             ("refresh interval", self.refresh_lines),
             ("significance memory", self.z_memory_lines),
             ("longest plume", self.longest_plume_lines),
+            ("longest decision wait", self.max_decision_lines),
             ("reference flight length", self.reference_lines),
         ] {
             if v == 0 {
@@ -229,6 +236,67 @@ pub struct Alert {
     pub wind: Option<Wind>,
     /// Evidence PNG (enhancement chip with outline and source).
     pub evidence_png: Option<String>,
+}
+
+impl Alert {
+    /// The alerts of a finished scan: one per reported source of each flight line, in
+    /// the order of the lines and their plumes, the same record the stream raises
+    /// (`alerts.jsonl` of a scan). Positions in WGS84 when the scan has a CRS; the
+    /// evidence PNG is that of the site the source belongs to.
+    pub fn of_scan(result: &crate::ScanResult) -> Result<Vec<Alert>> {
+        let to = match &result.crs_wkt {
+            Some(wkt) => Some(plumewatch_io::geojson_out::ToWgs84::new(
+                wkt,
+                &result.config.flight_lines[0].cube,
+            )?),
+            None => None,
+        };
+        let mut out = Vec::new();
+        for line in &result.lines {
+            let a = &line.analysis;
+            for (p, l) in a.plumes.plumes.iter().zip(&a.located) {
+                if !PassAnalysis::is_reported(p, l) {
+                    continue;
+                }
+                let (lat, lon) = match &to {
+                    Some(t) => {
+                        let q = t.points(&[[l.source_map.0, l.source_map.1]], &line.path)?;
+                        (Some(q[0][1]), Some(q[0][0]))
+                    }
+                    None => (None, None),
+                };
+                let site = result.sites.iter().find(|s| {
+                    s.plumes
+                        .iter()
+                        .any(|r| r.pass == line.name && r.plume_id == p.id)
+                });
+                out.push(Alert {
+                    id: format!("{}-P{}", line.name, p.id),
+                    time_utc: result.meta.generated_utc.clone(),
+                    pass: line.name.clone(),
+                    line: l.source.row,
+                    sample: l.source.col,
+                    lat,
+                    lon,
+                    x: l.source_map.0,
+                    y: l.source_map.1,
+                    source_radius_m: l.source_radius_m,
+                    rate_kg_h: l.emission.map(|e| e.rate_kg_h),
+                    rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
+                    max_enhancement_ppm_m: p.max_enhancement_ppm_m,
+                    significance: p.significance,
+                    false_alarm_probability: p.false_alarm_probability,
+                    n_pixels: p.n_pixels,
+                    line_range: [p.bbox[0], p.bbox[2]],
+                    closed_by_line: line.maps.lines.saturating_sub(1),
+                    wind: a.wind,
+                    evidence_png: site
+                        .map(|s| format!("evidence/{}.png", crate::ScanResult::site_id(s))),
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A candidate the stream analysed (reported or not), for the end-of-run record.
@@ -788,7 +856,9 @@ impl Stream {
         let analysed = std::mem::take(&mut self.analysed);
         let mut alerts = Vec::new();
         for (c, found) in analysed {
+            let waited = tracked.saturating_sub(c.last);
             let decided = end
+                || waited >= self.settings.max_decision_lines
                 || (c.last + reach <= tracked
                     && !blockers
                         .iter()
