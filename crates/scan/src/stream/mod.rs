@@ -49,7 +49,6 @@ use plumewatch_core::scan::{
     analyse_pass_prepared, box_average_z, PassAnalysis, PassMaps, PassParams,
 };
 use plumewatch_core::scan::{downwind_fragments, FragmentCandidate, PassPlume};
-use plumewatch_core::VecCube;
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -370,7 +369,9 @@ pub struct Stream {
     settings: StreamSettings,
     staged_bands: Vec<usize>,
     window_positions: Vec<usize>,
-    filters: ColumnFilters,
+    /// Shared with the detection of the next lines, which runs while the previous ones
+    /// are tracked; a refresh replaces them (copy on write).
+    filters: std::sync::Arc<ColumnFilters>,
     ready: bool,
     moments: Vec<DecayingMoments>,
     /// Background rows waiting to be folded into `moments`, per column.
@@ -439,7 +440,7 @@ impl Stream {
             pending_lines: 0,
             window_positions: (0..n_window).collect(),
             staged_bands,
-            filters,
+            filters: std::sync::Arc::new(filters),
             ready: false,
             ring: VecDeque::new(),
             zring: VecDeque::new(),
@@ -526,21 +527,33 @@ impl Stream {
                 lat_lon: l.lat_lon,
             })
             .collect();
-        if self.ready {
-            self.detect_records(&mut records)?;
-            self.ring.extend(records);
-        } else {
-            self.ring.extend(records);
-            if self.ring.len() >= self.settings.warmup_lines {
-                self.finish_warmup()?;
-            }
-        }
-        self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
         if !self.ready {
-            return Ok(Vec::new());
+            self.ring.extend(records);
+            self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
+            if self.ring.len() < self.settings.warmup_lines {
+                return Ok(Vec::new());
+            }
+            self.finish_warmup()?;
+            let newest = self.received - 1;
+            return self.advance(newest, false);
         }
-        let newest = self.received - 1;
-        self.advance(newest, false)
+        // The new lines are detected (on another thread, with the filters as they are
+        // now) while the lines already detected are tracked and analysed: the two
+        // cores share the work of a replay. Alerts of a batch come with the next one
+        // (or at the end); a sensor delivering one line at a time loses one line.
+        let newest = self.ring.back().map_or(0, |r| r.line);
+        let filters = std::sync::Arc::clone(&self.filters);
+        let (w, nb) = (self.setup.samples, self.staged_bands.len());
+        let (alerts, seconds) = std::thread::scope(|scope| {
+            let detection = scope.spawn(|| detect_with(&filters, &mut records, w, nb));
+            let alerts = self.advance(newest, false);
+            let seconds = detection.join().unwrap_or(f64::NAN);
+            (alerts, seconds)
+        });
+        self.detected(&records, seconds)?;
+        self.ring.extend(records);
+        self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
+        alerts
     }
 
     /// The input has ended: tracks the last lines, analyses every open plume with the
@@ -553,7 +566,7 @@ impl Stream {
         if !self.ready {
             self.finish_warmup()?;
         }
-        let newest = self.received - 1;
+        let newest = self.ring.back().map_or(0, |r| r.line);
         self.advance(newest, true)
     }
 
@@ -611,20 +624,21 @@ impl Stream {
 
     /// Applies the current filters to `records` (lines in parallel).
     fn detect_records(&mut self, records: &mut [Record]) -> Result<()> {
-        let t = std::time::Instant::now();
-        let nb = self.staged_bands.len();
-        let w = self.setup.samples;
-        let filters = &self.filters;
-        records.par_iter_mut().for_each(|r| {
-            // Shapes were checked on arrival.
-            if let Ok(out) = filters.apply(&r.staged, 1, 0, w, nb) {
-                r.maps = [out.enhancement, out.albedo, out.sigma, out.z];
-            }
-        });
+        let seconds = detect_with(
+            &self.filters,
+            records,
+            self.setup.samples,
+            self.staged_bands.len(),
+        );
+        self.detected(records, seconds)
+    }
+
+    /// Books lines just detected: counts, timing, the map spool.
+    fn detected(&mut self, records: &[Record], seconds: f64) -> Result<()> {
         self.stats.lines_detected += records.len();
-        self.stats.detect_s += t.elapsed().as_secs_f64();
+        self.stats.detect_s += seconds;
         if let Some(spool) = &mut self.spool {
-            for r in records.iter() {
+            for r in records {
                 spool.write(&r.maps)?;
             }
         }
@@ -797,7 +811,8 @@ impl Stream {
                 }
             })
             .collect();
-        for (slot, f) in self.filters.columns.iter_mut().zip(updated) {
+        let filters = std::sync::Arc::make_mut(&mut self.filters);
+        for (slot, f) in filters.columns.iter_mut().zip(updated) {
             if f.is_some() {
                 *slot = f;
             }
@@ -895,7 +910,7 @@ impl Stream {
         let width = self.setup.samples;
         let front = self.ring.front().map_or(0, |f| f.line);
         let lo = c.first.saturating_sub(margin).max(front);
-        let hi = (c.last + margin).min(self.received - 1);
+        let hi = (c.last + margin).min(self.ring.back().map_or(0, |r| r.line));
         let (s0, s1) = (c.c0.saturating_sub(margin), (c.c1 + margin).min(width - 1));
         let (n, w) = (hi - lo + 1, s1 - s0 + 1);
         let nb = self.staged_bands.len();
@@ -908,14 +923,12 @@ impl Stream {
             z: Vec::with_capacity(n * w),
             timings: Default::default(),
         };
-        let mut staged = Vec::with_capacity(n * w * nb);
         for l in lo..=hi {
             let rec = self.record(l).context("a plume's line was let go")?;
             maps.enhancement.extend_from_slice(&rec.maps[0][s0..=s1]);
             maps.albedo.extend_from_slice(&rec.maps[1][s0..=s1]);
             maps.sigma.extend_from_slice(&rec.maps[2][s0..=s1]);
             maps.z.extend_from_slice(&rec.maps[3][s0..=s1]);
-            staged.extend_from_slice(&rec.staged[s0 * nb..(s1 + 1) * nb]);
         }
         let pass = &self.setup.pass;
         let full = self.reference.as_ref().expect("ready");
@@ -924,32 +937,38 @@ impl Stream {
             n_valid: full.n_valid,
         };
         let prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
-        let cube = VecCube {
-            lines: n,
-            samples: w,
-            bands: nb,
-            data: staged,
-        };
-        let spectra = WindowSpectra {
-            source: &cube,
-            bands: &self.window_positions,
-            wavelength_nm: &self.setup.window.wavelength_nm,
-            unit_absorption: &self.setup.window.unit_absorption,
-        };
         let mut gt = self.setup.transform.gt;
         gt[0] += lo as f64 * gt[2] + s0 as f64 * gt[1];
         gt[3] += lo as f64 * gt[5] + s0 as f64 * gt[4];
         let transform = GeoTransform::new(gt)?;
-        let analysis = analyse_pass_prepared(
-            &self.setup.name,
-            &prepared,
-            &transform,
-            self.setup.wind,
-            None,
-            Some(&spectra),
-            None,
-            pass,
-        )?;
+        let analysis = {
+            // The block's radiance read in place from the held lines (no copy).
+            let view = BlockView {
+                rows: (lo..=hi)
+                    .map(|l| self.record(l).map(|r| r.staged.as_slice()))
+                    .collect::<Option<Vec<_>>>()
+                    .context("a plume's line was let go")?,
+                s0,
+                samples: w,
+                bands: nb,
+            };
+            let spectra = WindowSpectra {
+                source: &view,
+                bands: &self.window_positions,
+                wavelength_nm: &self.setup.window.wavelength_nm,
+                unit_absorption: &self.setup.window.unit_absorption,
+            };
+            analyse_pass_prepared(
+                &self.setup.name,
+                &prepared,
+                &transform,
+                self.setup.wind,
+                None,
+                Some(&spectra),
+                None,
+                pass,
+            )?
+        };
         self.stats.plumes_analysed += 1;
         self.n_seed_pixels += analysis.plumes.n_seed_pixels;
         self.n_too_small += analysis.plumes.n_too_small;
@@ -1402,4 +1421,82 @@ impl Drop for ChipWriter {
             let _ = t.join();
         }
     }
+}
+
+/// Samples `s0..s0 + samples` of held lines (each `width × bands`, band fastest) as a
+/// cube, read in place.
+struct BlockView<'a> {
+    rows: Vec<&'a [f32]>,
+    s0: usize,
+    samples: usize,
+    bands: usize,
+}
+
+impl plumewatch_core::LineSource for BlockView<'_> {
+    fn lines(&self) -> usize {
+        self.rows.len()
+    }
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn bands(&self) -> usize {
+        self.bands
+    }
+    fn read_line(
+        &self,
+        line: usize,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
+        self.read_line_cols(line, 0..self.samples, bands, out)
+    }
+    fn read_line_cols(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
+        let row = self.rows.get(line).ok_or_else(|| {
+            plumewatch_core::Error::Invalid(format!(
+                "line {line} is outside 0..{}",
+                self.rows.len()
+            ))
+        })?;
+        if cols.start > cols.end
+            || cols.end > self.samples
+            || bands.iter().any(|&b| b >= self.bands)
+        {
+            return Err(plumewatch_core::Error::Invalid(format!(
+                "samples {}..{} or bands {bands:?} outside the block ({} samples, {} bands)",
+                cols.start, cols.end, self.samples, self.bands
+            )));
+        }
+        if out.len() != cols.len() * bands.len() {
+            return Err(plumewatch_core::Error::Shape {
+                what: "line buffer".into(),
+                expected: cols.len() * bands.len(),
+                got: out.len(),
+            });
+        }
+        for (c, dst) in cols.zip(out.chunks_exact_mut(bands.len().max(1))) {
+            let px = &row[(self.s0 + c) * self.bands..(self.s0 + c + 1) * self.bands];
+            for (o, &b) in dst.iter_mut().zip(bands) {
+                *o = px[b];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies `filters` to `records` (lines in parallel); the seconds it took.
+fn detect_with(filters: &ColumnFilters, records: &mut [Record], w: usize, nb: usize) -> f64 {
+    let t = std::time::Instant::now();
+    records.par_iter_mut().for_each(|r| {
+        // Shapes were checked on arrival.
+        if let Ok(out) = filters.apply(&r.staged, 1, 0, w, nb) {
+            r.maps = [out.enhancement, out.albedo, out.sigma, out.z];
+        }
+    });
+    t.elapsed().as_secs_f64()
 }
