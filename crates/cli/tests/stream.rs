@@ -243,6 +243,26 @@ fn stream_child(args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
+/// Runs `plumewatch --quiet ARGS` with `input` on its standard input (then closed):
+/// exit code, stderr and stdout.
+fn run_stdin(args: &[&str], input: &[&[u8]]) -> (i32, String, Vec<u8>) {
+    let mut child = stream_child(args);
+    let mut stdin = child.stdin.take().unwrap();
+    for chunk in input {
+        // A stream that stops reading (an input error) closes the pipe.
+        if stdin.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.stdout,
+    )
+}
+
 fn finish(child: std::process::Child) -> (i32, String) {
     let out = child.wait_with_output().unwrap();
     (
@@ -275,7 +295,7 @@ fn frames_on_stdin_and_tcp_give_the_replays_alerts() {
 
     // Standard input, with --alerts - echoing each alert on stdout.
     let out = tmp.path().join("stdin");
-    let mut child = stream_child(&[
+    let args = [
         "stream",
         "--stdin",
         "--wind",
@@ -286,19 +306,11 @@ fn frames_on_stdin_and_tcp_give_the_replays_alerts() {
         "-",
         "-o",
         s(&out),
-    ]);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&header_line(&header)).unwrap();
-    stdin.write_all(&data).unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    ];
+    let (code, err, stdout) = run_stdin(&args, &[&header_line(&header), &data]);
+    assert_eq!(code, 0, "{err}");
     assert_eq!(positions(&alerts(&out)), expected);
-    let echoed: Vec<Value> = String::from_utf8(output.stdout)
+    let echoed: Vec<Value> = String::from_utf8(stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -418,11 +430,7 @@ fn broken_frames_give_clear_errors_and_keep_earlier_alerts() {
         let out = tmp.path().join(what.replace(' ', "_"));
         let mut args = vec!["stream", "--stdin", "-o", s(&out)];
         args.extend_from_slice(&base);
-        let mut child = stream_child(&args);
-        let mut stdin = child.stdin.take().unwrap();
-        let _ = stdin.write_all(&bytes);
-        drop(stdin);
-        let (code, err) = finish(child);
+        let (code, err, _) = run_stdin(&args, &[&bytes]);
         assert_eq!(code, 2, "{what}: {err}");
         assert!(err.contains(message), "{what}: {err}");
         assert!(!err.contains("panicked"), "{what}: {err}");
@@ -587,11 +595,8 @@ fn alerts_take_their_position_from_the_geolocation_stream() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("geo");
-    let mut child = stream_child(&["stream", "--stdin", "--wind", "2,265", "-o", s(&out)]);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&bytes).unwrap();
-    drop(stdin);
-    let (code, err) = finish(child);
+    let args = ["stream", "--stdin", "--wind", "2,265", "-o", s(&out)];
+    let (code, err, _) = run_stdin(&args, &[&bytes]);
     assert_eq!(code, 0, "{err}");
     let got = alerts(&out);
     assert!(!got.is_empty());

@@ -125,6 +125,19 @@ pub struct FragmentCandidate {
     pub accepted: bool,
 }
 
+impl FragmentCandidate {
+    /// What the fragment rule needs of a located candidate.
+    pub fn of(plume: &crate::plume::Plume, located: &PassPlume) -> Self {
+        Self {
+            col: located.source.col,
+            row: located.source.row,
+            significance: plume.significance,
+            peak_ppm_m: plume.max_enhancement_ppm_m,
+            accepted: plume.rejection.is_none(),
+        }
+    }
+}
+
 /// Marks, for each plume, the id of the stronger plume it is a downwind fragment of
 /// (see [`FragmentParams`]); `downwind` is the unit vector (dcol, drow).
 pub fn downwind_fragments(
@@ -357,13 +370,7 @@ pub fn analyse_pass_prepared(
             .plumes
             .iter()
             .zip(&located)
-            .map(|(p, l)| FragmentCandidate {
-                col: l.source.col,
-                row: l.source.row,
-                significance: p.significance,
-                peak_ppm_m: p.max_enhancement_ppm_m,
-                accepted: p.rejection.is_none(),
-            })
+            .map(|(p, l)| FragmentCandidate::of(p, l))
             .collect();
         let ids: Vec<u32> = plumes.plumes.iter().map(|p| p.id).collect();
         for (l, f) in

@@ -67,6 +67,13 @@ impl MomentAccumulator {
         self.n
     }
 
+    /// The shift (`None` before the first pixel), the sum of `x − shift` and the lower
+    /// triangle (row-major `bands × bands`) of Σ(x − shift)(x − shift)ᵀ, for callers
+    /// that weight blocks of moments (a stream's exponential forgetting).
+    pub fn sums(&self) -> (Option<&[f64]>, &[f64], &[f64]) {
+        (self.shift.as_deref(), &self.sum, &self.cross)
+    }
+
     fn check(&self, px: usize) -> Result<()> {
         if px != self.bands {
             return Err(Error::Shape {

@@ -238,6 +238,43 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// The alert of candidate `(plume, located)` (pixel coordinates of the flight
+    /// line) of pass `pass`, raised at `time_utc`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn of_candidate(
+        id: String,
+        time_utc: String,
+        pass: &str,
+        (p, l): (&Plume, &PassPlume),
+        (lat, lon): (Option<f64>, Option<f64>),
+        closed_by_line: usize,
+        wind: Option<Wind>,
+        evidence_png: Option<String>,
+    ) -> Self {
+        Alert {
+            id,
+            time_utc,
+            pass: pass.to_string(),
+            line: l.source.row,
+            sample: l.source.col,
+            lat,
+            lon,
+            x: l.source_map.0,
+            y: l.source_map.1,
+            source_radius_m: l.source_radius_m,
+            rate_kg_h: l.emission.map(|e| e.rate_kg_h),
+            rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
+            max_enhancement_ppm_m: p.max_enhancement_ppm_m,
+            significance: p.significance,
+            false_alarm_probability: p.false_alarm_probability,
+            n_pixels: p.n_pixels,
+            line_range: [p.bbox[0], p.bbox[2]],
+            closed_by_line,
+            wind,
+            evidence_png,
+        }
+    }
+
     /// The alerts of a finished scan: one per reported source of each flight line, in
     /// the order of the lines and their plumes, the same record the stream raises
     /// (`alerts.jsonl` of a scan). Positions in WGS84 when the scan has a CRS; the
@@ -269,29 +306,16 @@ impl Alert {
                         .iter()
                         .any(|r| r.pass == line.name && r.plume_id == p.id)
                 });
-                out.push(Alert {
-                    id: format!("{}-P{}", line.name, p.id),
-                    time_utc: result.meta.generated_utc.clone(),
-                    pass: line.name.clone(),
-                    line: l.source.row,
-                    sample: l.source.col,
-                    lat,
-                    lon,
-                    x: l.source_map.0,
-                    y: l.source_map.1,
-                    source_radius_m: l.source_radius_m,
-                    rate_kg_h: l.emission.map(|e| e.rate_kg_h),
-                    rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
-                    max_enhancement_ppm_m: p.max_enhancement_ppm_m,
-                    significance: p.significance,
-                    false_alarm_probability: p.false_alarm_probability,
-                    n_pixels: p.n_pixels,
-                    line_range: [p.bbox[0], p.bbox[2]],
-                    closed_by_line: line.maps.lines.saturating_sub(1),
-                    wind: a.wind,
-                    evidence_png: site
-                        .map(|s| format!("evidence/{}.png", crate::ScanResult::site_id(s))),
-                });
+                out.push(Alert::of_candidate(
+                    format!("{}-P{}", line.name, p.id),
+                    result.meta.generated_utc.clone(),
+                    &line.name,
+                    (p, l),
+                    (lat, lon),
+                    line.maps.lines.saturating_sub(1),
+                    a.wind,
+                    site.map(|s| format!("evidence/{}.png", crate::ScanResult::site_id(s))),
+                ));
             }
         }
         Ok(out)
@@ -802,15 +826,14 @@ impl Stream {
             .map(|(m, rows)| {
                 // Each stats line discounts the past by exp(−stride / memory).
                 let factor = (-(lines * stride) / memory).exp();
-                m.fold(rows, if m.weight() > 0.0 { factor } else { 1.0 });
+                m.fold(rows, if m.weight() > 0.0 { factor } else { 1.0 })?;
                 rows.clear();
-                if m.weight() > nbw as f64 + 1.0 {
-                    m.filter(norm, reg, &ua).ok()
-                } else {
-                    None
-                }
+                // A column whose covariance cannot be factored keeps its filter.
+                Ok((m.weight() > nbw as f64 + 1.0)
+                    .then(|| m.filter(norm, reg, &ua).ok())
+                    .flatten())
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let filters = std::sync::Arc::make_mut(&mut self.filters);
         for (slot, f) in filters.columns.iter_mut().zip(updated) {
             if f.is_some() {
@@ -1010,13 +1033,7 @@ impl Stream {
             let (p, l) = &f.flight;
             if p.rejection.is_none() {
                 self.parents.push_back((
-                    FragmentCandidate {
-                        col: l.source.col,
-                        row: l.source.row,
-                        significance: p.significance,
-                        peak_ppm_m: p.max_enhancement_ppm_m,
-                        accepted: true,
-                    },
+                    FragmentCandidate::of(p, l),
                     (p.peak_pixel[0], p.peak_pixel[1]),
                 ));
             }
@@ -1041,16 +1058,7 @@ impl Stream {
             let reach = self.fragment_reach_lines() as f64;
             let summaries: Vec<FragmentCandidate> = found
                 .iter()
-                .map(|f| {
-                    let (p, l) = &f.flight;
-                    FragmentCandidate {
-                        col: l.source.col,
-                        row: l.source.row,
-                        significance: p.significance,
-                        peak_ppm_m: p.max_enhancement_ppm_m,
-                        accepted: p.rejection.is_none(),
-                    }
-                })
+                .map(|f| FragmentCandidate::of(&f.flight.0, &f.flight.1))
                 .collect();
             for (f, me) in found.iter_mut().zip(&summaries) {
                 // The rule for this candidate against every accepted candidate within
@@ -1109,29 +1117,17 @@ impl Stream {
             Some(dir) => Some(self.write_chip(&dir, &id, f)?),
             None => None,
         };
-        Ok(Alert {
+        Ok(Alert::of_candidate(
             id,
-            time_utc: crate::result::utc_now(),
-            pass: self.setup.name.clone(),
-            line: l.source.row,
-            sample: l.source.col,
-            lat,
-            lon,
-            x: l.source_map.0,
-            y: l.source_map.1,
-            source_radius_m: l.source_radius_m,
-            rate_kg_h: l.emission.map(|e| e.rate_kg_h),
-            rate_sd_kg_h: l.emission.map(|e| e.rate_sd_kg_h),
-            max_enhancement_ppm_m: p.max_enhancement_ppm_m,
-            significance: p.significance,
-            false_alarm_probability: p.false_alarm_probability,
-            n_pixels: p.n_pixels,
-            line_range: [p.bbox[0], p.bbox[2]],
+            crate::result::utc_now(),
+            &self.setup.name,
+            (p, l),
+            (lat, lon),
             // The line whose arrival completed the decision: the newest.
-            closed_by_line: self.received - 1,
-            wind: self.setup.wind,
+            self.received - 1,
+            self.setup.wind,
             evidence_png,
-        })
+        ))
     }
 
     fn lat_lon(&self, row: f64, col: f64, map: (f64, f64)) -> Result<(Option<f64>, Option<f64>)> {
@@ -1442,47 +1438,32 @@ impl plumewatch_core::LineSource for BlockView<'_> {
     fn bands(&self) -> usize {
         self.bands
     }
+    /// The whole line of the block; sample ranges go through the trait's default.
     fn read_line(
         &self,
         line: usize,
         bands: &[usize],
         out: &mut [f32],
     ) -> plumewatch_core::Result<()> {
-        self.read_line_cols(line, 0..self.samples, bands, out)
-    }
-    fn read_line_cols(
-        &self,
-        line: usize,
-        cols: std::ops::Range<usize>,
-        bands: &[usize],
-        out: &mut [f32],
-    ) -> plumewatch_core::Result<()> {
-        let row = self.rows.get(line).ok_or_else(|| {
-            plumewatch_core::Error::Invalid(format!(
-                "line {line} is outside 0..{}",
-                self.rows.len()
-            ))
-        })?;
-        if cols.start > cols.end
-            || cols.end > self.samples
-            || bands.iter().any(|&b| b >= self.bands)
-        {
+        let (Some(row), true) = (self.rows.get(line), out.len() == self.samples * bands.len())
+        else {
             return Err(plumewatch_core::Error::Invalid(format!(
-                "samples {}..{} or bands {bands:?} outside the block ({} samples, {} bands)",
-                cols.start, cols.end, self.samples, self.bands
+                "line {line} of a {}-line block, or a buffer of {} values for {} samples × {} bands",
+                self.rows.len(),
+                out.len(),
+                self.samples,
+                bands.len()
             )));
-        }
-        if out.len() != cols.len() * bands.len() {
-            return Err(plumewatch_core::Error::Shape {
-                what: "line buffer".into(),
-                expected: cols.len() * bands.len(),
-                got: out.len(),
-            });
-        }
-        for (c, dst) in cols.zip(out.chunks_exact_mut(bands.len().max(1))) {
+        };
+        for (c, dst) in out.chunks_exact_mut(bands.len().max(1)).enumerate() {
             let px = &row[(self.s0 + c) * self.bands..(self.s0 + c + 1) * self.bands];
             for (o, &b) in dst.iter_mut().zip(bands) {
-                *o = px[b];
+                *o = *px.get(b).ok_or_else(|| {
+                    plumewatch_core::Error::Invalid(format!(
+                        "band {b} outside the block's {}",
+                        self.bands
+                    ))
+                })?;
             }
         }
         Ok(())

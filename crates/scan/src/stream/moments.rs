@@ -1,15 +1,15 @@
 //! Exponentially weighted background moments of one detector column: each folded block
 //! of lines enters with weight 1 per pixel while everything before it is discounted by
 //! `exp(−lines / memory)`, so the statistics follow a flight line that changes surface
-//! without keeping any old line. The products of a block are formed with faer as in
-//! [`plumewatch_core::stats::MomentAccumulator::add_block`], summed in f64 about a
-//! fixed shift (the first pixel), so the covariance does not cancel catastrophically.
+//! without keeping any old line. The products of a block are formed by
+//! [`MomentAccumulator::add_block`] about a fixed shift (the first pixel) and summed in
+//! f64, so the covariance does not cancel catastrophically.
 
 use crate::{bail, Result};
-use faer::linalg::matmul::triangular::{self as tri, BlockStructure};
-use faer::{Accum, MatRef, Par};
 use plumewatch_core::detect::fixed::ColumnFilter;
-use plumewatch_core::stats::{BackgroundStats, Cholesky, Normalization, Regularization};
+use plumewatch_core::stats::{
+    BackgroundStats, Cholesky, MomentAccumulator, Normalization, Regularization,
+};
 
 /// Weighted first and second moments of one column's background pixels.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl DecayingMoments {
 
     /// Discounts everything so far by `factor` (in (0, 1]), then adds the pixels of
     /// `block` (`rows × bands`, band fastest) with weight 1 each.
-    pub(crate) fn fold(&mut self, block: &[f32], factor: f64) {
+    pub(crate) fn fold(&mut self, block: &[f32], factor: f64) -> Result<()> {
         let b = self.bands;
         let rows = block.len() / b.max(1);
         if factor < 1.0 {
@@ -50,43 +50,24 @@ impl DecayingMoments {
             self.cross.iter_mut().for_each(|v| *v *= factor);
         }
         if rows == 0 {
-            return;
+            return Ok(());
         }
         let shift = self
             .shift
             .get_or_insert_with(|| block[..b].iter().map(|&v| f64::from(v)).collect())
             .clone();
-        let mut centred = vec![0.0f64; rows * b];
-        for (dst, px) in centred.chunks_exact_mut(b).zip(block.chunks_exact(b)) {
-            for ((o, &v), s) in dst.iter_mut().zip(px).zip(&shift) {
-                *o = f64::from(v) - s;
-            }
+        // The block's products about the same shift, formed by the scan's accumulator.
+        let mut acc = MomentAccumulator::with_shift(shift);
+        acc.add_block(block, None)?;
+        let (_, sum, cross) = acc.sums();
+        for (a, v) in self.cross.iter_mut().zip(cross) {
+            *a += v;
         }
-        let a = MatRef::from_row_major_slice(&centred, rows, b);
-        let mut prod = faer::Mat::<f64>::zeros(b, b);
-        tri::matmul(
-            prod.as_mut(),
-            BlockStructure::TriangularLower,
-            Accum::Replace,
-            a.transpose(),
-            BlockStructure::Rectangular,
-            a,
-            BlockStructure::Rectangular,
-            1.0,
-            Par::Seq,
-        );
-        for j in 0..b {
-            let col = prod.col(j);
-            for i in j..b {
-                self.cross[i * b + j] += col[i];
-            }
-        }
-        for row in centred.chunks_exact(b) {
-            for (s, d) in self.sum.iter_mut().zip(row) {
-                *s += d;
-            }
+        for (a, v) in self.sum.iter_mut().zip(sum) {
+            *a += v;
         }
         self.weight += rows as f64;
+        Ok(())
     }
 
     /// The finished statistics (covariance divided by `weight − 1` for the sample
@@ -149,7 +130,6 @@ impl DecayingMoments {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plumewatch_core::stats::MomentAccumulator;
 
     fn pixels(n: usize, b: usize, seed: u64) -> Vec<f32> {
         let mut rng = plumewatch_core::rng::SeededRng::new(seed);
@@ -165,7 +145,7 @@ mod tests {
         let px = pixels(200, b, 3);
         let mut d = DecayingMoments::new(b);
         for block in px.chunks(b * 16) {
-            d.fold(block, 1.0);
+            d.fold(block, 1.0).unwrap();
         }
         let mut acc = MomentAccumulator::new(b);
         acc.add_block(&px, None).unwrap();
@@ -193,11 +173,11 @@ mod tests {
         let memory = 50.0f64;
         let old = pixels(500, b, 5);
         for line in old.chunks(b) {
-            d.fold(line, (-1.0 / memory).exp());
+            d.fold(line, (-1.0 / memory).exp()).unwrap();
         }
         let new: Vec<f32> = pixels(150, b, 6).iter().map(|v| v + 100.0).collect();
         for line in new.chunks(b) {
-            d.fold(line, (-1.0 / memory).exp());
+            d.fold(line, (-1.0 / memory).exp()).unwrap();
         }
         let s = d
             .stats(Normalization::Sample, Regularization::None)
