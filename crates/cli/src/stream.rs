@@ -41,7 +41,7 @@ pub struct StreamArgs {
     /// Serve alerts as Server-Sent Events on this address (e.g. 127.0.0.1:8090).
     #[arg(long, value_name = "ADDR")]
     pub sse: Option<String>,
-    /// Lines held before the first statistics [default: 256].
+    /// Lines held before the first statistics [default: 512].
     #[arg(long, value_name = "LINES")]
     pub warmup: Option<usize>,
     /// e-folding length of the background statistics, in lines [default: 2000].
@@ -134,7 +134,7 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
     }
     // Open the input (for frames: accept the sender and read the header).
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
-    let (opened, bands_tx) = open_source(&args)?;
+    let (opened, start_reader) = open_source(&args)?;
     let gas = args
         .gas
         .clone()
@@ -207,7 +207,7 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
         ..StreamSettings::default()
     };
     let mut stream = Stream::new(setup, settings)?;
-    bands_tx(
+    start_reader(
         stream.staged_bands().to_vec(),
         tx,
         args.chunk,
@@ -332,7 +332,9 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
 /// stream or scan output (or `--overwrite`).
 fn prepare_output(out: &Path, overwrite: bool) -> anyhow::Result<()> {
     if out.exists() {
-        let previous = out.join("stream.json").exists() || out.join("scan.json").exists();
+        let previous = ["stream.json", "scan.json", "alerts.jsonl"]
+            .iter()
+            .any(|f| out.join(f).exists());
         let empty = std::fs::read_dir(out)
             .with_context(|| format!("{}: output folder: cannot read", out.display()))?
             .next()
@@ -730,7 +732,7 @@ impl StreamSummary {
             decision_lines_p99: qd(0.99),
             interrupted,
             error: error.map(|e| format!("{e:#}")),
-            settings: StreamSettings::default(),
+            settings: s.settings().clone(),
             candidates: s.candidates(),
             alert_latency_s: lat_by_id.to_vec(),
         }

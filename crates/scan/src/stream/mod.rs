@@ -514,6 +514,11 @@ impl Stream {
         &self.setup
     }
 
+    /// The settings the stream runs with.
+    pub fn settings(&self) -> &StreamSettings {
+        &self.settings
+    }
+
     /// Feeds lines (any number; a replay passes many at once, a sensor one) and
     /// returns the alerts they completed, in order.
     pub fn push(&mut self, lines: Vec<InputLine>) -> Result<Vec<Alert>> {
