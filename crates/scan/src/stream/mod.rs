@@ -576,9 +576,14 @@ impl Stream {
         let (alerts, seconds) = std::thread::scope(|scope| {
             let detection = scope.spawn(|| detect_with(&filters, &mut records, w, nb));
             let alerts = self.advance(newest, false);
-            let seconds = detection.join().unwrap_or(f64::NAN);
-            (alerts, seconds)
+            (alerts, detection.join())
         });
+        let seconds = seconds.map_err(|_| {
+            crate::Error::new(
+                crate::ErrorKind::Compute,
+                "detection of a batch of lines failed",
+            )
+        })?;
         self.detected(&records, seconds)?;
         self.ring.extend(records);
         self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
