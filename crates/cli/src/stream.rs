@@ -500,7 +500,8 @@ struct AlertSinks {
     file: std::fs::File,
     copy: Option<Box<dyn Write>>,
     webhook: Option<mpsc::SyncSender<String>>,
-    webhook_thread: Option<std::thread::JoinHandle<()>>,
+    /// Says when the webhook thread has delivered (or given up on) every queued alert.
+    webhook_done: Option<mpsc::Receiver<()>>,
     sse: Option<mpsc::SyncSender<String>>,
     dropped: usize,
     /// Lines from each alerted plume's last line to the line that completed it.
@@ -530,10 +531,15 @@ impl AlertSinks {
                     .with_context(|| format!("--alerts {p}: cannot open"))?,
             )),
         };
-        let (webhook, webhook_thread) = match webhook {
+        let (webhook, webhook_done) = match webhook {
             Some(w) => {
                 let (tx, rx) = mpsc::sync_channel::<String>(256);
-                (Some(tx), Some(std::thread::spawn(move || w.run(rx))))
+                let (done_tx, done_rx) = mpsc::channel();
+                std::thread::spawn(move || {
+                    w.run(rx);
+                    let _ = done_tx.send(());
+                });
+                (Some(tx), Some(done_rx))
             }
             None => (None, None),
         };
@@ -545,7 +551,7 @@ impl AlertSinks {
             file,
             copy,
             webhook,
-            webhook_thread,
+            webhook_done,
             sse,
             dropped: 0,
             decisions: Vec::new(),
@@ -582,8 +588,13 @@ impl AlertSinks {
 
     fn close(&mut self) {
         self.webhook = None;
-        if let Some(t) = self.webhook_thread.take() {
-            let _ = t.join();
+        // An unreachable webhook must not hold the end of the run: the queue gets 30 s.
+        if let Some(done) = self.webhook_done.take() {
+            if done.recv_timeout(Duration::from_secs(30)).is_err() {
+                eprintln!(
+                    "stream: the webhook did not take every alert within 30 s; alerts.jsonl has them all"
+                );
+            }
         }
         self.sse = None;
         if self.dropped > 0 {

@@ -663,3 +663,26 @@ fn sigterm_flushes_and_writes_the_outputs_of_the_lines_seen() {
     assert!(out.join("scan.json").exists() && out.join("sites.geojson").exists());
     assert!(!alerts(&out).is_empty());
 }
+
+/// A webhook nobody answers costs retries on its own thread, never the alerts: the run
+/// ends with every alert on disk.
+#[test]
+fn an_unreachable_webhook_does_not_hold_the_alerts() {
+    let cube = scene("emit_small");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let webhook = format!("http://127.0.0.1:{}/alerts", free_port());
+    let t = Instant::now();
+    ok(&[
+        "stream",
+        s(&cube),
+        "--wind",
+        "2,265",
+        "--webhook",
+        &webhook,
+        "-o",
+        s(&out),
+    ]);
+    assert_eq!(alerts(&out).len(), 2);
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+}
