@@ -715,12 +715,8 @@ impl StreamSummary {
     ) -> Self {
         let mut d = decisions.to_vec();
         d.sort_unstable();
-        let qd = |p: f64| (!d.is_empty()).then(|| d[((d.len() - 1) as f64 * p).round() as usize]);
         let mut sorted: Vec<f64> = lat_by_id.iter().map(|l| l.2).collect();
         sorted.sort_by(f64::total_cmp);
-        let q = |p: f64| {
-            (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * p).round() as usize])
-        };
         let secs = start.elapsed().as_secs_f64();
         let st = s.stats();
         Self {
@@ -736,11 +732,11 @@ impl StreamSummary {
             phases: st.clone(),
             seconds: secs,
             pixels_per_second: (st.lines * s.setup().samples) as f64 / secs,
-            latency_s_p50: q(0.5),
-            latency_s_p99: q(0.99),
+            latency_s_p50: nearest_rank(&sorted, 0.5),
+            latency_s_p99: nearest_rank(&sorted, 0.99),
             latency_s_max: sorted.last().copied(),
-            decision_lines_p50: qd(0.5),
-            decision_lines_p99: qd(0.99),
+            decision_lines_p50: nearest_rank(&d, 0.5),
+            decision_lines_p99: nearest_rank(&d, 0.99),
             interrupted,
             error: error.map(|e| format!("{e:#}")),
             settings: s.settings().clone(),
@@ -748,6 +744,12 @@ impl StreamSummary {
             alert_latency_s: lat_by_id.to_vec(),
         }
     }
+}
+
+/// The value at fraction `p` of `sorted` (rounded rank), `None` when it is empty.
+fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    let last = sorted.len().checked_sub(1)?;
+    Some(sorted[(last as f64 * p).round() as usize])
 }
 
 /// Writes `scan`'s outputs for the lines seen, from the stream's own maps and

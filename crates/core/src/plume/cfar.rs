@@ -166,6 +166,19 @@ impl CfarParams {
         }
         Ok(normal_quantile(1.0 - self.far))
     }
+
+    /// The hysteresis growth threshold on the normalised score: `grow_z`, clamped to the
+    /// seed threshold.
+    pub fn growth_threshold(&self) -> Result<f64> {
+        let k = self.seed_threshold()?;
+        if !self.grow_z.is_finite() {
+            return Err(Error::Invalid(format!(
+                "plume growth threshold: expected a finite z, got {}",
+                self.grow_z
+            )));
+        }
+        Ok(self.grow_z.min(k))
+    }
 }
 
 /// The CFAR seed mask on pure z: true where the normalised score exceeds

@@ -25,13 +25,7 @@ pub fn find_plumes(
         grid.check("invalid-pixel mask", m.len())?;
     }
     let k = cfar.seed_threshold()?;
-    if !cfar.grow_z.is_finite() {
-        return Err(Error::Invalid(format!(
-            "plume growth threshold: expected a finite z, got {}",
-            cfar.grow_z
-        )));
-    }
-    let grow = cfar.grow_z.min(k);
+    let grow = cfar.growth_threshold()?;
     let background = match inputs.reference {
         Some(r) if r.background.len() != grid.samples => {
             return Err(Error::Shape {

@@ -399,7 +399,7 @@ pub fn possible_plume_pixels(maps: &DetectionMaps, params: &PassParams) -> Resul
     let grid = prepared.grid;
     let background = crate::plume::column_background(&prepared.z, grid)?;
     let zn = crate::plume::normalised_z(&prepared.z, grid, &background)?;
-    let grow = params.cfar.grow_z.min(params.cfar.seed_threshold()?);
+    let grow = params.cfar.growth_threshold()?;
     Ok(zn.iter().map(|&v| f64::from(v) > grow).collect())
 }
 

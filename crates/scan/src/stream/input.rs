@@ -96,6 +96,17 @@ enum DataType {
 }
 
 impl DataType {
+    /// The type a header names (`float32`, `float64`, `int16`, `uint16`).
+    fn named(name: &str) -> Option<Self> {
+        match name {
+            "float32" => Some(DataType::F32),
+            "float64" => Some(DataType::F64),
+            "int16" => Some(DataType::I16),
+            "uint16" => Some(DataType::U16),
+            _ => None,
+        }
+    }
+
     fn size(self) -> usize {
         match self {
             DataType::F32 => 4,
@@ -199,24 +210,19 @@ impl FrameHeader {
     }
 
     fn data_type(&self, source: &str) -> Result<DataType> {
-        Ok(match self.data_type.as_str() {
-            "float32" => DataType::F32,
-            "float64" => DataType::F64,
-            "int16" => DataType::I16,
-            "uint16" => DataType::U16,
-            other => bail!(
-                "{source}: frame header: data_type: expected float32, float64, int16 or uint16, got {other:?}"
+        match DataType::named(&self.data_type) {
+            Some(t) => Ok(t),
+            None => bail!(
+                "{source}: frame header: data_type: expected float32, float64, int16 or uint16, got {:?}",
+                self.data_type
             ),
-        })
+        }
     }
 
-    /// Bytes of one frame (without its geolocation).
+    /// Bytes of one frame (without its geolocation); a header that names no known type
+    /// is counted as float32 (`parse` refuses it).
     pub fn frame_bytes(&self) -> usize {
-        let size = match self.data_type.as_str() {
-            "float64" => 8,
-            "int16" | "uint16" => 2,
-            _ => 4,
-        };
+        let size = DataType::named(&self.data_type).map_or(4, DataType::size);
         self.samples * self.bands * size
     }
 
@@ -440,6 +446,7 @@ pub fn encode_frame(header: &FrameHeader, values: &[f32]) -> Vec<u8> {
     let big = header.byte_order == "big";
     let bip = header.interleave == "bip";
     let gain = header.gain.unwrap_or(1.0);
+    let dtype = DataType::named(&header.data_type).unwrap_or(DataType::F32);
     let mut out = Vec::with_capacity(header.frame_bytes());
     for i in 0..w * nb {
         let (s, b) = if bip {
@@ -448,15 +455,15 @@ pub fn encode_frame(header: &FrameHeader, values: &[f32]) -> Vec<u8> {
             (i % w, i / w)
         };
         let v = f64::from(values[s * nb + b]) / gain;
-        match (header.data_type.as_str(), big) {
-            ("float64", false) => out.extend_from_slice(&v.to_le_bytes()),
-            ("float64", true) => out.extend_from_slice(&v.to_be_bytes()),
-            ("int16", false) => out.extend_from_slice(&(v.round() as i16).to_le_bytes()),
-            ("int16", true) => out.extend_from_slice(&(v.round() as i16).to_be_bytes()),
-            ("uint16", false) => out.extend_from_slice(&(v.round() as u16).to_le_bytes()),
-            ("uint16", true) => out.extend_from_slice(&(v.round() as u16).to_be_bytes()),
-            (_, false) => out.extend_from_slice(&(v as f32).to_le_bytes()),
-            (_, true) => out.extend_from_slice(&(v as f32).to_be_bytes()),
+        match (dtype, big) {
+            (DataType::F64, false) => out.extend_from_slice(&v.to_le_bytes()),
+            (DataType::F64, true) => out.extend_from_slice(&v.to_be_bytes()),
+            (DataType::I16, false) => out.extend_from_slice(&(v.round() as i16).to_le_bytes()),
+            (DataType::I16, true) => out.extend_from_slice(&(v.round() as i16).to_be_bytes()),
+            (DataType::U16, false) => out.extend_from_slice(&(v.round() as u16).to_le_bytes()),
+            (DataType::U16, true) => out.extend_from_slice(&(v.round() as u16).to_be_bytes()),
+            (DataType::F32, false) => out.extend_from_slice(&(v as f32).to_le_bytes()),
+            (DataType::F32, true) => out.extend_from_slice(&(v as f32).to_be_bytes()),
         }
     }
     out

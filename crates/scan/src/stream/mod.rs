@@ -396,6 +396,8 @@ pub struct Stream {
     /// Shared with the detection of the next lines, which runs while the previous ones
     /// are tracked; a refresh replaces them (copy on write).
     filters: std::sync::Arc<ColumnFilters>,
+    /// Seed and growth thresholds of the CFAR rule on the normalised score.
+    thresholds: (f64, f64),
     ready: bool,
     moments: Vec<DecayingMoments>,
     /// Background rows waiting to be folded into `moments`, per column.
@@ -432,7 +434,11 @@ impl Stream {
     /// Starts a stream.
     pub fn new(setup: StreamSetup, settings: StreamSettings) -> Result<Self> {
         settings.validate()?;
-        setup.pass.cfar.seed_threshold()?;
+        // The CFAR rule's seed and growth thresholds, checked once.
+        let thresholds = (
+            setup.pass.cfar.seed_threshold()?,
+            setup.pass.cfar.growth_threshold()?,
+        );
         if setup.samples == 0 {
             bail!("samples: expected at least 1 sample per line");
         }
@@ -465,6 +471,7 @@ impl Stream {
             window_positions: (0..n_window).collect(),
             staged_bands,
             filters: std::sync::Arc::new(filters),
+            thresholds,
             ready: false,
             ring: VecDeque::new(),
             zring: VecDeque::new(),
@@ -777,8 +784,7 @@ impl Stream {
         let w = self.setup.samples;
         let zs = self.smoothed_line(line, newest);
         let reference = self.reference.as_ref().expect("ready");
-        let k = self.setup.pass.cfar.seed_threshold()?;
-        let grow = self.setup.pass.cfar.grow_z.min(k);
+        let (k, grow) = self.thresholds;
         let front = self.ring.front().map_or(0, |f| f.line);
         let rec = &self.ring[line - front];
         let mut hot = vec![false; w];
@@ -1228,7 +1234,7 @@ impl Stream {
                     .as_ref()
                     .map(|r| r.background.clone())
                     .unwrap_or_default(),
-                seed_threshold: self.setup.pass.cfar.seed_threshold()?,
+                seed_threshold: self.thresholds.0,
                 n_seed_pixels: self.n_seed_pixels,
                 n_too_small: self.n_too_small,
                 n_valid: reference.map_or(0, |r| r.n_valid),

@@ -115,9 +115,14 @@ impl Tracker {
             // seeded components across gaps the closing bridges (`gap` pixels or
             // lines). Unseeded noise is not bridged: at the growth threshold about 2 %
             // of pixels are hot, and bridged noise would percolate across the swath.
-            let candidates: Vec<Run> = self.recent.iter().chain(new_runs.iter()).copied().collect();
             let mut touching = Vec::new();
-            for r in candidates {
+            let n_recent = self.recent.len();
+            for k in 0..n_recent + new_runs.len() {
+                let r = if k < n_recent {
+                    self.recent[k]
+                } else {
+                    new_runs[k - n_recent]
+                };
                 let adjacent = r.line + 1 == line && r.c0 <= c1 + 1 && c0 <= r.c1 + 1;
                 let bridged = seeded
                     && r.c0 <= c1 + gap + 1
