@@ -28,7 +28,7 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "config")]
     pub cubes: Vec<PathBuf>,
     /// Run configuration (JSON, as `--print-config` writes it); no other run flags.
-    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
+    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
     pub config: Option<PathBuf>,
     /// Print the complete run configuration as JSON and exit (nothing is scanned).
     #[arg(long)]
@@ -52,6 +52,12 @@ pub struct ScanArgs {
     /// Target false-alarm rate per pixel of the CFAR seed threshold [default: 1e-4].
     #[arg(long)]
     pub far: Option<f64>,
+    /// The operating point: the most false sites per km² a reported source may be
+    /// expected to bring, read from the scene's own empirical null (the same
+    /// segmentation on the negated score) [default: none; every site still carries its
+    /// figure, `false_sites_per_km2`, and a q-value].
+    #[arg(long, value_name = "RATE", value_parser = parse_positive_rate)]
+    pub false_sites_per_km2: Option<f64>,
     /// Detector [default: amf].
     #[arg(long, value_enum)]
     pub algo: Option<ScanAlgo>,
@@ -92,6 +98,16 @@ pub struct ScanArgs {
 }
 
 /// Parses `--stats` (for `scan` and `detect`): `columns`, `global` or `tiles:N`.
+/// Parses a positive, finite rate (`--false-sites-per-km2`).
+pub(crate) fn parse_positive_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!(
+            "expected a positive number of false sites per km², got {s:?}"
+        )),
+    }
+}
+
 pub fn parse_stats(s: &str) -> Result<Statistics, String> {
     match s.parse::<Statistics>() {
         Ok(Statistics::Auto) | Err(_) => Err(format!(
@@ -160,6 +176,9 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
         Some(w) => w.clone(),
         None => Window::One(first_cube_window(&args.cubes)?),
     };
+    if let Some(r) = args.false_sites_per_km2 {
+        c.analysis.false_sites_per_km2 = Some(r);
+    }
     if let Some(f) = args.far {
         c.analysis.cfar.far = f;
     }

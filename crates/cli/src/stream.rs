@@ -69,6 +69,11 @@ pub struct StreamArgs {
     /// Per-pixel false-alarm rate of the CFAR seed threshold [default: 1e-4].
     #[arg(long)]
     pub far: Option<f64>,
+    /// The operating point: the most false sites per km² a reported source may be
+    /// expected to bring, read from the empirical null of the warm-up lines (the same
+    /// segmentation on the negated score) [default: none].
+    #[arg(long, value_name = "RATE", value_parser = crate::scan::parse_positive_rate)]
+    pub false_sites_per_km2: Option<f64>,
     /// Flight length in lines that a candidate's false-alarm probability refers to when
     /// the input's length is unknown (frames) [default: 5000].
     #[arg(long, value_name = "LINES")]
@@ -144,6 +149,9 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
         _ => Detector::Amf,
     };
     let mut pass = ScanConfig::new(Vec::new()).analysis;
+    if let Some(r) = args.false_sites_per_km2 {
+        pass.false_sites_per_km2 = Some(r);
+    }
     if let Some(f) = args.far {
         pass.cfar.far = f;
     }

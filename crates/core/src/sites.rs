@@ -39,6 +39,12 @@ pub struct Detection {
     pub significance: f64,
     /// False-alarm probability of the plume.
     pub false_alarm_probability: f64,
+    /// Expected false sites per km² at its significance (the scene's empirical null).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
+    /// Its q-value over the pass.
+    #[serde(default)]
+    pub q_value: Option<f64>,
 }
 
 /// Where a pass looked: its raster size and geotransform (to count the passes that
@@ -110,6 +116,13 @@ pub struct Site {
     pub significance: f64,
     /// Probability that every detection of the site is a false alarm.
     pub false_alarm_probability: f64,
+    /// Expected false sites per km² at the significance of its most significant
+    /// detection (the scene's empirical null; NaN when unknown).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
+    /// The smallest q-value of its detections.
+    #[serde(default)]
+    pub q_value: Option<f64>,
     /// Number of detections (plumes).
     pub n_detections: usize,
     /// Number of passes with a detection.
@@ -274,6 +287,11 @@ fn site_of<'a>(members: impl Iterator<Item = &'a Detection>, footprints: &[PassF
             .fold(f64::NEG_INFINITY, f64::max),
         significance,
         false_alarm_probability: fap,
+        false_sites_per_km2: m
+            .iter()
+            .filter_map(|d| d.false_sites_per_km2)
+            .reduce(f64::min),
+        q_value: m.iter().filter_map(|d| d.q_value).reduce(f64::min),
         n_detections: m.len(),
         n_passes_detected: passes.len(),
         n_passes_covering,

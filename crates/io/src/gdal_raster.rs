@@ -945,6 +945,21 @@ pub fn read_band_f32(path: &Path, band: usize) -> Result<(usize, usize, Vec<f32>
     Ok((lines, samples, data))
 }
 
+/// The GDAL affine geotransform of a raster (`[x0, dx/dcol, dx/drow, y0, dy/dcol,
+/// dy/drow]`, map units; pixel corners), or an error naming the file when it has none.
+pub fn read_geo_transform(path: &Path) -> Result<[f64; 6]> {
+    quiet_gdal();
+    check_input_path(path)?;
+    let ds = open_raster(path)?;
+    ds.geo_transform().map_err(|_| {
+        Error::format(
+            path,
+            "geotransform",
+            "missing (expected a georeferenced raster)",
+        )
+    })
+}
+
 /// Band descriptions and `UNITS` metadata of every band of a raster (for checking
 /// outputs).
 pub fn band_descriptions(path: &Path) -> Result<Vec<(String, String)>> {

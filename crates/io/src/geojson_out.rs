@@ -114,6 +114,13 @@ pub struct SiteProperties {
     pub significance: Option<f64>,
     /// False-alarm probability.
     pub false_alarm_probability: Option<f64>,
+    /// Expected false sites per km² at the site's significance (the scene's
+    /// empirical null).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
+    /// q-value: expected fraction of false sites among those at least as significant.
+    #[serde(default)]
+    pub q_value: Option<f64>,
     /// Detections merged into the site.
     pub n_detections: usize,
     /// Passes that detected it.
@@ -241,6 +248,8 @@ pub fn sites_feature_collection(
                 max_enhancement_ppm_m: finite(s.max_enhancement_ppm_m),
                 significance: finite(s.significance),
                 false_alarm_probability: finite(s.false_alarm_probability),
+                false_sites_per_km2: s.false_sites_per_km2.and_then(finite),
+                q_value: s.q_value.and_then(finite),
                 n_detections: s.n_detections,
                 n_passes_detected: s.n_passes_detected,
                 n_passes_covering: s.n_passes_covering,

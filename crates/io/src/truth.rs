@@ -255,6 +255,9 @@ pub struct TruthPoint {
     pub wind_speed_m_s: Option<f64>,
     /// Direction the wind blows from at the source, degrees, if stated.
     pub wind_from_deg: Option<f64>,
+    /// Mean surface reflectance 2200–2400 nm at the source pixel, if stated (synthetic
+    /// scenes).
+    pub albedo_at_source: Option<f64>,
 }
 
 /// The fields of a truth source as stored.
@@ -275,6 +278,8 @@ struct TruthPointFields {
     wind_speed_m_s: Option<f64>,
     #[serde(default)]
     wind_from_deg: Option<f64>,
+    #[serde(default)]
+    albedo_2200_2400_at_source: Option<f64>,
 }
 
 impl TryFrom<TruthPointFields> for TruthPoint {
@@ -293,6 +298,7 @@ impl TryFrom<TruthPointFields> for TruthPoint {
             rate_kg_h: rate,
             wind_speed_m_s: f.wind_speed_m_s,
             wind_from_deg: f.wind_from_deg,
+            albedo_at_source: f.albedo_2200_2400_at_source,
         })
     }
 }
@@ -572,6 +578,11 @@ pub struct SiteRecord {
     pub y: f64,
     /// Estimated emission rate, kg/h (`rate_kg_h`), when quantified.
     pub rate_kg_h: Option<f64>,
+    /// Standard deviation of the rate, kg/h (`rate_sd_kg_h`), when quantified.
+    pub rate_sd_kg_h: Option<f64>,
+    /// The site's significance (`significance`, normalised score of its strongest
+    /// plume), when the file has it.
+    pub significance: Option<f64>,
 }
 
 /// The part of a `sites.geojson` that `eval` reads (other members are ignored).
@@ -591,6 +602,10 @@ struct SiteProperties {
     y_scene: Option<f64>,
     #[serde(default)]
     rate_kg_h: Option<f64>,
+    #[serde(default)]
+    rate_sd_kg_h: Option<f64>,
+    #[serde(default)]
+    significance: Option<f64>,
 }
 
 /// Reads the sites of a `sites.geojson` FeatureCollection written by `plumewatch scan`:
@@ -613,6 +628,8 @@ pub fn parse_sites(text: &str, path: &Path) -> Result<Vec<SiteRecord>> {
                     x,
                     y,
                     rate_kg_h: p.rate_kg_h.filter(|v| v.is_finite()),
+                    rate_sd_kg_h: p.rate_sd_kg_h.filter(|v| v.is_finite()),
+                    significance: p.significance.filter(|v| v.is_finite()),
                 }),
                 _ => Err(Error::format(
                     path,

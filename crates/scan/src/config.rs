@@ -348,6 +348,15 @@ impl ScanConfig {
                 bail!("merge_distance_m: expected a distance ≥ 0 m, got {d}");
             }
         }
+        if let Some(fs) = self
+            .analysis
+            .false_sites_per_km2
+            .filter(|f| !(*f > 0.0 && f.is_finite()))
+        {
+            bail!(
+                "analysis.false_sites_per_km2: expected a positive number of false sites per km², got {fs}"
+            );
+        }
         let far = self.analysis.cfar.far;
         if !(far > 0.0 && far < 0.5) {
             bail!(

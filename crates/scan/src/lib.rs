@@ -39,6 +39,8 @@ pub use pipeline::scan;
 pub use progress::{NoProgress, Progress};
 pub use result::{LineResult, ScanResult, Verdict};
 pub use sinks::{write_outputs, write_outputs_from, RasterSource, Replace, ScanRecord};
+/// The detection benchmark's scoring: many scenes with plume-free twins together.
+pub mod campaign;
 /// The `eval` workflow: detections scored against simulation truth.
 pub mod eval;
 /// The `simulate` workflows: plumes injected into a cube, synthetic scenes, with truth.

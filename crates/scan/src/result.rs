@@ -38,6 +38,13 @@ pub enum Verdict {
         false_alarm_probability: f64,
         /// The largest false-alarm probability a reported source may have.
         limit: f64,
+        /// Its expected false sites per km² (the scene's empirical null).
+        #[serde(default)]
+        false_sites_per_km2: Option<f64>,
+        /// The operating point: the most false sites per km² a reported source may
+        /// have.
+        #[serde(default)]
+        false_sites_limit_per_km2: Option<f64>,
     },
 }
 
@@ -58,6 +65,8 @@ impl Verdict {
             return Verdict::NotSignificant {
                 false_alarm_probability: plume.false_alarm_probability,
                 limit: analysis.max_false_alarm_probability,
+                false_sites_per_km2: located.false_sites_per_km2,
+                false_sites_limit_per_km2: analysis.false_sites_per_km2,
             };
         }
         Verdict::Source
@@ -80,9 +89,16 @@ impl Verdict {
             Verdict::NotSignificant {
                 false_alarm_probability,
                 limit,
-            } => Some(format!(
-                "not significant at the scene level (false-alarm probability {false_alarm_probability:.2} > {limit})"
-            )),
+                false_sites_per_km2,
+                false_sites_limit_per_km2,
+            } => Some(match (false_sites_per_km2, false_sites_limit_per_km2) {
+                (Some(f), Some(l)) if false_alarm_probability <= limit => format!(
+                    "not significant at the scene level ({f:.2} false sites per km² expected at this significance > {l} per km², the operating point)"
+                ),
+                _ => format!(
+                    "not significant at the scene level (false-alarm probability {false_alarm_probability:.2} > {limit})"
+                ),
+            }),
         }
     }
 }

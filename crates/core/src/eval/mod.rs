@@ -22,6 +22,6 @@ mod sources;
 pub use pixels::{pixel_scores, Curve, PixelScores};
 pub use pod::{fit_logistic_pod, LogisticPod};
 pub use sources::{
-    log_bins, score_sources, wilson_interval, DetectedSite, PodBin, RateError, SourceMatch,
-    SourceScores, TrueSource,
+    log_bins, pod_per_bin, score_sources, wilson_interval, DetectedSite, PodBin, RateError,
+    SourceMatch, SourceScores, TrueSource,
 };

@@ -105,6 +105,35 @@ pub struct SourceScores {
     pub rate_error: Option<RateError>,
 }
 
+/// POD per emission-rate bin (`edges` ascending, kg/h; the last bin includes its upper
+/// edge) of detection trials `(true rate kg/h, detected)`, with Wilson 95% intervals.
+pub fn pod_per_bin(trials: &[(f64, bool)], edges: &[f64]) -> Vec<PodBin> {
+    edges
+        .windows(2)
+        .enumerate()
+        .map(|(bi, w)| {
+            let last = bi + 2 == edges.len();
+            let in_bin = |q: f64| q >= w[0] && (q < w[1] || (last && q <= w[1]));
+            let n = trials.iter().filter(|t| in_bin(t.0)).count();
+            let detected = trials.iter().filter(|t| t.1 && in_bin(t.0)).count();
+            let (ci_lo, ci_hi) = wilson_interval(detected, n);
+            PodBin {
+                q_lo_kg_h: w[0],
+                q_hi_kg_h: w[1],
+                n,
+                detected,
+                pod: if n > 0 {
+                    detected as f64 / n as f64
+                } else {
+                    f64::NAN
+                },
+                ci_lo,
+                ci_hi,
+            }
+        })
+        .collect()
+}
+
 /// Wilson score 95% interval of `k` successes in `n` trials.
 pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
     if n == 0 {
@@ -212,34 +241,12 @@ pub fn score_sources(
         .map(|(t, _)| t.id)
         .collect();
     let false_sites: Vec<usize> = (0..detections.len()).filter(|&i| !d_used[i]).collect();
-    let pod_bins = bin_edges
-        .windows(2)
-        .enumerate()
-        .map(|(bi, w)| {
-            let last = bi + 2 == bin_edges.len();
-            let in_bin = |q: f64| q >= w[0] && (q < w[1] || (last && q <= w[1]));
-            let n = truth.iter().filter(|t| in_bin(t.rate_kg_h)).count();
-            let detected = truth
-                .iter()
-                .zip(&t_used)
-                .filter(|(t, u)| **u && in_bin(t.rate_kg_h))
-                .count();
-            let (ci_lo, ci_hi) = wilson_interval(detected, n);
-            PodBin {
-                q_lo_kg_h: w[0],
-                q_hi_kg_h: w[1],
-                n,
-                detected,
-                pod: if n > 0 {
-                    detected as f64 / n as f64
-                } else {
-                    f64::NAN
-                },
-                ci_lo,
-                ci_hi,
-            }
-        })
+    let trials: Vec<(f64, bool)> = truth
+        .iter()
+        .zip(&t_used)
+        .map(|(t, u)| (t.rate_kg_h, *u))
         .collect();
+    let pod_bins = pod_per_bin(&trials, bin_edges);
     let est: Vec<(f64, f64)> = matches
         .iter()
         .filter_map(|m| {

@@ -38,6 +38,10 @@ pub struct SceneReference {
     pub background: Vec<ColumnBackground>,
     /// Valid pixels of the scene the false-alarm probability refers to.
     pub n_valid: usize,
+    /// The scene's empirical null (see [`super::null`]), when the caller has it; a
+    /// block analysed without one has the null of its own pixels.
+    #[serde(default)]
+    pub null: Option<super::NullSample>,
 }
 
 /// Fewest valid values a column needs for its own statistics.

@@ -19,6 +19,8 @@ mod cfar;
 /// Narrow-band (differential) check that a candidate's enhancement is gas, not a broad
 /// surface absorption feature.
 pub mod narrowband;
+/// The scene's empirical null: a site-level false-alarm rate that holds on clutter.
+pub mod null;
 /// Pixel-exact outlines of plumes.
 mod outline;
 /// Known-false-positive rejection with the reason.
@@ -28,6 +30,7 @@ mod segment;
 
 pub use cfar::SceneReference;
 pub use cfar::{cfar_mask, column_background, normalised_z, CfarParams, ColumnBackground};
+pub use null::NullSample;
 pub use outline::{ring_signed_area, trace_outline};
 pub use reject::{RejectParams, Rejection};
 pub use segment::find_plumes;
@@ -87,6 +90,11 @@ pub struct PlumeSet {
     pub n_too_small: usize,
     /// Valid pixels of the scene (finite z).
     pub n_valid: usize,
+    /// The empirical null the scene-level false-alarm rate is read from: peak scores
+    /// of the candidates that the same segmentation and rejection rules find on the
+    /// negated normalised score (descending), or the reference's (see [`null`]).
+    #[serde(default)]
+    pub null: NullSample,
 }
 
 /// Rasters [`find_plumes`] works on (all `grid` order, NaN = no data).

@@ -4,7 +4,7 @@
 use super::cfar::{column_background, normalised_z};
 use super::outline::trace_outline;
 use super::reject::reject_reason;
-use super::{CfarParams, Plume, PlumeInputs, PlumeSet, RejectParams};
+use super::{CfarParams, NullSample, Plume, PlumeInputs, PlumeSet, RejectParams};
 use crate::math::normal::normal_sf;
 use crate::{Error, Result};
 
@@ -49,11 +49,116 @@ pub fn find_plumes(
         None => inputs.z.iter().filter(|v| v.is_finite()).count(),
     };
 
+    let seg = segment(&zn, &usable, w, h, k, grow, cfar);
+    let mut plumes = Vec::with_capacity(seg.components.len());
+    for (n, comp) in seg.components.iter().enumerate() {
+        plumes.push(describe(
+            n as u32 + 1,
+            comp,
+            inputs,
+            &zn,
+            &seg.labels,
+            n_valid,
+            reject,
+        ));
+    }
+    // The empirical null: the same segmentation and rejection rules on the negated
+    // score. Gas only adds absorption, so what the rules make of the negative tail is
+    // what clutter and noise alone make; its candidates' peak scores calibrate the
+    // scene-level false-alarm figure (see [`super::null`]).
+    let null = match inputs.reference.and_then(|r| r.null.clone()) {
+        Some(null) => null,
+        None => NullSample {
+            peaks: null_peaks(inputs, &zn, &usable, k, grow, cfar, reject),
+            n_valid: inputs.z.iter().filter(|v| v.is_finite()).count(),
+        },
+    };
+    let (labels, n_seed, n_too_small) = (seg.labels, seg.n_seed, seg.n_too_small);
+    Ok(PlumeSet {
+        plumes,
+        labels,
+        background,
+        seed_threshold: k,
+        n_seed_pixels: n_seed,
+        n_too_small,
+        n_valid,
+        null,
+    })
+}
+
+/// Peak scores (descending) of the candidates the segmentation and rejection rules
+/// find on the negated normalised score: the scene's empirical null.
+fn null_peaks(
+    inputs: &PlumeInputs<'_>,
+    zn: &[f32],
+    usable: &dyn Fn(usize) -> bool,
+    k: f64,
+    grow: f64,
+    cfar: &CfarParams,
+    reject: &RejectParams,
+) -> Vec<f64> {
+    let (w, h) = (inputs.grid.samples, inputs.grid.lines);
+    let neg_z: Vec<f32> = zn.iter().map(|v| -v).collect();
+    let neg_seg = segment(&neg_z, usable, w, h, k, grow, cfar);
+    if neg_seg.components.is_empty() {
+        return Vec::new();
+    }
+    let neg_enh: Vec<f32> = inputs.enhancement.iter().map(|v| -v).collect();
+    let neg_inputs = PlumeInputs {
+        enhancement: &neg_enh,
+        ..*inputs
+    };
+    let mut peaks: Vec<f64> = neg_seg
+        .components
+        .iter()
+        .enumerate()
+        .filter(|(n, comp)| {
+            let bbox = bounding_box(comp, w);
+            reject_reason(
+                *n as u32 + 1,
+                comp,
+                bbox,
+                &neg_inputs,
+                &neg_seg.labels,
+                reject,
+            )
+            .is_none()
+        })
+        .map(|(_, comp)| {
+            comp.iter()
+                .map(|&i| neg_z[i] as f64)
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect();
+    peaks.sort_by(|a, b| b.total_cmp(a));
+    peaks
+}
+
+/// Components of a segmentation, labelled 1.. in discovery order.
+struct Segmentation {
+    components: Vec<Vec<usize>>,
+    labels: Vec<u32>,
+    n_seed: usize,
+    n_too_small: usize,
+}
+
+/// Seeds above `k`, hysteresis growth through `grow`, closing, hole filling and
+/// 8-connected components of at least `cfar.min_pixels` pixels (sorted pixel lists).
+fn segment(
+    zn: &[f32],
+    usable: &dyn Fn(usize) -> bool,
+    w: usize,
+    h: usize,
+    k: f64,
+    grow: f64,
+    cfar: &CfarParams,
+) -> Segmentation {
+    let len = w * h;
     // Seeds and hysteresis growth (8-connected flood from seeds through zn > grow).
-    let mut mask = vec![false; grid.len()];
+    let mut mask = vec![false; len];
     let mut stack = Vec::new();
     let mut n_seed = 0;
-    for i in 0..grid.len() {
+    for i in 0..len {
         if usable(i) && (zn[i] as f64) > k {
             n_seed += 1;
             if !mask[i] {
@@ -75,19 +180,19 @@ pub fn find_plumes(
     if cfar.closing_radius > 0 {
         let dilated = dilate(&mask, w, h, cfar.closing_radius);
         let closed = erode(&dilated, w, h, cfar.closing_radius);
-        for i in 0..grid.len() {
+        for i in 0..len {
             mask[i] = (mask[i] || closed[i]) && usable(i);
         }
     }
 
     // Connected components (8-connectivity).
-    let mut labels = vec![0u32; grid.len()];
-    let mut visited = vec![false; grid.len()];
-    let mut plumes = Vec::new();
+    let mut labels = vec![0u32; len];
+    let mut visited = vec![false; len];
+    let mut components = Vec::new();
     let mut n_too_small = 0;
     let mut comp = Vec::new();
     let mut next_id = 1u32;
-    for start in 0..grid.len() {
+    for start in 0..len {
         if !mask[start] || visited[start] {
             continue;
         }
@@ -105,7 +210,7 @@ pub fn find_plumes(
                 }
             }
         }
-        fill_holes(&mut comp, w, h, &usable, &labels);
+        fill_holes(&mut comp, w, h, usable, &labels);
         for &i in &comp {
             visited[i] = true;
         }
@@ -124,17 +229,23 @@ pub fn find_plumes(
             labels[i] = id;
         }
         comp.sort_unstable();
-        plumes.push(describe(id, &comp, inputs, &zn, &labels, n_valid, reject));
+        components.push(comp.clone());
     }
-    Ok(PlumeSet {
-        plumes,
+    Segmentation {
+        components,
         labels,
-        background,
-        seed_threshold: k,
-        n_seed_pixels: n_seed,
+        n_seed,
         n_too_small,
-        n_valid,
-    })
+    }
+}
+
+/// `[line_min, sample_min, line_max, sample_max]` of a pixel list.
+fn bounding_box(comp: &[usize], w: usize) -> [usize; 4] {
+    comp.iter()
+        .fold([usize::MAX, usize::MAX, 0, 0], |[r0, c0, r1, c1], &i| {
+            let (r, c) = (i / w, i % w);
+            [r0.min(r), c0.min(c), r1.max(r), c1.max(c)]
+        })
 }
 
 fn neighbours8(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {

@@ -45,6 +45,15 @@ pub struct PassParams {
     /// a candidate whose [`crate::plume::Plume::false_alarm_probability`] is above it is
     /// kept in the results as "not significant" but not reported as a site.
     pub max_false_alarm_probability: f64,
+    /// An operating point in the unit analysts use: the largest expected number of
+    /// false sites per km² at a reported source's significance, read from the scene's
+    /// empirical null ([`crate::plume::null`]); a candidate above it is kept in the
+    /// results as "not significant" but not reported as a site. Default `None`: every
+    /// candidate still carries its calibrated figure, but only the Gaussian
+    /// false-alarm probability decides (at 0.1 per km² the benchmark's sources need
+    /// about 1.5× the rate to be found; see BENCHMARKS.md, "Detection benchmark").
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
     /// Run the narrow-band check and estimate the emission rate of candidates that are
     /// not significant at the scene level too (default true, for the report). The
     /// stream turns it off: its alerts need reported sources only, and the check reads
@@ -76,6 +85,7 @@ impl Default for PassParams {
             fragments: FragmentParams::default(),
             smoothing_radius: 1,
             max_false_alarm_probability: 0.01,
+            false_sites_per_km2: None,
             analyse_not_significant: true,
         }
     }
@@ -191,8 +201,18 @@ pub struct PassPlume {
     /// plume (puffs carried downwind), not a source of its own, and is not reported as
     /// a site.
     pub fragment_of: Option<u32>,
+    /// Expected false sites per km² at least as significant as this candidate, from
+    /// the scene's empirical null ([`crate::plume::null`]).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
+    /// q-value over the pass: the smallest expected fraction of false sites among the
+    /// candidates that pass the rejection rules, at any threshold that keeps this one
+    /// (`None` for rejected candidates).
+    #[serde(default)]
+    pub q_value: Option<f64>,
     /// True when the candidate's scene-level false-alarm probability is above
-    /// [`PassParams::max_false_alarm_probability`].
+    /// [`PassParams::max_false_alarm_probability`], or its expected false sites per
+    /// km² above [`PassParams::false_sites_per_km2`].
     pub not_significant: bool,
 }
 
@@ -209,6 +229,9 @@ pub struct PassAnalysis {
     pub wind: Option<Wind>,
     /// The scene-level false-alarm probability limit the analysis applied.
     pub max_false_alarm_probability: f64,
+    /// The operating point the analysis applied, false sites per km², if any.
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
 }
 
 /// Finds, locates and quantifies the plumes of one pass.
@@ -332,12 +355,22 @@ pub fn analyse_pass_prepared(
     }
     let gsd = transform.gsd();
     let downwind = wind.map(|w| downwind_pixel_unit(transform, w.from_deg));
+    let per_km2 = 1e6 / (gsd * gsd);
+    let calibrated: Vec<f64> = plumes
+        .plumes
+        .iter()
+        .map(|p| plumes.null.false_rate_per_pixel(p.significance) * per_km2)
+        .collect();
+    let q_values = q_values(&plumes, &calibrated, per_km2);
     let mut located = Vec::with_capacity(plumes.plumes.len());
-    for p in &plumes.plumes {
+    for (n, p) in plumes.plumes.iter().enumerate() {
         let source = locate_source(grid, &p.pixels, enhancement, downwind, &params.source)?;
         let source_map = transform.pixel_to_map(source.col, source.row);
         let not_significant = p.false_alarm_probability.is_nan()
-            || p.false_alarm_probability > params.max_false_alarm_probability;
+            || p.false_alarm_probability > params.max_false_alarm_probability
+            || params
+                .false_sites_per_km2
+                .is_some_and(|r| calibrated[n].is_nan() || calibrated[n] > r);
         let wanted = params.analyse_not_significant || !not_significant;
         let emission = match (&wind, downwind, &p.rejection) {
             (Some(w), Some(dw), None) if wanted => Some(quantify(
@@ -362,6 +395,8 @@ pub fn analyse_pass_prepared(
             source_radius_m: source.radius_px * gsd,
             emission,
             fragment_of: None,
+            false_sites_per_km2: calibrated[n].is_finite().then_some(calibrated[n]),
+            q_value: q_values[n].is_finite().then_some(q_values[n]),
             not_significant,
         });
     }
@@ -383,11 +418,52 @@ pub fn analyse_pass_prepared(
     }
     Ok(PassAnalysis {
         max_false_alarm_probability: params.max_false_alarm_probability,
+        false_sites_per_km2: params.false_sites_per_km2,
         pass: pass.to_string(),
         plumes,
         located,
         wind,
     })
+}
+
+/// The empirical null of prepared maps ([`crate::plume::null`]): what the pass's
+/// segmentation and rejection rules find on the negated score, over these maps alone.
+/// The stream takes it from its warm-up lines.
+pub fn empirical_null(maps: &PassMaps, params: &PassParams) -> Result<crate::plume::NullSample> {
+    let inputs = PlumeInputs {
+        grid: maps.grid,
+        z: &maps.z,
+        enhancement: &maps.enhancement,
+        albedo: Some(&maps.albedo),
+        invalid: None,
+        reference: None,
+    };
+    Ok(find_plumes(&inputs, &params.cfar, &params.reject)?.null)
+}
+
+/// q-values of the candidates that pass the rejection rules (NaN for the others):
+/// at a threshold `s`, the expected false candidates of the scene (the null's rate per
+/// km² times the scene's area) over the candidates kept at or above `s`; each
+/// candidate's q-value is the smallest such ratio over the thresholds that keep it.
+fn q_values(plumes: &PlumeSet, calibrated: &[f64], per_km2: f64) -> Vec<f64> {
+    let area_km2 = plumes.n_valid as f64 / per_km2;
+    let mut order: Vec<usize> = (0..plumes.plumes.len())
+        .filter(|&i| plumes.plumes[i].rejection.is_none() && calibrated[i].is_finite())
+        .collect();
+    // Most significant first: the k-th holds the k kept at its threshold.
+    order.sort_by(|&a, &b| {
+        plumes.plumes[b]
+            .significance
+            .total_cmp(&plumes.plumes[a].significance)
+    });
+    let mut q = vec![f64::NAN; plumes.plumes.len()];
+    let mut running = f64::INFINITY;
+    for (k, &i) in order.iter().enumerate().rev() {
+        let fdr = (calibrated[i] * area_km2 / (k + 1) as f64).min(1.0);
+        running = running.min(fdr);
+        q[i] = running;
+    }
+    q
 }
 
 /// Pixels that may be plume (`lines × samples`, true = may be plume): the smoothed
@@ -430,6 +506,8 @@ impl PassAnalysis {
                 max_enhancement_ppm_m: p.max_enhancement_ppm_m,
                 significance: p.significance,
                 false_alarm_probability: p.false_alarm_probability,
+                false_sites_per_km2: l.false_sites_per_km2,
+                q_value: l.q_value,
             })
             .collect()
     }

@@ -52,6 +52,10 @@ pub struct CfarRecord {
     pub n_valid_pixels: usize,
     /// Components below the minimum size.
     pub n_too_small: usize,
+    /// The empirical null: peak scores of the candidates found on the negated score,
+    /// descending (see `plumewatch_core::plume::null`).
+    #[serde(default)]
+    pub null_peaks: Vec<f64>,
 }
 
 /// One plume candidate.
@@ -128,6 +132,12 @@ pub struct SiteRecord {
     pub significance: f64,
     /// Probability that every detection of the site is a false alarm.
     pub false_alarm_probability: f64,
+    /// Expected false sites per km² at its significance (the scene's empirical null).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
+    /// Its q-value.
+    #[serde(default)]
+    pub q_value: Option<f64>,
     /// Detections merged.
     pub n_detections: usize,
     /// Flight lines with a detection.
@@ -196,6 +206,7 @@ impl ScanRecord {
                         n_seed_pixels: a.plumes.n_seed_pixels,
                         n_valid_pixels: a.plumes.n_valid,
                         n_too_small: a.plumes.n_too_small,
+                        null_peaks: a.plumes.null.peaks.clone(),
                     },
                     seconds: l.seconds,
                     plumes: a
@@ -233,6 +244,8 @@ impl ScanRecord {
                 max_enhancement_ppm_m: s.max_enhancement_ppm_m,
                 significance: s.significance,
                 false_alarm_probability: s.false_alarm_probability,
+                false_sites_per_km2: s.false_sites_per_km2,
+                q_value: s.q_value,
                 n_detections: s.n_detections,
                 n_passes_detected: s.n_passes_detected,
                 n_passes_covering: s.n_passes_covering,

@@ -225,6 +225,10 @@ pub struct Alert {
     /// Probability that a plume-free flight line of the reference length holds a
     /// candidate at least this significant (Gaussian null, as `scan`).
     pub false_alarm_probability: f64,
+    /// Expected false sites per km² at this significance, from the empirical null of
+    /// the warm-up lines (the scene's own for `scan`'s alerts).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
     /// Pixels of the plume.
     pub n_pixels: usize,
     /// First and last line of the plume.
@@ -267,6 +271,7 @@ impl Alert {
             max_enhancement_ppm_m: p.max_enhancement_ppm_m,
             significance: p.significance,
             false_alarm_probability: p.false_alarm_probability,
+            false_sites_per_km2: l.false_sites_per_km2,
             n_pixels: p.n_pixels,
             line_range: [p.bbox[0], p.bbox[2]],
             closed_by_line,
@@ -646,12 +651,38 @@ impl Stream {
             .collect();
         let grid = Grid::new(lines, w);
         let zs = box_average_z(&z, grid, self.setup.pass.smoothing_radius);
+        let null = self.warmup_null(lines)?;
         self.reference = Some(SceneReference {
             background: column_background(&zs, grid)?,
             n_valid: self.reference_pixels(),
+            null: Some(null),
         });
         self.ready = true;
         Ok(())
+    }
+
+    /// The empirical null of the scene-level false-alarm rate, from the warm-up lines:
+    /// the scan's own segmentation and rejection rules on their negated score.
+    fn warmup_null(&self, lines: usize) -> Result<plumewatch_core::plume::NullSample> {
+        let w = self.setup.samples;
+        let band = |k: usize| -> Vec<f32> {
+            self.ring
+                .iter()
+                .flat_map(|r| r.maps[k].iter().map(|&v| nodata_to_nan(v)))
+                .collect()
+        };
+        let maps = DetectionMaps {
+            lines,
+            samples: w,
+            enhancement: band(0),
+            albedo: band(1),
+            sigma: band(2),
+            z: band(3),
+            timings: Default::default(),
+        };
+        let pass = &self.setup.pass;
+        let prepared = PassMaps::new(&maps, pass.smoothing_radius)?;
+        Ok(plumewatch_core::scan::empirical_null(&prepared, pass)?)
     }
 
     fn reference_pixels(&self) -> usize {
@@ -866,9 +897,11 @@ impl Stream {
         let w = self.setup.samples;
         let z: Vec<f32> = self.zring.iter().flatten().copied().collect();
         let grid = Grid::new(z.len() / w, w);
+        let null = self.reference.as_ref().and_then(|r| r.null.clone());
         self.reference = Some(SceneReference {
             background: column_background(&z, grid)?,
             n_valid: self.reference_pixels(),
+            null,
         });
         Ok(())
     }
@@ -974,6 +1007,7 @@ impl Stream {
         let reference = SceneReference {
             background: full.background[s0..=s1].to_vec(),
             n_valid: full.n_valid,
+            null: full.null.clone(),
         };
         let prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
         let mut gt = self.setup.transform.gt;
@@ -1237,11 +1271,16 @@ impl Stream {
                 seed_threshold: self.thresholds.0,
                 n_seed_pixels: self.n_seed_pixels,
                 n_too_small: self.n_too_small,
-                n_valid: reference.map_or(0, |r| r.n_valid),
+                n_valid: reference.as_ref().map_or(0, |r| r.n_valid),
+                null: reference
+                    .as_ref()
+                    .and_then(|r| r.null.clone())
+                    .unwrap_or_default(),
             },
             located,
             wind: self.setup.wind,
             max_false_alarm_probability: self.setup.pass.max_false_alarm_probability,
+            false_sites_per_km2: self.setup.pass.false_sites_per_km2,
         })
     }
 
