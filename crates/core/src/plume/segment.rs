@@ -44,10 +44,8 @@ pub fn find_plumes(
             && inputs.enhancement[i].is_finite()
             && !inputs.invalid.is_some_and(|m| m[i])
     };
-    let n_valid = match inputs.reference {
-        Some(r) => r.n_valid,
-        None => inputs.z.iter().filter(|v| v.is_finite()).count(),
-    };
+    let local_valid = || inputs.z.iter().filter(|v| v.is_finite()).count();
+    let n_valid = inputs.reference.map_or_else(local_valid, |r| r.n_valid);
 
     let seg = segment(&zn, &usable, w, h, k, grow, cfar);
     let mut plumes = Vec::with_capacity(seg.components.len());
@@ -70,7 +68,11 @@ pub fn find_plumes(
         Some(null) => null,
         None => NullSample {
             peaks: null_peaks(inputs, &zn, &usable, k, grow, cfar, reject),
-            n_valid: inputs.z.iter().filter(|v| v.is_finite()).count(),
+            // Over these maps' own pixels, which the null was looked for over.
+            n_valid: match inputs.reference {
+                Some(_) => local_valid(),
+                None => n_valid,
+            },
         },
     };
     let (labels, n_seed, n_too_small) = (seg.labels, seg.n_seed, seg.n_too_small);
