@@ -28,7 +28,7 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "config")]
     pub cubes: Vec<PathBuf>,
     /// Run configuration (JSON, as `--print-config` writes it); no other run flags.
-    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
+    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "wind_error", "min_gas_probability", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
     pub config: Option<PathBuf>,
     /// Print the complete run configuration as JSON and exit (nothing is scanned).
     #[arg(long)]
@@ -44,6 +44,11 @@ pub struct ScanArgs {
     /// `{"default": {...}, "passes": {"<cube file name>": {...}}}` per flight line.
     #[arg(long)]
     pub wind_file: Option<PathBuf>,
+    /// Relative 1-σ error of the wind speed given (0.5 = 50 %, a reanalysis 10 m wind;
+    /// about 0.1 for a wind measured on site); it widens the rates' uncertainty
+    /// intervals [default: 0.5].
+    #[arg(long, value_name = "REL", value_parser = parse_wind_error)]
+    pub wind_error: Option<f64>,
     /// Geographic lookup table of each cube, in the order of the cubes (band 1 =
     /// 1-based raw sample, band 2 = 1-based raw line, 0 = outside); outputs are then
     /// orthorectified onto the GLT's grid and sources placed through it.
@@ -58,6 +63,11 @@ pub struct ScanArgs {
     /// figure, `false_sites_per_km2`, and a q-value].
     #[arg(long, value_name = "RATE", value_parser = parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
+    /// Vetting: report only candidates whose probability of being gas is at least P
+    /// (significance and the agreement of the IME and cross-sectional flux estimates;
+    /// needs the wind; 0 reports every candidate the rules keep) [default: 0.6].
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub min_gas_probability: Option<f64>,
     /// Detector [default: amf].
     #[arg(long, value_enum)]
     pub algo: Option<ScanAlgo>,
@@ -99,6 +109,22 @@ pub struct ScanArgs {
 
 /// Parses `--stats` (for `scan` and `detect`): `columns`, `global` or `tiles:N`.
 /// Parses a positive, finite rate (`--false-sites-per-km2`).
+pub(crate) fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a probability from 0 to 1, got {s:?}")),
+    }
+}
+
+pub(crate) fn parse_wind_error(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=5.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "--wind-error {s:?}: expected the relative error of the wind speed, a number from 0 to 5 (0.5 = 50 %)"
+        )),
+    }
+}
+
 pub(crate) fn parse_positive_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
@@ -178,6 +204,12 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
     };
     if let Some(r) = args.false_sites_per_km2 {
         c.analysis.false_sites_per_km2 = Some(r);
+    }
+    if let Some(e) = args.wind_error {
+        c.analysis.quantify.wind_rel_error = e;
+    }
+    if let Some(m) = args.min_gas_probability {
+        c.analysis.vetting.min_gas_probability = Some(m);
     }
     if let Some(f) = args.far {
         c.analysis.cfar.far = f;

@@ -74,6 +74,14 @@ pub struct StreamArgs {
     /// segmentation on the negated score) [default: none].
     #[arg(long, value_name = "RATE", value_parser = crate::scan::parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
+    /// Vetting: alert only on candidates whose probability of being gas is at least P
+    /// (needs the wind; 0 alerts on every candidate the rules keep) [default: 0.6].
+    #[arg(long, value_name = "P", value_parser = crate::scan::parse_probability)]
+    pub min_gas_probability: Option<f64>,
+    /// Relative 1-σ error of the wind speed given (0.5 = 50 %); it widens the alerts'
+    /// rate uncertainty [default: 0.5].
+    #[arg(long, value_name = "REL", value_parser = crate::scan::parse_wind_error)]
+    pub wind_error: Option<f64>,
     /// Flight length in lines that a candidate's false-alarm probability refers to when
     /// the input's length is unknown (frames) [default: 5000].
     #[arg(long, value_name = "LINES")]
@@ -151,6 +159,12 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
     let mut pass = ScanConfig::new(Vec::new()).analysis;
     if let Some(r) = args.false_sites_per_km2 {
         pass.false_sites_per_km2 = Some(r);
+    }
+    if let Some(e) = args.wind_error {
+        pass.quantify.wind_rel_error = e;
+    }
+    if let Some(m) = args.min_gas_probability {
+        pass.vetting.min_gas_probability = Some(m);
     }
     if let Some(f) = args.far {
         pass.cfar.far = f;

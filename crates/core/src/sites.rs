@@ -45,6 +45,9 @@ pub struct Detection {
     /// Its q-value over the pass.
     #[serde(default)]
     pub q_value: Option<f64>,
+    /// Probability that it is gas ([`crate::plume::vet`]).
+    #[serde(default)]
+    pub gas_probability: Option<f64>,
 }
 
 /// Where a pass looked: its raster size and geotransform (to count the passes that
@@ -123,6 +126,9 @@ pub struct Site {
     /// The smallest q-value of its detections.
     #[serde(default)]
     pub q_value: Option<f64>,
+    /// The highest gas probability of its detections ([`crate::plume::vet`]).
+    #[serde(default)]
+    pub gas_probability: Option<f64>,
     /// Number of detections (plumes).
     pub n_detections: usize,
     /// Number of passes with a detection.
@@ -292,6 +298,7 @@ fn site_of<'a>(members: impl Iterator<Item = &'a Detection>, footprints: &[PassF
             .filter_map(|d| d.false_sites_per_km2)
             .reduce(f64::min),
         q_value: m.iter().filter_map(|d| d.q_value).reduce(f64::min),
+        gas_probability: m.iter().filter_map(|d| d.gas_probability).reduce(f64::max),
         n_detections: m.len(),
         n_passes_detected: passes.len(),
         n_passes_covering,

@@ -19,6 +19,7 @@ fn det(pass: &str, id: u32, x: f64, y: f64, rate: f64, sd: f64, z: f64, fap: f64
         false_alarm_probability: fap,
         false_sites_per_km2: None,
         q_value: None,
+        gas_probability: None,
     }
 }
 

@@ -121,6 +121,9 @@ pub struct SiteProperties {
     /// q-value: expected fraction of false sites among those at least as significant.
     #[serde(default)]
     pub q_value: Option<f64>,
+    /// Probability that the site is gas (the vetting model).
+    #[serde(default)]
+    pub gas_probability: Option<f64>,
     /// Detections merged into the site.
     pub n_detections: usize,
     /// Passes that detected it.
@@ -250,6 +253,7 @@ pub fn sites_feature_collection(
                 false_alarm_probability: finite(s.false_alarm_probability),
                 false_sites_per_km2: s.false_sites_per_km2.and_then(finite),
                 q_value: s.q_value.and_then(finite),
+                gas_probability: s.gas_probability.and_then(finite),
                 n_detections: s.n_detections,
                 n_passes_detected: s.n_passes_detected,
                 n_passes_covering: s.n_passes_covering,

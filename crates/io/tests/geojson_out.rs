@@ -41,6 +41,7 @@ fn sites_are_points_in_lon_lat_with_rate_property() {
             false_alarm_probability: 1e-12,
             false_sites_per_km2: None,
             q_value: None,
+            gas_probability: None,
         },
         Detection {
             pass: "emit_small".into(),
@@ -55,6 +56,7 @@ fn sites_are_points_in_lon_lat_with_rate_property() {
             false_alarm_probability: 0.0,
             false_sites_per_km2: None,
             q_value: None,
+            gas_probability: None,
         },
     ];
     let sites = merge_sites(&dets, &[], &SiteParams::default()).unwrap();

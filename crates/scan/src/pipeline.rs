@@ -15,7 +15,7 @@ use plumewatch_core::detect::{detect_cube, detect_cube_with_filters, CubeInput};
 use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::plume::narrowband::WindowSpectra;
 use plumewatch_core::raster::Grid;
-use plumewatch_core::scan::analyse_pass_with_spectra;
+use plumewatch_core::scan::{analyse_pass_prepared, plume_free_rate_values, PassMaps};
 use plumewatch_core::sites::{merge_sites, PassFootprint, SiteParams};
 use plumewatch_core::VecCube;
 use std::path::Path;
@@ -262,8 +262,9 @@ fn scan_line(
             saturation_bands: &staged.saturation_positions,
             exclude,
         };
-        // The detection-limit estimate reuses the detection's per-column filters.
-        if want_limit {
+        // The detection-limit estimate and the emission rates reuse the detection's
+        // per-column filters.
+        if want_limit || line.wind.is_some() {
             detect_cube_with_filters(&input, &detect, &|n| progress.advance(n))
         } else {
             detect_cube(&input, &detect, &|n| progress.advance(n)).map(|m| (m, None))
@@ -287,13 +288,32 @@ fn scan_line(
     let mut pass = config.analysis.clone();
     pass.quantify.column_mass_kg_m2_per_ppm_m =
         plumewatch_io::gas_lut::column_mass_kg_m2_per_ppm_m(&config.gas)?;
-    let analysis = analyse_pass_with_spectra(
+    let mut prepared = PassMaps::new(&maps, pass.smoothing_radius)?;
+    // Emission rates against statistics without the plume pixels (matched filters
+    // with per-column statistics; the other detectors keep the detection's values).
+    if let (Some(f), Some(_)) = (filters.as_ref(), line.wind) {
+        let cube = &staged.cube;
+        let nb = cube.bands;
+        let (e, s) = plume_free_rate_values(&maps, f, &pass, nb, |l, c| {
+            let i = (l * cube.samples + c) * nb;
+            &cube.data[i..i + nb]
+        })
+        .with_context(|| {
+            format!(
+                "{}: plume-free statistics for emission rates",
+                path.display()
+            )
+        })?;
+        prepared = prepared.with_rate_values(&e, &s)?;
+    }
+    let analysis = analyse_pass_prepared(
         name,
-        &maps,
+        &prepared,
         &transform,
         line.wind,
         None,
         Some(&spectra),
+        None,
         &pass,
     )
     .with_context(|| format!("{}: plume analysis", path.display()))?;

@@ -46,12 +46,20 @@ pub enum Verdict {
         #[serde(default)]
         false_sites_limit_per_km2: Option<f64>,
     },
+    /// Vetted out: its evidence makes gas less likely than the operating point asks
+    /// ([`plumewatch_core::plume::vet`]).
+    Vetted {
+        /// Its probability of being gas.
+        gas_probability: f64,
+        /// The smallest gas probability a reported source may have.
+        limit: f64,
+    },
 }
 
 impl Verdict {
     /// The verdict of `plume` (with its located source) in `analysis`. Known false
     /// positives come first, then downwind fragments, then candidates that are not
-    /// significant at the scene level.
+    /// significant at the scene level, then those vetted out.
     pub fn of(analysis: &PassAnalysis, plume: &Plume, located: &PassPlume) -> Self {
         if let Some(r) = &plume.rejection {
             return Verdict::Rejected {
@@ -67,6 +75,12 @@ impl Verdict {
                 limit: analysis.max_false_alarm_probability,
                 false_sites_per_km2: located.false_sites_per_km2,
                 false_sites_limit_per_km2: analysis.false_sites_per_km2,
+            };
+        }
+        if located.vetted_out {
+            return Verdict::Vetted {
+                gas_probability: located.gas_probability.unwrap_or(f64::NAN),
+                limit: analysis.min_gas_probability.unwrap_or(f64::NAN),
             };
         }
         Verdict::Source
@@ -99,6 +113,12 @@ impl Verdict {
                     "not significant at the scene level (false-alarm probability {false_alarm_probability:.2} > {limit})"
                 ),
             }),
+            Verdict::Vetted {
+                gas_probability,
+                limit,
+            } => Some(format!(
+                "vetted out: probability of gas {gas_probability:.2} < {limit} (significance and the agreement of its two flux estimates)"
+            )),
         }
     }
 }

@@ -27,6 +27,8 @@ mod outline;
 mod reject;
 /// Seeds, growth, clean-up and connected components.
 mod segment;
+/// Candidate vetting: the probability that a candidate is gas.
+pub mod vet;
 
 pub use cfar::SceneReference;
 pub use cfar::{cfar_mask, column_background, normalised_z, CfarParams, ColumnBackground};

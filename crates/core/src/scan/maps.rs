@@ -63,6 +63,17 @@ pub struct PassMaps {
     pub(super) sigma: Vec<f32>,
     /// The scene these maps are a block of, when they are ([`PassMaps::within`]).
     pub(super) reference: Option<crate::plume::SceneReference>,
+    /// Enhancement and sigma for emission rates ([`PassMaps::with_rate_values`]).
+    pub(super) rate: Option<RateMaps>,
+}
+
+/// Enhancement and its noise for emission rates: the detection's values, replaced
+/// where a re-estimate against statistics without the plumes' gas exists
+/// ([`crate::detect::fixed::ColumnFilters::gas_free_outputs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RateMaps {
+    pub(super) enhancement: Vec<f32>,
+    pub(super) sigma: Vec<f32>,
 }
 
 /// One pixel's detection values, as [`DetectionMaps`] hold them ([`crate::raster::NODATA`]
@@ -92,7 +103,42 @@ impl PassMaps {
             albedo: crate::raster::nodata_as_nan(&maps.albedo),
             sigma: crate::raster::nodata_as_nan(&maps.sigma),
             reference: None,
+            rate: None,
         })
+    }
+
+    /// These maps with the enhancement and sigma that emission rates use instead of
+    /// the detection's (`lines × samples`; NaN keeps the detection's value): the
+    /// plume pixels' values against statistics without the plumes' gas
+    /// ([`crate::detect::fixed::ColumnFilters::gas_free_outputs`]). Detection, source
+    /// location and every rule keep the detection's values.
+    pub fn with_rate_values(mut self, enhancement: &[f32], sigma: &[f32]) -> Result<Self> {
+        self.grid.check("rate enhancement", enhancement.len())?;
+        self.grid.check("rate sigma", sigma.len())?;
+        let pick = |re: &[f32], base: &[f32]| -> Vec<f32> {
+            re.iter()
+                .zip(base)
+                .map(|(&r, &b)| if r.is_finite() { r } else { b })
+                .collect()
+        };
+        let merged_sigma = enhancement
+            .iter()
+            .zip(sigma.iter().zip(&self.sigma))
+            .map(|(&e, (&s, &b))| if e.is_finite() && s.is_finite() { s } else { b })
+            .collect();
+        self.rate = Some(RateMaps {
+            enhancement: pick(enhancement, &self.enhancement),
+            sigma: merged_sigma,
+        });
+        Ok(self)
+    }
+
+    /// The enhancement and sigma emission rates use (ppm·m, NaN = no data).
+    pub fn rate_values(&self) -> (&[f32], &[f32]) {
+        match &self.rate {
+            Some(r) => (&r.enhancement, &r.sigma),
+            None => (&self.enhancement, &self.sigma),
+        }
     }
 
     /// These maps as a block of lines of a larger scene whose per-column background
@@ -136,6 +182,10 @@ impl PassMaps {
             self.albedo[i] = nan(a);
             self.sigma[i] = nan(s);
             self.z_unsmoothed[i] = nan(z);
+            if let Some(r) = &mut self.rate {
+                r.enhancement[i] = nan(e);
+                r.sigma[i] = nan(s);
+            }
         }
         let (z, grid, r) = (&self.z_unsmoothed, self.grid, self.radius);
         for_neighbourhood(grid, r, changes.iter().map(|c| c.0), |i| {
@@ -162,6 +212,10 @@ impl PassMaps {
             self.albedo[i] = clean.albedo[i];
             self.sigma[i] = clean.sigma[i];
             self.z_unsmoothed[i] = clean.z_unsmoothed[i];
+            if let (Some(r), Some(c)) = (&mut self.rate, &clean.rate) {
+                r.enhancement[i] = c.enhancement[i];
+                r.sigma[i] = c.sigma[i];
+            }
         }
         for_neighbourhood(self.grid, self.radius, pixels.iter().copied(), |i| {
             self.z[i] = clean.z[i];

@@ -9,6 +9,7 @@ use crate::detect::DetectionMaps;
 use crate::geo::{downwind_pixel_unit, GeoTransform};
 use crate::locate::{locate_source, SourceEstimate, SourceParams};
 use crate::plume::narrowband::{narrowband_column, NarrowbandParams, WindowSpectra};
+use crate::plume::vet::{VettingFeatures, VettingParams};
 use crate::plume::{find_plumes, CfarParams, PlumeInputs, PlumeSet, RejectParams, Rejection};
 use crate::quantify::{quantify, Emission, PlumePixels, QuantifyParams, Wind};
 use crate::sites::Detection;
@@ -61,6 +62,11 @@ pub struct PassParams {
     /// where the check would have rejected it.
     #[serde(default = "yes")]
     pub analyse_not_significant: bool,
+    /// Candidate vetting ([`crate::plume::vet`]): every candidate with an emission
+    /// estimate gets its probability of being gas; with
+    /// [`VettingParams::min_gas_probability`] set, a less likely one is not reported.
+    #[serde(default)]
+    pub vetting: VettingParams,
 }
 
 fn yes() -> bool {
@@ -87,6 +93,7 @@ impl Default for PassParams {
             max_false_alarm_probability: 0.01,
             false_sites_per_km2: None,
             analyse_not_significant: true,
+            vetting: VettingParams::default(),
         }
     }
 }
@@ -143,7 +150,7 @@ impl FragmentCandidate {
             row: located.source.row,
             significance: plume.significance,
             peak_ppm_m: plume.max_enhancement_ppm_m,
-            accepted: plume.rejection.is_none(),
+            accepted: plume.rejection.is_none() && !located.vetted_out,
         }
     }
 }
@@ -210,6 +217,14 @@ pub struct PassPlume {
     /// (`None` for rejected candidates).
     #[serde(default)]
     pub q_value: Option<f64>,
+    /// Probability that the candidate is gas ([`crate::plume::vet`]; `None` without an
+    /// emission estimate).
+    #[serde(default)]
+    pub gas_probability: Option<f64>,
+    /// True when its gas probability is below [`VettingParams::min_gas_probability`]:
+    /// vetted out, not reported as a site.
+    #[serde(default)]
+    pub vetted_out: bool,
     /// True when the candidate's scene-level false-alarm probability is above
     /// [`PassParams::max_false_alarm_probability`], or its expected false sites per
     /// km² above [`PassParams::false_sites_per_km2`].
@@ -232,6 +247,9 @@ pub struct PassAnalysis {
     /// The operating point the analysis applied, false sites per km², if any.
     #[serde(default)]
     pub false_sites_per_km2: Option<f64>,
+    /// The smallest gas probability of a reported source the analysis applied, if any.
+    #[serde(default)]
+    pub min_gas_probability: Option<f64>,
 }
 
 /// Finds, locates and quantifies the plumes of one pass.
@@ -315,7 +333,7 @@ pub fn analyse_pass_prepared(
         )));
     }
     let grid = maps.grid;
-    let (z, enhancement, albedo, sigma) = (&maps.z, &maps.enhancement, &maps.albedo, &maps.sigma);
+    let (z, enhancement, albedo) = (&maps.z, &maps.enhancement, &maps.albedo);
     let inputs = PlumeInputs {
         grid,
         z,
@@ -355,6 +373,7 @@ pub fn analyse_pass_prepared(
     }
     let gsd = transform.gsd();
     let downwind = wind.map(|w| downwind_pixel_unit(transform, w.from_deg));
+    let (rate_enhancement, rate_sigma) = maps.rate_values();
     let per_km2 = 1e6 / (gsd * gsd);
     let calibrated: Vec<f64> = plumes
         .plumes
@@ -377,8 +396,8 @@ pub fn analyse_pass_prepared(
                 &PlumePixels {
                     grid,
                     pixels: &p.pixels,
-                    enhancement,
-                    sigma: Some(sigma),
+                    enhancement: rate_enhancement,
+                    sigma: Some(rate_sigma),
                 },
                 w,
                 gsd,
@@ -388,6 +407,14 @@ pub fn analyse_pass_prepared(
             )?),
             _ => None,
         };
+        let gas_probability = VettingFeatures::of(p.significance, emission.as_ref())
+            .map(|f| params.vetting.model.gas_probability(&f));
+        let vetted_out = p.rejection.is_none()
+            && params
+                .vetting
+                .min_gas_probability
+                .zip(gas_probability)
+                .is_some_and(|(min, g)| g < min);
         located.push(PassPlume {
             plume_id: p.id,
             source,
@@ -397,6 +424,8 @@ pub fn analyse_pass_prepared(
             fragment_of: None,
             false_sites_per_km2: calibrated[n].is_finite().then_some(calibrated[n]),
             q_value: q_values[n].is_finite().then_some(q_values[n]),
+            gas_probability,
+            vetted_out,
             not_significant,
         });
     }
@@ -419,6 +448,7 @@ pub fn analyse_pass_prepared(
     Ok(PassAnalysis {
         max_false_alarm_probability: params.max_false_alarm_probability,
         false_sites_per_km2: params.false_sites_per_km2,
+        min_gas_probability: params.vetting.min_gas_probability,
         pass: pass.to_string(),
         plumes,
         located,
@@ -479,12 +509,43 @@ pub fn possible_plume_pixels(maps: &DetectionMaps, params: &PassParams) -> Resul
     Ok(zn.iter().map(|&v| f64::from(v) > grow).collect())
 }
 
+/// Enhancement and sigma for emission rates (`lines × samples`, NaN where the
+/// detection's values stand): every [`possible_plume_pixels`] pixel re-estimated
+/// against its column's statistics with the detected gas taken out of all of them
+/// ([`crate::detect::fixed::ColumnFilters::gas_free_outputs`]); hand them to
+/// [`PassMaps::with_rate_values`]. `pixel(line, col)` gives the `nb` staged values the
+/// filters were estimated on.
+///
+/// Detection keeps the full statistics: re-detecting with possibly-plume pixels left
+/// out of the statistics (`scan --exclude-plume-pixels`) tripled the false sites of
+/// the detection benchmark's tuning seeds (1.95 → 5.85 per km²), because the clutter
+/// among them then stands out too. Rates measured in BENCHMARKS.md ("Detection
+/// benchmark").
+pub fn plume_free_rate_values<'a, F>(
+    maps: &DetectionMaps,
+    filters: &crate::detect::fixed::ColumnFilters,
+    params: &PassParams,
+    nb: usize,
+    pixel: F,
+) -> Result<(Vec<f32>, Vec<f32>)>
+where
+    F: Fn(usize, usize) -> &'a [f32] + Sync,
+{
+    let flagged = possible_plume_pixels(maps, params)?;
+    let enhancement = crate::raster::nodata_as_nan(&maps.enhancement);
+    let albedo = crate::raster::nodata_as_nan(&maps.albedo);
+    filters.gas_free_outputs(&flagged, &enhancement, &albedo, nb, pixel)
+}
+
 impl PassAnalysis {
     /// Whether a candidate is reported as a source: not a known false positive, not a
-    /// downwind fragment, significant at the scene level. (The reason in words, when
-    /// it is not, is the scan library's `Verdict`.)
+    /// downwind fragment, significant at the scene level, not vetted out. (The reason
+    /// in words, when it is not, is the scan library's `Verdict`.)
     pub fn is_reported(plume: &crate::plume::Plume, located: &PassPlume) -> bool {
-        plume.rejection.is_none() && located.fragment_of.is_none() && !located.not_significant
+        plume.rejection.is_none()
+            && located.fragment_of.is_none()
+            && !located.not_significant
+            && !located.vetted_out
     }
 
     /// The accepted plumes that are not downwind fragments, as site detections (rates
@@ -508,6 +569,7 @@ impl PassAnalysis {
                 false_alarm_probability: p.false_alarm_probability,
                 false_sites_per_km2: l.false_sites_per_km2,
                 q_value: l.q_value,
+                gas_probability: l.gas_probability,
             })
             .collect()
     }

@@ -138,6 +138,9 @@ pub struct SiteRecord {
     /// Its q-value.
     #[serde(default)]
     pub q_value: Option<f64>,
+    /// Probability that it is gas (the vetting model).
+    #[serde(default)]
+    pub gas_probability: Option<f64>,
     /// Detections merged.
     pub n_detections: usize,
     /// Flight lines with a detection.
@@ -246,6 +249,7 @@ impl ScanRecord {
                 false_alarm_probability: s.false_alarm_probability,
                 false_sites_per_km2: s.false_sites_per_km2,
                 q_value: s.q_value,
+                gas_probability: s.gas_probability,
                 n_detections: s.n_detections,
                 n_passes_detected: s.n_passes_detected,
                 n_passes_covering: s.n_passes_covering,

@@ -46,9 +46,10 @@ use plumewatch_core::plume::{Plume, PlumeSet};
 use plumewatch_core::quantify::Wind;
 use plumewatch_core::raster::{nodata_to_nan, Grid};
 use plumewatch_core::scan::{
-    analyse_pass_prepared, box_average_z, PassAnalysis, PassMaps, PassParams,
+    analyse_pass_prepared, plume_free_rate_values, PassAnalysis, PassMaps, PassParams,
 };
 use plumewatch_core::scan::{downwind_fragments, FragmentCandidate, PassPlume};
+use plumewatch_core::stats::MomentAccumulator;
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -229,6 +230,9 @@ pub struct Alert {
     /// the warm-up lines (the scene's own for `scan`'s alerts).
     #[serde(default)]
     pub false_sites_per_km2: Option<f64>,
+    /// Probability that it is gas (the vetting model, as `scan`'s sites).
+    #[serde(default)]
+    pub gas_probability: Option<f64>,
     /// Pixels of the plume.
     pub n_pixels: usize,
     /// First and last line of the plume.
@@ -272,6 +276,7 @@ impl Alert {
             significance: p.significance,
             false_alarm_probability: p.false_alarm_probability,
             false_sites_per_km2: l.false_sites_per_km2,
+            gas_probability: l.gas_probability,
             n_pixels: p.n_pixels,
             line_range: [p.bbox[0], p.bbox[2]],
             closed_by_line,
@@ -389,6 +394,10 @@ struct Record {
     staged: Vec<f32>,
     /// enhancement, albedo, sigma, z ([`plumewatch_core::raster::NODATA`] = none).
     maps: [Vec<f32>; 4],
+    /// Enhancement and sigma for emission rates where they differ from `maps` (the
+    /// warm-up lines, whose statistics held their plumes' gas; see
+    /// [`Stream::warmup_rate_values`]); NaN keeps the detection's value.
+    rate: Option<[Vec<f32>; 2]>,
     lat_lon: Option<Vec<[f64; 2]>>,
 }
 
@@ -565,6 +574,7 @@ impl Stream {
                 line: first + i,
                 staged: l.values,
                 maps: Default::default(),
+                rate: None,
                 lat_lon: l.lat_lon,
             })
             .collect();
@@ -642,18 +652,14 @@ impl Stream {
         let mut held: Vec<Record> = self.ring.drain(..).collect();
         self.detect_records(&mut held)?;
         self.ring.extend(held);
-        // The CFAR background of the warm-up lines.
-        let lines = self.ring.len();
-        let z: Vec<f32> = self
-            .ring
-            .iter()
-            .flat_map(|r| r.maps[3].iter().map(|&v| nodata_to_nan(v)))
-            .collect();
-        let grid = Grid::new(lines, w);
-        let zs = box_average_z(&z, grid, self.setup.pass.smoothing_radius);
-        let null = self.warmup_null(lines)?;
+        // The CFAR background and the empirical null of the warm-up lines, from their
+        // maps prepared once as the analysis prepares them.
+        let maps = self.warmup_maps();
+        self.warmup_rate_values(&maps)?;
+        let prepared = PassMaps::new(&maps, self.setup.pass.smoothing_radius)?;
+        let null = plumewatch_core::scan::empirical_null(&prepared, &self.setup.pass)?;
         self.reference = Some(SceneReference {
-            background: column_background(&zs, grid)?,
+            background: column_background(prepared.smoothed_z(), prepared.grid())?,
             n_valid: self.reference_pixels(),
             null: Some(null),
         });
@@ -661,28 +667,66 @@ impl Stream {
         Ok(())
     }
 
-    /// The empirical null of the scene-level false-alarm rate, from the warm-up lines:
-    /// the scan's own segmentation and rejection rules on their negated score.
-    fn warmup_null(&self, lines: usize) -> Result<plumewatch_core::plume::NullSample> {
-        let w = self.setup.samples;
+    /// The held (warm-up) lines' maps.
+    fn warmup_maps(&self) -> DetectionMaps {
         let band = |k: usize| -> Vec<f32> {
             self.ring
                 .iter()
                 .flat_map(|r| r.maps[k].iter().map(|&v| nodata_to_nan(v)))
                 .collect()
         };
-        let maps = DetectionMaps {
-            lines,
-            samples: w,
+        DetectionMaps {
+            lines: self.ring.len(),
+            samples: self.setup.samples,
             enhancement: band(0),
             albedo: band(1),
             sigma: band(2),
             z: band(3),
             timings: Default::default(),
-        };
-        let pass = &self.setup.pass;
-        let prepared = PassMaps::new(&maps, pass.smoothing_radius)?;
-        Ok(plumewatch_core::scan::empirical_null(&prepared, pass)?)
+        }
+    }
+
+    /// Emission-rate values of the warm-up lines as `scan` makes them
+    /// ([`plumewatch_core::scan::plume_free_rate_values`]): their statistics hold every
+    /// warm-up pixel, plumes included, so the possibly-plume pixels are re-estimated
+    /// with the detected gas taken out. Later lines need no such step: their statistics already
+    /// leave flagged pixels out.
+    fn warmup_rate_values(&mut self, maps: &DetectionMaps) -> Result<()> {
+        if self.setup.wind.is_none() {
+            return Ok(());
+        }
+        let (w, nb) = (self.setup.samples, self.staged_bands.len());
+        let nbw = self.window_positions.len();
+        let ring = &self.ring;
+        let filters = &self.filters;
+        let moments = (0..w)
+            .into_par_iter()
+            .map(|c| {
+                let mut px = Vec::with_capacity(ring.len() * nbw);
+                for rec in ring {
+                    let v = &rec.staged[c * nb..(c + 1) * nb];
+                    if filters.valid(v) {
+                        px.extend_from_slice(&v[..nbw]);
+                    }
+                }
+                if px.len() / nbw <= nbw {
+                    return Ok(None);
+                }
+                let mut acc = MomentAccumulator::new(nbw);
+                acc.add_block(&px, None)?;
+                Ok(Some(acc))
+            })
+            .collect::<plumewatch_core::Result<Vec<_>>>()?;
+        let warmup = self.filters.with_moments(moments)?;
+        let (e, s) = plume_free_rate_values(maps, &warmup, &self.setup.pass, nb, |l, c| {
+            &ring[l].staged[c * nb..(c + 1) * nb]
+        })?;
+        for ((rec, e), s) in self.ring.iter_mut().zip(e.chunks(w)).zip(s.chunks(w)) {
+            if e.iter().any(|v| v.is_finite()) {
+                rec.rate = Some([e.to_vec(), s.to_vec()]);
+            }
+        }
+        Ok(())
     }
 
     fn reference_pixels(&self) -> usize {
@@ -742,7 +786,7 @@ impl Stream {
 
     /// Smoothed significance of line `line` from the held lines (rows beyond the
     /// newest are outside the scene, as at the edge of a file): the box average of
-    /// [`box_average_z`], computed for one line.
+    /// [`plumewatch_core::scan::box_average_z`], computed for one line.
     fn smoothed_line(&self, line: usize, newest: usize) -> Vec<f32> {
         let r = self.setup.pass.smoothing_radius;
         let w = self.setup.samples;
@@ -1009,7 +1053,27 @@ impl Stream {
             n_valid: full.n_valid,
             null: full.null.clone(),
         };
-        let prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
+        let mut prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
+        let rated = (lo..=hi)
+            .filter_map(|l| self.record(l))
+            .any(|r| r.rate.is_some());
+        if rated {
+            let (mut re, mut rs) = (Vec::with_capacity(n * w), Vec::with_capacity(n * w));
+            for l in lo..=hi {
+                let rec = self.record(l).context("a plume's line was let go")?;
+                match &rec.rate {
+                    Some([e, s]) => {
+                        re.extend_from_slice(&e[s0..=s1]);
+                        rs.extend_from_slice(&s[s0..=s1]);
+                    }
+                    None => {
+                        re.extend(std::iter::repeat_n(f32::NAN, w));
+                        rs.extend(std::iter::repeat_n(f32::NAN, w));
+                    }
+                }
+            }
+            prepared = prepared.with_rate_values(&re, &rs)?;
+        }
         let mut gt = self.setup.transform.gt;
         gt[0] += lo as f64 * gt[2] + s0 as f64 * gt[1];
         gt[3] += lo as f64 * gt[5] + s0 as f64 * gt[4];
@@ -1281,6 +1345,7 @@ impl Stream {
             wind: self.setup.wind,
             max_false_alarm_probability: self.setup.pass.max_false_alarm_probability,
             false_sites_per_km2: self.setup.pass.false_sites_per_km2,
+            min_gas_probability: self.setup.pass.vetting.min_gas_probability,
         })
     }
 
