@@ -392,8 +392,8 @@ impl ColumnFilters {
     /// albedo factor (`albedo`) for the albedo-corrected filter, 1 otherwise — so the
     /// gas leaves the statistics while the surface under it stays (leaving such pixels
     /// out altogether also removes the clutter among them from the covariance and
-    /// inflates the response of plumes over clutter: ×2.75 the true column of the
-    /// shared `emit_small` source 1, against ×1.9 this way). Pixels without an
+    /// inflates the response of plumes over clutter: the shared `emit_small` source 1
+    /// then read ×2.2 its true rate, against ×1.8 this way). Pixels without an
     /// enhancement are left out. One rank-k update and factorisation per column with
     /// flagged pixels; detection keeps the full statistics. `pixel(line, col)` gives
     /// the `nb` staged values of a pixel, as the filters were estimated on.
@@ -408,25 +408,24 @@ impl ColumnFilters {
     where
         F: Fn(usize, usize) -> &'a [f32] + Sync,
     {
-        let leave_out = flagged;
         for (what, m) in [("enhancement", enhancement), ("albedo", albedo)] {
-            if m.len() != leave_out.len() {
+            if m.len() != flagged.len() {
                 return Err(Error::Shape {
                     what: format!("{what} map (lines × columns)"),
-                    expected: leave_out.len(),
+                    expected: flagged.len(),
                     got: m.len(),
                 });
             }
         }
         let w = self.columns.len();
-        if w == 0 || leave_out.len() % w != 0 {
+        if w == 0 || flagged.len() % w != 0 {
             return Err(Error::Shape {
                 what: "flagged pixels (lines × columns)".into(),
                 expected: w,
-                got: leave_out.len(),
+                got: flagged.len(),
             });
         }
-        let lines = leave_out.len() / w;
+        let lines = flagged.len() / w;
         if nb < self.bands {
             return Err(Error::Shape {
                 what: "staged values per pixel".into(),
@@ -438,7 +437,7 @@ impl ColumnFilters {
         let per_column: Vec<Vec<(usize, f32, f32)>> = (0..w)
             .into_par_iter()
             .map(|col| {
-                let rows: Vec<usize> = (0..lines).filter(|&l| leave_out[l * w + col]).collect();
+                let rows: Vec<usize> = (0..lines).filter(|&l| flagged[l * w + col]).collect();
                 if rows.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -480,8 +479,8 @@ impl ColumnFilters {
                     .collect())
             })
             .collect::<Result<_>>()?;
-        let mut enhancement = vec![f32::NAN; leave_out.len()];
-        let mut sigma = vec![f32::NAN; leave_out.len()];
+        let mut enhancement = vec![f32::NAN; flagged.len()];
+        let mut sigma = vec![f32::NAN; flagged.len()];
         for (col, values) in per_column.into_iter().enumerate() {
             for (l, e, s) in values {
                 if e != NODATA {
