@@ -9,47 +9,13 @@
 
 mod common;
 
-use common::{json, ok, plumewatch, s};
+use common::{json, ok, plumewatch, reported_sources, s, scene};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A scene's radiance header: bundled in `data/`, or in `../shared/data` (the test
-/// fails when neither has it: a parity test never passes by skipping).
-fn scene(name: &str) -> PathBuf {
-    for base in [workspace().join("data"), workspace().join("../shared/data")] {
-        let p = base.join("scenes").join(name).join("radiance.hdr");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("scene {name} not found in data/scenes or ../shared/data/scenes");
-}
-
-/// (sample, line, rate) of each source `scan` reported (its per-pass plume records).
-fn scan_sources(dir: &Path) -> Vec<(f64, f64, f64)> {
-    let record = json(&dir.join("scan.json"));
-    record["passes"][0]["plumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["verdict"]["verdict"] == "source")
-        .map(|p| {
-            (
-                p["source"]["col"].as_f64().unwrap(),
-                p["source"]["row"].as_f64().unwrap(),
-                p["emission"]["rate_kg_h"].as_f64().unwrap(),
-            )
-        })
-        .collect()
-}
 
 fn alerts(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("alerts.jsonl"))
@@ -111,7 +77,10 @@ fn scan_and_stream(cube: &Path, extra: &[&str], tmp: &Path) -> (Vec<(f64, f64, f
     let mut args = vec!["stream", s(cube), "--wind", "2,265", "-o", s(&stream_out)];
     args.extend_from_slice(extra);
     ok(&args);
-    (scan_sources(&scan_out), alerts(&stream_out))
+    (
+        reported_sources(&json(&scan_out.join("scan.json"))),
+        alerts(&stream_out),
+    )
 }
 
 #[test]

@@ -4,60 +4,34 @@
 //! vetting off (`--min-gas-probability 0`) reports them again. The scene is in
 //! `../shared/data` (the test fails when it is missing: it never passes by skipping).
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn scene() -> PathBuf {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for base in [ws.join("data"), ws.join("../shared/data")] {
-        let p = base.join("scenes/avng_small");
-        if p.join("radiance.hdr").exists() {
-            return p;
-        }
-    }
-    panic!("scene avng_small not found in data/scenes or ../shared/data/scenes");
-}
+use common::{json, ok, reported_sources, s, scene};
+use serde_json::Value;
+use std::path::Path;
 
 fn scan(out: &Path, extra: &[&str]) -> Value {
-    let cube = scene().join("radiance.hdr");
+    let cube = scene("avng_small");
     let mut args = vec![
         "scan",
-        cube.to_str().unwrap(),
+        s(&cube),
         "--wind",
         "2,265",
         "--limit-runs",
         "0",
-        "-q",
         "-o",
-        out.to_str().unwrap(),
+        s(out),
     ];
     args.extend_from_slice(extra);
-    let run = Command::new(env!("CARGO_BIN_EXE_plumewatch"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(out.join("scan.json")).unwrap()).unwrap()
+    ok(&args);
+    json(&out.join("scan.json"))
 }
 
-/// (col, row) of each reported source (per-pass plume records).
+/// (col, row) of each reported source.
 fn reported(scan: &Value) -> Vec<(f64, f64)> {
-    scan["passes"][0]["plumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["verdict"]["verdict"] == "source")
-        .map(|p| {
-            (
-                p["source"]["col"].as_f64().unwrap(),
-                p["source"]["row"].as_f64().unwrap(),
-            )
-        })
+    reported_sources(scan)
+        .into_iter()
+        .map(|(c, r, _)| (c, r))
         .collect()
 }
 
@@ -75,9 +49,7 @@ fn vetting_keeps_strong_sources_and_says_why_it_drops_the_others() {
         assert!((0.6..=1.0).contains(&p), "{s}");
     }
     // The two strongest truth sources (1,023 and 158 kg/h) stay reported.
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(scene().join("truth_sources.json")).unwrap())
-            .unwrap();
+    let truth = json(&scene("avng_small").with_file_name("truth_sources.json"));
     let kept = reported(&vetted);
     for s in truth["sources"].as_array().unwrap() {
         if s["Q_kg_h"].as_f64().unwrap() < 100.0 {

@@ -1,7 +1,7 @@
 //! Helpers shared by CLI test files that run the `plumewatch` binary.
 #![allow(dead_code)] // each test file uses its own subset
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `plumewatch --quiet ARGS`.
@@ -33,4 +33,35 @@ pub fn json(p: &Path) -> serde_json::Value {
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// A scene's radiance header: bundled in `data/`, or in `../shared/data` (the test
+/// fails when neither has it: a test never passes by skipping).
+pub fn scene(name: &str) -> PathBuf {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for base in [ws.join("data"), ws.join("../shared/data")] {
+        let p = base.join("scenes").join(name).join("radiance.hdr");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("scene {name} not found in data/scenes or ../shared/data/scenes");
+}
+
+/// (sample, line, rate) of each source a scan reported (its first pass's plume
+/// records with verdict `source`; scanned with wind, so each has a rate).
+pub fn reported_sources(scan: &serde_json::Value) -> Vec<(f64, f64, f64)> {
+    scan["passes"][0]["plumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["verdict"]["verdict"] == "source")
+        .map(|p| {
+            (
+                p["source"]["col"].as_f64().unwrap(),
+                p["source"]["row"].as_f64().unwrap(),
+                p["emission"]["rate_kg_h"].as_f64().unwrap(),
+            )
+        })
+        .collect()
 }
