@@ -21,8 +21,10 @@
 # Extra scan arguments (after --) go to every scan, e.g. `-- --algo mag1c`.
 # --work DIR keeps the truths and scan outputs (not the radiance) there.
 # Calibration: each twin is also scanned at --false-sites-per-km2 0.01, 0.03, 0.1, 0.3
-# and 1 with the vetting off (--min-gas-probability 0: the empirical null alone is the
-# operating point) (--calibration-rates "R1 R2 …" to change, "" to skip); detection.md
+# and 1, vetting on as at the default operating point (the empirical null counts the
+# false sites vetting would keep) (--calibration-rates "R1 R2 …" to change, "" to skip;
+# extra scan arguments apply to them too, e.g. `-- --min-gas-probability 0` for the
+# empirical null alone); detection.md
 # then holds requested against observed false sites per km² with Poisson intervals, and
 # calibration.png the plot.
 set -euo pipefail
@@ -53,12 +55,6 @@ case "$set_name" in
     *) echo "detection.sh: --set $set_name: expected test or tuning" >&2; exit 2 ;;
 esac
 [ -n "$out" ] || out="bench-detection-$set_name"
-# The calibration scans test the empirical null alone: vetting off, unless the extra
-# scan arguments set it.
-null_only=(--min-gas-probability 0)
-for a in "$@"; do
-    [ "$a" = --min-gas-probability ] && null_only=()
-done
 [ -x "$bin" ] || { echo "detection.sh: $bin: not built (cargo build --release)" >&2; exit 2; }
 if [ -n "$keep" ]; then
     rm -rf "$keep"; mkdir -p "$keep"; work=$(cd "$keep" && pwd)
@@ -87,7 +83,7 @@ for i in $(seq "$n"); do
         if [ "$kind" = twin ]; then
             for r in $rates; do
                 "$bin" -q scan "$work/$kind-$seed/radiance.hdr" --wind "$wind" --wind-error "$wind_error" --limit-runs 0 \
-                    --false-sites-per-km2 "$r" "${null_only[@]}" "$@" -o "$work/$kind-$seed/cal-$r"
+                    --false-sites-per-km2 "$r" "$@" -o "$work/$kind-$seed/cal-$r"
                 rm -f "$work/$kind-$seed/cal-$r"/*.tif
             done
         fi

@@ -59,8 +59,9 @@ pub struct ScanArgs {
     pub far: Option<f64>,
     /// The operating point: the most false sites per km² a reported source may be
     /// expected to bring, read from the scene's own empirical null (the same
-    /// segmentation on the negated score) [default: none; every site still carries its
-    /// figure, `false_sites_per_km2`, and a q-value].
+    /// segmentation on the negated score, counting what vetting would keep); it
+    /// replaces the Gaussian false-alarm limit [default: none; every site still
+    /// carries its figure, `false_sites_per_km2`, and a q-value].
     #[arg(long, value_name = "RATE", value_parser = parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
     /// Vetting: report only candidates whose probability of being gas is at least P

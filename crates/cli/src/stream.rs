@@ -71,7 +71,8 @@ pub struct StreamArgs {
     pub far: Option<f64>,
     /// The operating point: the most false sites per km² a reported source may be
     /// expected to bring, read from the empirical null of the warm-up lines (the same
-    /// segmentation on the negated score) [default: none].
+    /// segmentation on the negated score, counting what vetting would keep); it
+    /// replaces the Gaussian false-alarm limit [default: none].
     #[arg(long, value_name = "RATE", value_parser = crate::scan::parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
     /// Vetting: alert only on candidates whose probability of being gas is at least P

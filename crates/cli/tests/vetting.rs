@@ -3,6 +3,8 @@
 //! below the operating point keep a `vetted` verdict with the reason; turning the
 //! vetting off (`--min-gas-probability 0`) reports them again. The scene is in
 //! `../shared/data` (the test fails when it is missing: it never passes by skipping).
+//! With an operating point (`--false-sites-per-km2`) the scene's empirical null decides
+//! significance, counting only the false sites vetting would keep.
 
 mod common;
 
@@ -92,5 +94,76 @@ fn vetting_keeps_strong_sources_and_says_why_it_drops_the_others() {
             .expect("the same candidate without vetting");
         let v = back["verdict"]["verdict"].as_str().unwrap();
         assert!(v == "source" || v == "fragment", "{back}");
+    }
+}
+
+/// The candidates of a scan that pass the rejection rules, by source position, with
+/// their verdict and false-site figure.
+fn figures(scan: &Value) -> Vec<(String, String, Option<f64>)> {
+    scan["passes"][0]["plumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["plume"]["rejection"].is_null())
+        .map(|p| {
+            (
+                p["source"].to_string(),
+                p["verdict"]["verdict"].as_str().unwrap().to_string(),
+                p["false_sites_per_km2"].as_f64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_false_site_figure_counts_what_vetting_keeps_and_sets_the_operating_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let limit = 0.05;
+    let vetted = scan(
+        &tmp.path().join("vetted"),
+        &["--false-sites-per-km2", "0.05"],
+    );
+    let open = scan(
+        &tmp.path().join("open"),
+        &[
+            "--false-sites-per-km2",
+            "0.05",
+            "--min-gas-probability",
+            "0",
+        ],
+    );
+    let (with, without) = (figures(&vetted), figures(&open));
+    assert_eq!(with.len(), without.len());
+    let mut credited = 0;
+    for ((src, verdict, f), (src_open, _, f_open)) in with.iter().zip(&without) {
+        assert_eq!(src, src_open, "the same candidates in the same order");
+        let (f, f_open) = (f.expect("a figure"), f_open.expect("a figure"));
+        // Vetting can only remove false sites: the figure never grows.
+        assert!(f <= f_open * (1.0 + 1e-9), "{src}: {f} > {f_open}");
+        if f < f_open * 0.99 {
+            credited += 1;
+        }
+        // The operating point decides significance by the figure alone.
+        match verdict.as_str() {
+            "not_significant" => assert!(f > limit, "{src}: {f} ≤ {limit} not significant"),
+            "source" | "vetted" | "fragment" => {
+                assert!(f <= limit, "{src}: {f} > {limit} yet {verdict}")
+            }
+            v => panic!("unexpected verdict {v}"),
+        }
+    }
+    // Both sides of the operating point occur on this scene.
+    for v in ["source", "not_significant"] {
+        assert!(with.iter().any(|w| w.1 == v), "no {v} candidate");
+    }
+    // The scene's null candidates fail vetting often enough to earn credit.
+    assert!(
+        credited > 0,
+        "no candidate's figure took vetting into account"
+    );
+    // Every reported site's figure is at or below the operating point.
+    for s in vetted["sites"].as_array().unwrap() {
+        let f = s["false_sites_per_km2"].as_f64().expect("site figure");
+        assert!(f <= limit, "{s}");
     }
 }

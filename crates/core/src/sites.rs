@@ -39,15 +39,46 @@ pub struct Detection {
     pub significance: f64,
     /// False-alarm probability of the plume.
     pub false_alarm_probability: f64,
-    /// Expected false sites per km² at its significance (the scene's empirical null).
+    /// Its false-site figure, q-value over the pass and gas probability.
+    #[serde(flatten)]
+    pub figures: SceneFigures,
+}
+
+/// The scene-level figures a reviewer weighs with every candidate, detection and site
+/// (each `None` where unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SceneFigures {
+    /// Expected false sites per km² at least as significant that vetting would keep,
+    /// from the scene's empirical null ([`crate::plume::null`]); for a site, that of
+    /// its most significant detection.
     #[serde(default)]
     pub false_sites_per_km2: Option<f64>,
-    /// Its q-value over the pass.
+    /// q-value over the pass: the smallest expected fraction of false sites among the
+    /// candidates kept at any threshold that keeps this one (rejected and vetted-out
+    /// candidates have none); for a site, the smallest of its detections'.
     #[serde(default)]
     pub q_value: Option<f64>,
-    /// Probability that it is gas ([`crate::plume::vet`]).
+    /// Probability that it is gas ([`crate::plume::vet`]; needs an emission estimate);
+    /// for a site, the highest of its detections'.
     #[serde(default)]
     pub gas_probability: Option<f64>,
+}
+
+impl SceneFigures {
+    /// The figures of a site merged from these detections' (the strongest evidence of
+    /// each kind).
+    pub fn merged<'a>(figures: impl Iterator<Item = &'a SceneFigures> + Clone) -> Self {
+        let min =
+            |v: fn(&SceneFigures) -> Option<f64>| figures.clone().filter_map(v).reduce(f64::min);
+        Self {
+            false_sites_per_km2: min(|f| f.false_sites_per_km2),
+            q_value: min(|f| f.q_value),
+            gas_probability: figures
+                .clone()
+                .filter_map(|f| f.gas_probability)
+                .reduce(f64::max),
+        }
+    }
 }
 
 /// Where a pass looked: its raster size and geotransform (to count the passes that
@@ -119,16 +150,9 @@ pub struct Site {
     pub significance: f64,
     /// Probability that every detection of the site is a false alarm.
     pub false_alarm_probability: f64,
-    /// Expected false sites per km² at the significance of its most significant
-    /// detection (the scene's empirical null; NaN when unknown).
-    #[serde(default)]
-    pub false_sites_per_km2: Option<f64>,
-    /// The smallest q-value of its detections.
-    #[serde(default)]
-    pub q_value: Option<f64>,
-    /// The highest gas probability of its detections ([`crate::plume::vet`]).
-    #[serde(default)]
-    pub gas_probability: Option<f64>,
+    /// The strongest of its detections' figures.
+    #[serde(flatten)]
+    pub figures: SceneFigures,
     /// Number of detections (plumes).
     pub n_detections: usize,
     /// Number of passes with a detection.
@@ -293,12 +317,7 @@ fn site_of<'a>(members: impl Iterator<Item = &'a Detection>, footprints: &[PassF
             .fold(f64::NEG_INFINITY, f64::max),
         significance,
         false_alarm_probability: fap,
-        false_sites_per_km2: m
-            .iter()
-            .filter_map(|d| d.false_sites_per_km2)
-            .reduce(f64::min),
-        q_value: m.iter().filter_map(|d| d.q_value).reduce(f64::min),
-        gas_probability: m.iter().filter_map(|d| d.gas_probability).reduce(f64::max),
+        figures: SceneFigures::merged(m.iter().map(|d| &d.figures)),
         n_detections: m.len(),
         n_passes_detected: passes.len(),
         n_passes_covering,

@@ -17,9 +17,7 @@ fn det(pass: &str, id: u32, x: f64, y: f64, rate: f64, sd: f64, z: f64, fap: f64
         max_enhancement_ppm_m: 100.0 * z,
         significance: z,
         false_alarm_probability: fap,
-        false_sites_per_km2: None,
-        q_value: None,
-        gas_probability: None,
+        figures: Default::default(),
     }
 }
 

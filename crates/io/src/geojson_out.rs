@@ -15,7 +15,7 @@ use plumewatch_core::locate::SourceEstimate;
 use plumewatch_core::plume::{ring_signed_area, Plume};
 use plumewatch_core::quantify::Emission;
 use plumewatch_core::sites::PlumeRef;
-use plumewatch_core::sites::Site;
+use plumewatch_core::sites::{SceneFigures, Site};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -114,16 +114,9 @@ pub struct SiteProperties {
     pub significance: Option<f64>,
     /// False-alarm probability.
     pub false_alarm_probability: Option<f64>,
-    /// Expected false sites per km² at the site's significance (the scene's
-    /// empirical null).
-    #[serde(default)]
-    pub false_sites_per_km2: Option<f64>,
-    /// q-value: expected fraction of false sites among those at least as significant.
-    #[serde(default)]
-    pub q_value: Option<f64>,
-    /// Probability that the site is gas (the vetting model).
-    #[serde(default)]
-    pub gas_probability: Option<f64>,
+    /// Its false-site figure, q-value and gas probability (finite values only).
+    #[serde(flatten)]
+    pub figures: SceneFigures,
     /// Detections merged into the site.
     pub n_detections: usize,
     /// Passes that detected it.
@@ -251,9 +244,11 @@ pub fn sites_feature_collection(
                 max_enhancement_ppm_m: finite(s.max_enhancement_ppm_m),
                 significance: finite(s.significance),
                 false_alarm_probability: finite(s.false_alarm_probability),
-                false_sites_per_km2: s.false_sites_per_km2.and_then(finite),
-                q_value: s.q_value.and_then(finite),
-                gas_probability: s.gas_probability.and_then(finite),
+                figures: SceneFigures {
+                    false_sites_per_km2: s.figures.false_sites_per_km2.and_then(finite),
+                    q_value: s.figures.q_value.and_then(finite),
+                    gas_probability: s.figures.gas_probability.and_then(finite),
+                },
                 n_detections: s.n_detections,
                 n_passes_detected: s.n_passes_detected,
                 n_passes_covering: s.n_passes_covering,

@@ -39,9 +39,7 @@ fn sites_are_points_in_lon_lat_with_rate_property() {
             max_enhancement_ppm_m: 4130.0,
             significance: 40.0,
             false_alarm_probability: 1e-12,
-            false_sites_per_km2: None,
-            q_value: None,
-            gas_probability: None,
+            figures: Default::default(),
         },
         Detection {
             pass: "emit_small".into(),
@@ -54,9 +52,7 @@ fn sites_are_points_in_lon_lat_with_rate_property() {
             max_enhancement_ppm_m: 9632.0,
             significance: 90.0,
             false_alarm_probability: 0.0,
-            false_sites_per_km2: None,
-            q_value: None,
-            gas_probability: None,
+            figures: Default::default(),
         },
     ];
     let sites = merge_sites(&dets, &[], &SiteParams::default()).unwrap();

@@ -73,13 +73,13 @@ impl Verdict {
             return Verdict::NotSignificant {
                 false_alarm_probability: plume.false_alarm_probability,
                 limit: analysis.max_false_alarm_probability,
-                false_sites_per_km2: located.false_sites_per_km2,
+                false_sites_per_km2: located.figures.false_sites_per_km2,
                 false_sites_limit_per_km2: analysis.false_sites_per_km2,
             };
         }
         if located.vetted_out {
             return Verdict::Vetted {
-                gas_probability: located.gas_probability.unwrap_or(f64::NAN),
+                gas_probability: located.figures.gas_probability.unwrap_or(f64::NAN),
                 limit: analysis.min_gas_probability.unwrap_or(f64::NAN),
             };
         }
@@ -106,10 +106,13 @@ impl Verdict {
                 false_sites_per_km2,
                 false_sites_limit_per_km2,
             } => Some(match (false_sites_per_km2, false_sites_limit_per_km2) {
-                (Some(f), Some(l)) if false_alarm_probability <= limit => format!(
+                (Some(f), Some(l)) => format!(
                     "not significant at the scene level ({f:.2} false sites per km² expected at this significance > {l} per km², the operating point)"
                 ),
-                _ => format!(
+                (None, Some(l)) => format!(
+                    "not significant at the scene level (no false-site figure for the operating point of {l} per km²)"
+                ),
+                (_, None) => format!(
                     "not significant at the scene level (false-alarm probability {false_alarm_probability:.2} > {limit})"
                 ),
             }),

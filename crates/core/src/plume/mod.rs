@@ -32,7 +32,7 @@ pub mod vet;
 
 pub use cfar::SceneReference;
 pub use cfar::{cfar_mask, column_background, normalised_z, CfarParams, ColumnBackground};
-pub use null::NullSample;
+pub use null::{NullEvidence, NullSample};
 pub use outline::{ring_signed_area, trace_outline};
 pub use reject::{RejectParams, Rejection};
 pub use segment::find_plumes;
@@ -97,6 +97,11 @@ pub struct PlumeSet {
     /// negated normalised score (descending), or the reference's (see [`null`]).
     #[serde(default)]
     pub null: NullSample,
+    /// Pixels of the null candidates (the rules' survivors on the negated score), in
+    /// the order of `null.peaks`, when the null was taken from these maps (empty with a
+    /// reference's null); the analysis estimates their flux evidence.
+    #[serde(skip)]
+    pub null_components: Vec<Vec<usize>>,
 }
 
 /// Rasters [`find_plumes`] works on (all `grid` order, NaN = no data).

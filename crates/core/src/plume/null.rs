@@ -23,6 +23,18 @@
 //! it fails there below 0.3 per km² (observed 5× requested at 0.1): the positive clutter
 //! tail is heavier than the negated score shows (BENCHMARKS.md, "Detection
 //! benchmark"), which is why it is not the scan's default operating point.
+//!
+//! # After vetting
+//! The scan reports a candidate only when the vetting model
+//! ([`super::vet`]) also calls it gas, so the false sites an analyst sees are the null's
+//! candidates that would pass vetting. Each null candidate whose emission could be
+//! estimated (negated enhancement, the scan's wind) carries its flux evidence
+//! ([`NullEvidence`]); a false candidate of significance `s` passes with probability
+//! `π(s)`, the share of the null candidates that pass at significance `s`, shrunk
+//! towards 1 by one pseudo-candidate that always passes (so a scene with few null
+//! candidates gets little credit). The expected false sites at least as significant as
+//! `s` that pass vetting are `∫ₛ^∞ π(t) (−dE(t))` ([`NullSample::vetted_false_rate_per_pixel`]):
+//! the candidates at each significance, each passing at its own.
 
 /// Threshold above which the null's tail is fitted (normalised-score units).
 pub const TAIL_THRESHOLD: f64 = 5.0;
@@ -41,7 +53,23 @@ pub struct NullSample {
     pub peaks: Vec<f64>,
     /// Valid pixels the null candidates were looked for over.
     pub n_valid: usize,
+    /// Vetting evidence of the null candidates whose emission could be estimated
+    /// (empty without wind or without vetting).
+    #[serde(default)]
+    pub evidence: Vec<NullEvidence>,
 }
+
+/// The flux evidence of one null candidate, for [`NullSample::vetted_false_rate_per_pixel`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NullEvidence {
+    /// `|ln(Q_csf / Q_ime)|` on the negated enhancement (0 when missing).
+    pub flux_disagreement: f64,
+    /// 1 when the cross-sectional flux is missing, else 0.
+    pub flux_missing: f64,
+}
+
+/// Pseudo-candidates that always pass vetting, shrinking the null's pass share towards 1.
+const PASS_PRIOR_COUNT: f64 = 1.0;
 
 impl NullSample {
     /// Expected number of false candidates per valid pixel whose peak score is at
@@ -64,21 +92,82 @@ impl NullSample {
         };
         count / self.n_valid as f64
     }
+
+    /// Expected number of false candidates per valid pixel whose peak score is at
+    /// least `s` and that vetting with `model` at `min_gas_probability` would keep (see
+    /// the module docs). Without evidence, or without a limit, this is
+    /// [`Self::false_rate_per_pixel`].
+    pub fn vetted_false_rate_per_pixel(
+        &self,
+        s: f64,
+        model: &VettingModel,
+        min_gas_probability: Option<f64>,
+    ) -> f64 {
+        let Some(min) = min_gas_probability else {
+            return self.false_rate_per_pixel(s);
+        };
+        let Some(mut passes_from) = self.pass_thresholds(model, min) else {
+            return self.false_rate_per_pixel(s);
+        };
+        // π is a step function rising at each candidate's pass threshold: integrate
+        // −dE over the segments between thresholds above `s`.
+        passes_from.sort_by(f64::total_cmp);
+        let n = passes_from.len() as f64;
+        let share = |passing: usize| (passing as f64 + PASS_PRIOR_COUNT) / (n + PASS_PRIOR_COUNT);
+        let mut passing = passes_from.iter().take_while(|&&t| t <= s).count();
+        let mut from = s;
+        let mut total = 0.0;
+        for &t in &passes_from[passing..] {
+            // π is share(passing) on [from, t).
+            total +=
+                share(passing) * (self.false_rate_per_pixel(from) - self.false_rate_per_pixel(t));
+            from = t;
+            passing += 1;
+        }
+        total + share(passing) * self.false_rate_per_pixel(from)
+    }
+
+    /// The significance from which each evidenced null candidate would pass vetting
+    /// (`None` without evidence, or when the model does not rise with significance).
+    fn pass_thresholds(&self, model: &VettingModel, min: f64) -> Option<Vec<f64>> {
+        if self.evidence.is_empty() || model.weights[0] <= 0.0 || !(min > 0.0 && min < 1.0) {
+            return None;
+        }
+        let target = (min / (1.0 - min)).ln();
+        Some(
+            self.evidence
+                .iter()
+                .map(|e| {
+                    // logit = target solved for ln(significance).
+                    let rest = model.intercept
+                        + model.weights[1] * (e.flux_disagreement - model.mean[1]) / model.scale[1]
+                        + model.weights[2] * (e.flux_missing - model.mean[2]) / model.scale[2];
+                    let ln_s = model.mean[0] + model.scale[0] * (target - rest) / model.weights[0];
+                    ln_s.exp()
+                })
+                .collect(),
+        )
+    }
 }
+
+use super::vet::VettingModel;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plume::vet::VettingFeatures;
 
     #[test]
     fn the_rate_falls_with_the_score_and_rises_with_the_clutter() {
         let clean = NullSample {
             peaks: vec![4.0, 4.2],
             n_valid: 100_000,
+            ..Default::default()
         };
         let cluttered = NullSample {
             peaks: vec![4.0, 5.5, 6.0, 7.5, 9.0, 11.0],
             n_valid: 100_000,
+            ..Default::default()
         };
         let mut last = f64::INFINITY;
         for s in [5.0, 6.0, 8.0, 12.0, 20.0] {
@@ -100,9 +189,68 @@ mod tests {
         let n = NullSample {
             peaks: vec![4.0, 4.5, 4.8, 5.5],
             n_valid: 1000,
+            ..Default::default()
         };
         let below = n.false_rate_per_pixel(TAIL_THRESHOLD - 1e-9);
         let at = n.false_rate_per_pixel(TAIL_THRESHOLD);
         assert!((below - at).abs() < 1e-12, "{below} vs {at}");
+    }
+
+    #[test]
+    fn vetting_credit_follows_the_null_candidates_that_would_pass() {
+        let model = VettingModel::default();
+        let min = Some(0.6);
+        let disagreeing = NullEvidence {
+            flux_disagreement: 1.5,
+            flux_missing: 0.0,
+        };
+        let agreeing = NullEvidence {
+            flux_disagreement: 0.0,
+            flux_missing: 0.0,
+        };
+        let peaks = vec![5.2, 5.8, 6.5, 7.0, 8.0, 9.5];
+        let bare = NullSample {
+            peaks: peaks.clone(),
+            n_valid: 100_000,
+            evidence: vec![],
+        };
+        let clutter = NullSample {
+            evidence: vec![disagreeing; 9],
+            ..bare.clone()
+        };
+        let gas_like = NullSample {
+            evidence: vec![agreeing; 9],
+            ..bare.clone()
+        };
+        // The pass threshold solves the model: just above it the candidate passes.
+        let t = clutter.pass_thresholds(&model, 0.6).unwrap()[0];
+        let f = |s: f64, e: &NullEvidence| VettingFeatures {
+            ln_significance: s.ln(),
+            flux_disagreement: e.flux_disagreement,
+            flux_missing: e.flux_missing,
+        };
+        assert!(model.gas_probability(&f(t * 1.001, &disagreeing)) > 0.6);
+        assert!(model.gas_probability(&f(t * 0.999, &disagreeing)) < 0.6);
+        let mut last = f64::INFINITY;
+        for s in [5.0, 6.0, 8.0, 12.0, 20.0, 40.0] {
+            let raw = bare.false_rate_per_pixel(s);
+            let (c, g) = (
+                clutter.vetted_false_rate_per_pixel(s, &model, min),
+                gas_like.vetted_false_rate_per_pixel(s, &model, min),
+            );
+            // No evidence: no credit; the credit never exceeds the raw rate, never goes
+            // below the one pseudo-candidate's share, and is larger for clutter whose
+            // fluxes disagree.
+            assert_eq!(bare.vetted_false_rate_per_pixel(s, &model, min), raw);
+            assert_eq!(clutter.vetted_false_rate_per_pixel(s, &model, None), raw);
+            assert!(c <= g && g <= raw * (1.0 + 1e-12), "{s}: {c} {g} {raw}");
+            assert!(c >= raw / 10.0 * (1.0 - 1e-12), "{s}: {c} vs {raw}");
+            assert!(c < last, "{s}: {c} not below {last}");
+            last = c;
+        }
+        // Far above every threshold every candidate passes: no credit left.
+        let s = 10.0 * t;
+        let c = clutter.vetted_false_rate_per_pixel(s, &model, min);
+        assert!((c - bare.false_rate_per_pixel(s)).abs() <= 1e-12 * c, "{c}");
     }
 }

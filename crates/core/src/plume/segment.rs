@@ -64,16 +64,23 @@ pub fn find_plumes(
     // score. Gas only adds absorption, so what the rules make of the negative tail is
     // what clutter and noise alone make; its candidates' peak scores calibrate the
     // scene-level false-alarm figure (see [`super::null`]).
-    let null = match inputs.reference.and_then(|r| r.null.clone()) {
-        Some(null) => null,
-        None => NullSample {
-            peaks: null_peaks(inputs, &zn, &usable, k, grow, cfar, reject),
-            // Over these maps' own pixels, which the null was looked for over.
-            n_valid: match inputs.reference {
-                Some(_) => local_valid(),
-                None => n_valid,
-            },
-        },
+    let (null, null_components) = match inputs.reference.and_then(|r| r.null.clone()) {
+        Some(null) => (null, Vec::new()),
+        None => {
+            let (peaks, components) = null_candidates(inputs, &zn, &usable, k, grow, cfar, reject)
+                .into_iter()
+                .unzip();
+            let null = NullSample {
+                peaks,
+                // Over these maps' own pixels, which the null was looked for over.
+                n_valid: match inputs.reference {
+                    Some(_) => local_valid(),
+                    None => n_valid,
+                },
+                evidence: Vec::new(),
+            };
+            (null, components)
+        }
     };
     let (labels, n_seed, n_too_small) = (seg.labels, seg.n_seed, seg.n_too_small);
     Ok(PlumeSet {
@@ -85,12 +92,13 @@ pub fn find_plumes(
         n_too_small,
         n_valid,
         null,
+        null_components,
     })
 }
 
-/// Peak scores (descending) of the candidates the segmentation and rejection rules
-/// find on the negated normalised score: the scene's empirical null.
-fn null_peaks(
+/// Peak scores and pixels (by descending peak) of the candidates the segmentation and
+/// rejection rules find on the negated normalised score: the scene's empirical null.
+fn null_candidates(
     inputs: &PlumeInputs<'_>,
     zn: &[f32],
     usable: &dyn Fn(usize) -> bool,
@@ -98,7 +106,7 @@ fn null_peaks(
     grow: f64,
     cfar: &CfarParams,
     reject: &RejectParams,
-) -> Vec<f64> {
+) -> Vec<(f64, Vec<usize>)> {
     let (w, h) = (inputs.grid.samples, inputs.grid.lines);
     let neg_z: Vec<f32> = zn.iter().map(|v| -v).collect();
     let neg_seg = segment(&neg_z, usable, w, h, k, grow, cfar);
@@ -110,9 +118,9 @@ fn null_peaks(
         enhancement: &neg_enh,
         ..*inputs
     };
-    let mut peaks: Vec<f64> = neg_seg
+    let mut peaks: Vec<(f64, Vec<usize>)> = neg_seg
         .components
-        .iter()
+        .into_iter()
         .enumerate()
         .filter(|(n, comp)| {
             let bbox = bounding_box(comp, w);
@@ -127,12 +135,14 @@ fn null_peaks(
             .is_none()
         })
         .map(|(_, comp)| {
-            comp.iter()
+            let peak = comp
+                .iter()
                 .map(|&i| neg_z[i] as f64)
-                .fold(f64::NEG_INFINITY, f64::max)
+                .fold(f64::NEG_INFINITY, f64::max);
+            (peak, comp)
         })
         .collect();
-    peaks.sort_by(|a, b| b.total_cmp(a));
+    peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
     peaks
 }
 

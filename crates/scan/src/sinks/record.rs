@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use plumewatch_core::locate::SourceEstimate;
 use plumewatch_core::plume::Plume;
 use plumewatch_core::quantify::{Emission, Wind};
-use plumewatch_core::sites::PlumeRef;
+use plumewatch_core::sites::{PlumeRef, SceneFigures};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -73,6 +73,9 @@ pub struct PlumeRecord {
     pub emission: Option<Emission>,
     /// Why it is or is not a source.
     pub verdict: Verdict,
+    /// Its false-site figure, q-value and gas probability.
+    #[serde(flatten)]
+    pub figures: SceneFigures,
     /// True when reported as (part of) a site.
     pub reported_as_site: bool,
     /// The verdict in words, when not a source.
@@ -132,15 +135,9 @@ pub struct SiteRecord {
     pub significance: f64,
     /// Probability that every detection of the site is a false alarm.
     pub false_alarm_probability: f64,
-    /// Expected false sites per km² at its significance (the scene's empirical null).
-    #[serde(default)]
-    pub false_sites_per_km2: Option<f64>,
-    /// Its q-value.
-    #[serde(default)]
-    pub q_value: Option<f64>,
-    /// Probability that it is gas (the vetting model).
-    #[serde(default)]
-    pub gas_probability: Option<f64>,
+    /// Its false-site figure, q-value and gas probability.
+    #[serde(flatten)]
+    pub figures: SceneFigures,
     /// Detections merged.
     pub n_detections: usize,
     /// Flight lines with a detection.
@@ -225,6 +222,7 @@ impl ScanRecord {
                             source_radius_m: loc.source_radius_m,
                             emission: loc.emission,
                             verdict: v.clone(),
+                            figures: loc.figures,
                             reported_as_site: v.is_source(),
                             dismissal: v.explanation(&l.name),
                         })
@@ -247,9 +245,7 @@ impl ScanRecord {
                 max_enhancement_ppm_m: s.max_enhancement_ppm_m,
                 significance: s.significance,
                 false_alarm_probability: s.false_alarm_probability,
-                false_sites_per_km2: s.false_sites_per_km2,
-                q_value: s.q_value,
-                gas_probability: s.gas_probability,
+                figures: s.figures,
                 n_detections: s.n_detections,
                 n_passes_detected: s.n_passes_detected,
                 n_passes_covering: s.n_passes_covering,

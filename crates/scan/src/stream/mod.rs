@@ -275,8 +275,8 @@ impl Alert {
             max_enhancement_ppm_m: p.max_enhancement_ppm_m,
             significance: p.significance,
             false_alarm_probability: p.false_alarm_probability,
-            false_sites_per_km2: l.false_sites_per_km2,
-            gas_probability: l.gas_probability,
+            false_sites_per_km2: l.figures.false_sites_per_km2,
+            gas_probability: l.figures.gas_probability,
             n_pixels: p.n_pixels,
             line_range: [p.bbox[0], p.bbox[2]],
             closed_by_line,
@@ -657,7 +657,12 @@ impl Stream {
         let maps = self.warmup_maps();
         self.warmup_rate_values(&maps)?;
         let prepared = PassMaps::new(&maps, self.setup.pass.smoothing_radius)?;
-        let null = plumewatch_core::scan::empirical_null(&prepared, &self.setup.pass)?;
+        let null = plumewatch_core::scan::empirical_null(
+            &prepared,
+            &self.setup.transform,
+            self.setup.wind.as_ref(),
+            &self.setup.pass,
+        )?;
         self.reference = Some(SceneReference {
             background: column_background(prepared.smoothed_z(), prepared.grid())?,
             n_valid: self.reference_pixels(),
@@ -1340,6 +1345,7 @@ impl Stream {
                     .as_ref()
                     .and_then(|r| r.null.clone())
                     .unwrap_or_default(),
+                null_components: Vec::new(),
             },
             located,
             wind: self.setup.wind,
