@@ -75,56 +75,56 @@ impl NullSample {
     /// Expected number of false candidates per valid pixel whose peak score is at
     /// least `s` (NaN without valid pixels).
     pub fn false_rate_per_pixel(&self, s: f64) -> f64 {
-        if self.n_valid == 0 {
-            return f64::NAN;
-        }
-        let u = TAIL_THRESHOLD;
-        let above: Vec<f64> = self.peaks.iter().copied().filter(|p| *p >= u).collect();
-        let n_u = above.len() as f64;
-        let excess: f64 = above.iter().map(|p| p - u).sum();
-        let mean_excess = (excess + PRIOR_COUNT * PRIOR_MEAN_EXCESS) / (n_u + PRIOR_COUNT);
-        let count = if s >= u {
-            let sigma = (1.0 - TAIL_SHAPE) * mean_excess;
-            (n_u + 0.5) * (1.0 + TAIL_SHAPE * (s - u) / sigma).powf(-1.0 / TAIL_SHAPE)
-        } else {
-            // Below the tail threshold, the null candidates themselves.
-            (self.peaks.iter().filter(|p| **p >= s).count() as f64).max(n_u + 0.5)
-        };
-        count / self.n_valid as f64
+        self.tail().rate_per_pixel(s)
     }
 
     /// Expected number of false candidates per valid pixel whose peak score is at
     /// least `s` and that vetting with `model` at `min_gas_probability` would keep (see
     /// the module docs). Without evidence, or without a limit, this is
-    /// [`Self::false_rate_per_pixel`].
+    /// [`Self::false_rate_per_pixel`]. For many scores, [`Self::calibration`] fits once.
     pub fn vetted_false_rate_per_pixel(
         &self,
         s: f64,
         model: &VettingModel,
         min_gas_probability: Option<f64>,
     ) -> f64 {
-        let Some(min) = min_gas_probability else {
-            return self.false_rate_per_pixel(s);
-        };
-        let Some(mut passes_from) = self.pass_thresholds(model, min) else {
-            return self.false_rate_per_pixel(s);
-        };
-        // π is a step function rising at each candidate's pass threshold: integrate
-        // −dE over the segments between thresholds above `s`.
-        passes_from.sort_by(f64::total_cmp);
-        let n = passes_from.len() as f64;
-        let share = |passing: usize| (passing as f64 + PASS_PRIOR_COUNT) / (n + PASS_PRIOR_COUNT);
-        let mut passing = passes_from.iter().take_while(|&&t| t <= s).count();
-        let mut from = s;
-        let mut total = 0.0;
-        for &t in &passes_from[passing..] {
-            // π is share(passing) on [from, t).
-            total +=
-                share(passing) * (self.false_rate_per_pixel(from) - self.false_rate_per_pixel(t));
-            from = t;
-            passing += 1;
+        self.calibration(model, min_gas_probability)
+            .false_rate_per_pixel(s)
+    }
+
+    /// The fitted tail and vetting pass thresholds, to evaluate
+    /// [`Self::vetted_false_rate_per_pixel`] at many scores.
+    pub fn calibration(
+        &self,
+        model: &VettingModel,
+        min_gas_probability: Option<f64>,
+    ) -> NullCalibration {
+        let passes_from = min_gas_probability
+            .and_then(|min| self.pass_thresholds(model, min))
+            .map(|mut t| {
+                t.sort_by(f64::total_cmp);
+                t
+            });
+        NullCalibration {
+            tail: self.tail(),
+            passes_from,
         }
-        total + share(passing) * self.false_rate_per_pixel(from)
+    }
+
+    fn tail(&self) -> Tail {
+        let u = TAIL_THRESHOLD;
+        let mut peaks = self.peaks.clone();
+        peaks.sort_by(|a, b| b.total_cmp(a));
+        let above = peaks.partition_point(|p| *p >= u);
+        let excess: f64 = peaks[..above].iter().map(|p| p - u).sum();
+        let n_u = above as f64;
+        let mean_excess = (excess + PRIOR_COUNT * PRIOR_MEAN_EXCESS) / (n_u + PRIOR_COUNT);
+        Tail {
+            peaks,
+            n_u,
+            sigma: (1.0 - TAIL_SHAPE) * mean_excess,
+            n_valid: self.n_valid,
+        }
     }
 
     /// The significance from which each evidenced null candidate would pass vetting
@@ -147,6 +147,65 @@ impl NullSample {
                 })
                 .collect(),
         )
+    }
+}
+
+/// The null's tail fitted once (see the module docs).
+#[derive(Debug, Clone)]
+struct Tail {
+    /// Peaks, descending.
+    peaks: Vec<f64>,
+    n_u: f64,
+    sigma: f64,
+    n_valid: usize,
+}
+
+impl Tail {
+    fn rate_per_pixel(&self, s: f64) -> f64 {
+        if self.n_valid == 0 {
+            return f64::NAN;
+        }
+        let count = if s >= TAIL_THRESHOLD {
+            (self.n_u + 0.5)
+                * (1.0 + TAIL_SHAPE * (s - TAIL_THRESHOLD) / self.sigma).powf(-1.0 / TAIL_SHAPE)
+        } else {
+            // Below the tail threshold, the null candidates themselves.
+            (self.peaks.partition_point(|p| *p >= s) as f64).max(self.n_u + 0.5)
+        };
+        count / self.n_valid as f64
+    }
+}
+
+/// A scene's null prepared for [`NullSample::vetted_false_rate_per_pixel`] at many
+/// scores.
+#[derive(Debug, Clone)]
+pub struct NullCalibration {
+    tail: Tail,
+    /// Sorted pass thresholds of the evidenced null candidates (`None`: no credit).
+    passes_from: Option<Vec<f64>>,
+}
+
+impl NullCalibration {
+    /// [`NullSample::vetted_false_rate_per_pixel`] at `s`.
+    pub fn false_rate_per_pixel(&self, s: f64) -> f64 {
+        let e = |s: f64| self.tail.rate_per_pixel(s);
+        let Some(passes_from) = &self.passes_from else {
+            return e(s);
+        };
+        // π is a step function rising at each candidate's pass threshold: integrate
+        // −dE over the segments between thresholds above `s`.
+        let n = passes_from.len() as f64;
+        let share = |passing: usize| (passing as f64 + PASS_PRIOR_COUNT) / (n + PASS_PRIOR_COUNT);
+        let mut passing = passes_from.partition_point(|&t| t <= s);
+        let mut from = s;
+        let mut total = 0.0;
+        for &t in &passes_from[passing..] {
+            // π is share(passing) on [from, t).
+            total += share(passing) * (e(from) - e(t));
+            from = t;
+            passing += 1;
+        }
+        total + share(passing) * e(from)
     }
 }
 

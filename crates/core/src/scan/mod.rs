@@ -357,18 +357,13 @@ pub fn analyse_pass_prepared(
         let components = std::mem::take(&mut plumes.null_components);
         plumes.null.evidence = null_evidence(maps, &components, transform, w, params)?;
     }
-    let vetting = &params.vetting;
+    let null = plumes
+        .null
+        .calibration(&params.vetting.model, params.vetting.min_gas_probability);
     let calibrated: Vec<f64> = plumes
         .plumes
         .iter()
-        .map(|p| {
-            let rate = plumes.null.vetted_false_rate_per_pixel(
-                p.significance,
-                &vetting.model,
-                vetting.min_gas_probability,
-            );
-            rate * per_km2
-        })
+        .map(|p| null.false_rate_per_pixel(p.significance) * per_km2)
         .collect();
     if let Some(spectra) = spectra {
         let in_focus = |(p, f): &(&mut crate::plume::Plume, &f64)| {
