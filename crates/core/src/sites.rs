@@ -49,8 +49,8 @@ pub struct Detection {
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SceneFigures {
     /// Expected false sites per km² at least as significant that vetting would keep,
-    /// from the scene's empirical null ([`crate::plume::null`]); for a site, that of
-    /// its most significant detection.
+    /// from the scene's empirical null ([`crate::plume::null`]); for a site, the
+    /// smallest of its detections'.
     #[serde(default)]
     pub false_sites_per_km2: Option<f64>,
     /// q-value over the pass: the smallest expected fraction of false sites among the
