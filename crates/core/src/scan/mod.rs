@@ -523,6 +523,11 @@ fn null_evidence(
     let enhancement = negated(&maps.enhancement);
     let (rate_enhancement, rate_sigma) = maps.rate_values();
     let rate_enhancement = negated(rate_enhancement);
+    // Only the two point fluxes enter the evidence: no Monte-Carlo draws.
+    let quantify_params = QuantifyParams {
+        draws: 0,
+        ..params.quantify
+    };
     let mut evidence = Vec::with_capacity(components.len());
     for pixels in components {
         let source = locate_source(grid, pixels, &enhancement, Some(dw), &params.source)?;
@@ -537,7 +542,7 @@ fn null_evidence(
             gsd,
             (source.col, source.row),
             dw,
-            &params.quantify,
+            &quantify_params,
         )?;
         // The significance does not enter the evidence (it is the integration
         // variable); any positive value gives the flux features.
