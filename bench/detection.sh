@@ -24,9 +24,8 @@
 # and 1, vetting on as at the default operating point (the empirical null counts the
 # false sites vetting would keep) (--calibration-rates "R1 R2 …" to change, "" to skip;
 # extra scan arguments apply to them too, e.g. `-- --min-gas-probability 0` for the
-# empirical null alone); detection.md
-# then holds requested against observed false sites per km² with Poisson intervals, and
-# calibration.png the plot.
+# empirical null alone); detection.md then holds requested against observed false sites
+# per km² with Poisson intervals, and calibration.png the plot.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 set_name=test n=10 bin="$root/target/release/plumewatch" out="" keep=""

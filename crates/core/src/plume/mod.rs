@@ -32,7 +32,7 @@ pub mod vet;
 
 pub use cfar::SceneReference;
 pub use cfar::{cfar_mask, column_background, normalised_z, CfarParams, ColumnBackground};
-pub use null::{NullCalibration, NullEvidence, NullSample};
+pub use null::{NullCalibration, NullSample};
 pub use outline::{ring_signed_area, trace_outline};
 pub use reject::{RejectParams, Rejection};
 pub use segment::find_plumes;

@@ -29,12 +29,14 @@
 //! ([`super::vet`]) also calls it gas, so the false sites an analyst sees are the null's
 //! candidates that would pass vetting. Each null candidate whose emission could be
 //! estimated (negated enhancement, the scan's wind) carries its flux evidence
-//! ([`NullEvidence`]); a false candidate of significance `s` passes with probability
+//! ([`FluxEvidence`]); a false candidate of significance `s` passes with probability
 //! `π(s)`, the share of the null candidates that pass at significance `s`, shrunk
 //! towards 1 by one pseudo-candidate that always passes (so a scene with few null
 //! candidates gets little credit). The expected false sites at least as significant as
 //! `s` that pass vetting are `∫ₛ^∞ π(t) (−dE(t))` ([`NullSample::vetted_false_rate_per_pixel`]):
 //! the candidates at each significance, each passing at its own.
+
+use super::vet::{FluxEvidence, VettingModel};
 
 /// Threshold above which the null's tail is fitted (normalised-score units).
 pub const TAIL_THRESHOLD: f64 = 5.0;
@@ -56,16 +58,7 @@ pub struct NullSample {
     /// Vetting evidence of the null candidates whose emission could be estimated
     /// (empty without wind or without vetting).
     #[serde(default)]
-    pub evidence: Vec<NullEvidence>,
-}
-
-/// The flux evidence of one null candidate, for [`NullSample::vetted_false_rate_per_pixel`].
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct NullEvidence {
-    /// `|ln(Q_csf / Q_ime)|` on the negated enhancement (0 when missing).
-    pub flux_disagreement: f64,
-    /// 1 when the cross-sectional flux is missing, else 0.
-    pub flux_missing: f64,
+    pub evidence: Vec<FluxEvidence>,
 }
 
 /// Pseudo-candidates that always pass vetting, shrinking the null's pass share towards 1.
@@ -130,23 +123,13 @@ impl NullSample {
     /// The significance from which each evidenced null candidate would pass vetting
     /// (`None` without evidence, or when the model does not rise with significance).
     fn pass_thresholds(&self, model: &VettingModel, min: f64) -> Option<Vec<f64>> {
-        if self.evidence.is_empty() || model.weights[0] <= 0.0 || !(min > 0.0 && min < 1.0) {
+        if self.evidence.is_empty() {
             return None;
         }
-        let target = (min / (1.0 - min)).ln();
-        Some(
-            self.evidence
-                .iter()
-                .map(|e| {
-                    // logit = target solved for ln(significance).
-                    let rest = model.intercept
-                        + model.weights[1] * (e.flux_disagreement - model.mean[1]) / model.scale[1]
-                        + model.weights[2] * (e.flux_missing - model.mean[2]) / model.scale[2];
-                    let ln_s = model.mean[0] + model.scale[0] * (target - rest) / model.weights[0];
-                    ln_s.exp()
-                })
-                .collect(),
-        )
+        self.evidence
+            .iter()
+            .map(|e| model.passing_significance(e, min))
+            .collect()
     }
 }
 
@@ -209,8 +192,6 @@ impl NullCalibration {
     }
 }
 
-use super::vet::VettingModel;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,11 +240,11 @@ mod tests {
     fn vetting_credit_follows_the_null_candidates_that_would_pass() {
         let model = VettingModel::default();
         let min = Some(0.6);
-        let disagreeing = NullEvidence {
+        let disagreeing = FluxEvidence {
             flux_disagreement: 1.5,
             flux_missing: 0.0,
         };
-        let agreeing = NullEvidence {
+        let agreeing = FluxEvidence {
             flux_disagreement: 0.0,
             flux_missing: 0.0,
         };
@@ -283,7 +264,7 @@ mod tests {
         };
         // The pass threshold solves the model: just above it the candidate passes.
         let t = clutter.pass_thresholds(&model, 0.6).unwrap()[0];
-        let f = |s: f64, e: &NullEvidence| VettingFeatures {
+        let f = |s: f64, e: &FluxEvidence| VettingFeatures {
             ln_significance: s.ln(),
             flux_disagreement: e.flux_disagreement,
             flux_missing: e.flux_missing,

@@ -68,25 +68,44 @@ pub struct VettingFeatures {
     pub flux_missing: f64,
 }
 
+/// The flux evidence of a candidate (the features besides its significance).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FluxEvidence {
+    /// `|ln(Q_csf / Q_ime)|`, 0 when the cross-sectional flux is missing.
+    pub flux_disagreement: f64,
+    /// 1 when the cross-sectional flux is missing, else 0.
+    pub flux_missing: f64,
+}
+
+impl FluxEvidence {
+    /// The flux evidence of an emission estimate.
+    pub fn of(e: &Emission) -> Self {
+        match e.rate_csf_kg_h {
+            Some(csf) if csf > 0.0 && e.rate_kg_h > 0.0 && csf.is_finite() => Self {
+                flux_disagreement: (csf / e.rate_kg_h).ln().abs(),
+                flux_missing: 0.0,
+            },
+            _ => Self {
+                flux_disagreement: 0.0,
+                flux_missing: 1.0,
+            },
+        }
+    }
+}
+
 impl VettingFeatures {
     /// The features of a candidate of significance `significance` whose emission was
     /// estimated (`None` without an estimate, e.g. without wind, or for a
     /// significance that is not positive).
     pub fn of(significance: f64, emission: Option<&Emission>) -> Option<Self> {
-        let e = emission?;
+        let flux = FluxEvidence::of(emission?);
         if !(significance.is_finite() && significance > 0.0) {
             return None;
         }
-        let (flux_disagreement, flux_missing) = match e.rate_csf_kg_h {
-            Some(csf) if csf > 0.0 && e.rate_kg_h > 0.0 && csf.is_finite() => {
-                ((csf / e.rate_kg_h).ln().abs(), 0.0)
-            }
-            _ => (0.0, 1.0),
-        };
         Some(Self {
             ln_significance: significance.ln(),
-            flux_disagreement,
-            flux_missing,
+            flux_disagreement: flux.flux_disagreement,
+            flux_missing: flux.flux_missing,
         })
     }
 }
@@ -94,12 +113,34 @@ impl VettingFeatures {
 impl VettingModel {
     /// Probability that a candidate with these features is gas.
     pub fn gas_probability(&self, f: &VettingFeatures) -> f64 {
-        let x = [f.ln_significance, f.flux_disagreement, f.flux_missing];
-        let logit = self.intercept
-            + (0..3)
-                .map(|i| self.weights[i] * (x[i] - self.mean[i]) / self.scale[i])
-                .sum::<f64>();
+        let flux = FluxEvidence {
+            flux_disagreement: f.flux_disagreement,
+            flux_missing: f.flux_missing,
+        };
+        let logit = self.weight(0, f.ln_significance) + self.flux_logit(&flux);
         1.0 / (1.0 + (-logit).exp())
+    }
+
+    /// The significance from which a candidate with this flux evidence has a gas
+    /// probability above `min` (`None` when the model does not rise with significance
+    /// or `min` is not inside (0, 1)).
+    pub fn passing_significance(&self, flux: &FluxEvidence, min: f64) -> Option<f64> {
+        if self.weights[0] <= 0.0 || !(min > 0.0 && min < 1.0) {
+            return None;
+        }
+        // logit(min) = weight(0, ln s) + the flux terms, solved for ln s.
+        let target = (min / (1.0 - min)).ln() - self.flux_logit(flux);
+        Some((self.mean[0] + self.scale[0] * target / self.weights[0]).exp())
+    }
+
+    /// The intercept and the flux features' terms of the logit.
+    fn flux_logit(&self, flux: &FluxEvidence) -> f64 {
+        self.intercept + self.weight(1, flux.flux_disagreement) + self.weight(2, flux.flux_missing)
+    }
+
+    /// Feature `i`'s term of the logit at value `x`.
+    fn weight(&self, i: usize, x: f64) -> f64 {
+        self.weights[i] * (x - self.mean[i]) / self.scale[i]
     }
 }
 

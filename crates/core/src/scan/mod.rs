@@ -9,7 +9,7 @@ use crate::detect::DetectionMaps;
 use crate::geo::{downwind_pixel_unit, GeoTransform};
 use crate::locate::{locate_source, SourceEstimate, SourceParams};
 use crate::plume::narrowband::{narrowband_column, NarrowbandParams, WindowSpectra};
-use crate::plume::vet::{VettingFeatures, VettingParams};
+use crate::plume::vet::{FluxEvidence, VettingFeatures, VettingParams};
 use crate::plume::{find_plumes, CfarParams, PlumeInputs, PlumeSet, RejectParams, Rejection};
 use crate::quantify::{quantify, Emission, PlumePixels, QuantifyParams, Wind};
 use crate::sites::{Detection, SceneFigures};
@@ -504,15 +504,14 @@ pub fn empirical_null(
 
 /// Flux evidence of the null candidates (`components`, pixels on the negated score):
 /// their sources located and emissions estimated on the negated rate enhancement as a
-/// candidate's are on the enhancement; those without an estimate are left out. Empty
-/// when vetting is off.
+/// candidate's are on the enhancement. Empty when vetting is off.
 fn null_evidence(
     maps: &PassMaps,
     components: &[Vec<usize>],
     transform: &GeoTransform,
     wind: &Wind,
     params: &PassParams,
-) -> Result<Vec<crate::plume::NullEvidence>> {
+) -> Result<Vec<FluxEvidence>> {
     if params.vetting.min_gas_probability.is_none() || components.is_empty() {
         return Ok(Vec::new());
     }
@@ -544,14 +543,7 @@ fn null_evidence(
             dw,
             &quantify_params,
         )?;
-        // The significance does not enter the evidence (it is the integration
-        // variable); any positive value gives the flux features.
-        if let Some(f) = VettingFeatures::of(1.0, Some(&emission)) {
-            evidence.push(crate::plume::NullEvidence {
-                flux_disagreement: f.flux_disagreement,
-                flux_missing: f.flux_missing,
-            });
-        }
+        evidence.push(FluxEvidence::of(&emission));
     }
     Ok(evidence)
 }
