@@ -4,8 +4,8 @@
 
 use crate::gas_window::parse_pair;
 use crate::progress;
-use clap::{Args, Subcommand};
-use plumewatch_scan::simulate::{self, InjectSettings, SceneSettings};
+use clap::{Args, Subcommand, ValueEnum};
+use plumewatch_scan::simulate::{self, Clutter, InjectSettings, SceneSettings};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -18,6 +18,16 @@ pub enum SimulateCommand {
     /// instrument noise, pushbroom striping) with plumes, as a raw line or (--mosaic) a
     /// georeferenced mosaic with a nodata collar.
     Scene(SceneArgs),
+}
+
+/// Man-made clutter of `simulate scene`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClutterArg {
+    /// Buildings and shadows, car parks, tracks, sheeting, tanks, stains, ponds, scars,
+    /// dark or bright pads (default).
+    Full,
+    /// A few roads and small objects (the scenes of earlier releases).
+    Light,
 }
 
 /// Arguments of `plumewatch simulate`.
@@ -93,6 +103,13 @@ pub struct SceneArgs {
     /// Build the scene without plumes (the plume-free twin: same surface and noise).
     #[arg(long)]
     pub no_plumes: bool,
+    /// Man-made clutter on the natural background: `full` adds buildings and their
+    /// shadows, car parks with cars, tracks of several surfaces and widths, plastic
+    /// sheeting and tarps, painted tanks, oil stains, ponds, burn scars, and dark or
+    /// bright pads with equipment under the sources; `light` gives the scenes of earlier
+    /// releases (a few roads and objects), surface for surface
+    #[arg(long, value_enum, default_value_t = ClutterArg::Full)]
+    pub clutter: ClutterArg,
     /// Write a georeferenced mosaic instead of a raw pushbroom line: `radiance.tif`
     /// (GeoTIFF with band centres, FWHM and nodata -9999) whose valid pixels are a
     /// rotated flight-strip footprint (72–84 % of the raster) inside a nodata collar,
@@ -169,6 +186,10 @@ pub fn run(args: SimulateArgs, quiet: bool) -> anyhow::Result<()> {
                 rate_range: a.rate_range,
                 wind: a.wind,
                 no_plumes: a.no_plumes,
+                clutter: match a.clutter {
+                    ClutterArg::Full => Clutter::Full,
+                    ClutterArg::Light => Clutter::Light,
+                },
                 mosaic: a.mosaic,
                 noise: a.noise,
                 snr: a.snr,

@@ -235,3 +235,110 @@ fn eval_scores_detect_output_on_a_simulated_scene() {
     );
     assert!(rep.join("roc.png").is_file() && rep.join("eval.md").is_file());
 }
+
+/// `--clutter full` (the default) lays built-up ground over the light scene: it names
+/// roofs, cars, sheeting and stains among its materials, changes some pixels and keeps
+/// the others bit for bit (same background, noise and striping), darkens the scene's
+/// darkest ground (shadows, ponds, stains, dark pads), and its plume-free twin differs
+/// from the plume scene only where there is gas.
+#[test]
+fn full_clutter_adds_built_up_ground_and_keeps_the_twin_identical_off_the_gas() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "simulate",
+            "scene",
+            "--sensor",
+            "aviris-ng",
+            "--lines",
+            "256",
+            "--samples",
+            "256",
+            "--gsd",
+            "3",
+            "--seed",
+            "17",
+            "--random-sources",
+            "3",
+            "--rate-range",
+            "200,400",
+            "--wind",
+            "3,90",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args);
+        out
+    };
+    let (full, light, twin) = (
+        scene("full", &[]),
+        scene("light", &["--clutter", "light"]),
+        scene("twin", &["--no-plumes"]),
+    );
+    let roles = |p: &Path| -> Vec<String> {
+        json(&p.join("truth_sources.json"))["surfaces"]["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (rf, rl) = (roles(&full), roles(&light));
+    for role in ["roof", "vehicle", "sheeting", "stain"] {
+        assert!(rf.iter().any(|r| r == role), "full clutter lacks {role}");
+        assert!(!rl.iter().any(|r| r == role), "light clutter has {role}");
+    }
+    assert_eq!(
+        json(&full.join("truth_sources.json"))["surfaces"]["clutter"],
+        "full"
+    );
+    // Radiance is BIL f32: a pixel is the same when all its bands are.
+    let cube = |p: &Path| -> Vec<f32> {
+        std::fs::read(p.join("radiance.img"))
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    let (cf, cl, ct) = (cube(&full), cube(&light), cube(&twin));
+    let (ns, nb) = (256usize, cf.len() / (256 * 256));
+    let same_pixels = |a: &[f32], b: &[f32]| -> Vec<bool> {
+        (0..256 * ns)
+            .map(|i| {
+                let (l, s) = (i / ns, i % ns);
+                (0..nb).all(|k| a[(l * nb + k) * ns + s] == b[(l * nb + k) * ns + s])
+            })
+            .collect()
+    };
+    let kept = same_pixels(&cf, &cl).iter().filter(|&&x| x).count() as f64 / (256.0 * 256.0);
+    assert!(
+        (0.5..0.98).contains(&kept),
+        "full clutter kept {kept:.3} of the light scene's pixels"
+    );
+    let albedo = |p: &Path| {
+        plumewatch_io::read_band_f32(&p.join("truth_albedo.tif"), 1)
+            .unwrap()
+            .2
+    };
+    let dark = |a: &[f32]| a.iter().filter(|&&v| v < 0.03).count();
+    let (af, al) = (albedo(&full), albedo(&light));
+    assert!(
+        dark(&af) > dark(&al) + 100,
+        "darkest ground: full {} px, light {} px",
+        dark(&af),
+        dark(&al)
+    );
+    let (_, _, enh) = plumewatch_io::read_band_f32(&full.join("truth_enhancement.tif"), 1).unwrap();
+    let same = same_pixels(&cf, &ct);
+    for (i, &e) in enh.iter().enumerate() {
+        // Traces below 1 ppm·m may not change an f32 radiance.
+        assert!(
+            (e == 0.0 && same[i]) || (e > 0.0 && e < 1.0) || (e >= 1.0 && !same[i]),
+            "pixel {i}: enhancement {e}, twin same {}",
+            same[i]
+        );
+    }
+    assert!(enh.iter().any(|&e| e > 0.0));
+}

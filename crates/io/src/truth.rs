@@ -508,6 +508,9 @@ pub struct MosaicRecord {
 /// Surfaces of a synthetic scene.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SurfacesRecord {
+    /// Man-made clutter: `full` (buildings, shadows, car parks, sheeting, stains, ponds,
+    /// dark or bright pads) or `light` (a few roads and objects).
+    pub clutter: &'static str,
     /// Library materials used.
     pub materials: Vec<MaterialUse>,
 }

@@ -3,7 +3,7 @@
 //! enhancement scored against its own mask separates plume from background perfectly.
 
 use plumewatch_scan::eval::{evaluate, EvalSettings};
-use plumewatch_scan::simulate::{scene, SceneSettings, MASK_THRESHOLD_PPM_M};
+use plumewatch_scan::simulate::{scene, Clutter, SceneSettings, MASK_THRESHOLD_PPM_M};
 
 #[test]
 fn scene_truth_round_trips_and_scores_itself_perfectly() {
@@ -20,6 +20,7 @@ fn scene_truth_round_trips_and_scores_itself_perfectly() {
         rate_range: Some((2000.0, 4000.0)),
         wind: None,
         no_plumes: false,
+        clutter: Clutter::default(),
         mosaic: false,
         noise: None,
         snr: None,

@@ -17,6 +17,16 @@ pub enum MaterialRole {
     Object,
     /// Pad under an emission source.
     Pad,
+    /// Roof of a building.
+    Roof,
+    /// Car or van on a car park.
+    Vehicle,
+    /// Plastic sheeting or tarp.
+    Sheeting,
+    /// Oil or tar stain on the ground.
+    Stain,
+    /// Pond or other open water.
+    Water,
 }
 
 /// A material used in a scene.

@@ -6,6 +6,8 @@
 //! - [`scene`]: library surfaces × LUT atmosphere + isofit noise + pushbroom striping.
 //! Every simulation step draws from [`crate::rng::SeededRng`], so a seed fixes a scene.
 
+/// Built-up and industrial clutter: buildings and shadows, car parks, sheeting, stains.
+pub mod clutter;
 /// The footprint of a flight strip on a mosaic grid and its nodata collar.
 pub mod footprint;
 /// Beer–Lambert injection of an enhancement into radiance.
@@ -21,6 +23,7 @@ pub mod plume;
 /// Semi-real synthetic radiance scenes from library spectra, the gas LUT and a noise model.
 pub mod scene;
 
+pub use clutter::Clutter;
 pub use footprint::StripFootprint;
 pub use inject::{GasTransmittance, InjectedCube};
 pub use library::SpectralLibrary;

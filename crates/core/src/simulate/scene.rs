@@ -18,12 +18,18 @@
 //! Background patches (jittered-grid Voronoi cells, ≈150 m) of vegetation, soil and
 //! mineral spectra with smooth brightness texture; straight roads (asphalt or concrete,
 //! 5–10 m wide); small man-made objects (tarps, metal, roofing, 5–30 m); a pad under
-//! every source. Sub-pixel features are mixed linearly by their area fraction.
+//! every source. Sub-pixel features are mixed linearly by their area fraction. With
+//! [`Clutter::Full`] (the default) the built-up and industrial clutter of
+//! [`crate::simulate::clutter`] lies on top: buildings and their shadows, car parks
+//! with cars, tracks, plastic sheeting, painted tanks, oil stains, ponds, burn scars,
+//! and dark or bright pads with equipment under the sources. A pixel's reflectance is
+//! `shade · ((1 − t)·((1 − f)·b·ρ_base + f·ρ_cover) + t·ρ_top)`.
 //!
 //! # Units
 //! Radiance µW cm⁻² sr⁻¹ nm⁻¹, wavelengths nm, GSD m, enhancement ppm·m.
 
 use crate::rng::SeededRng;
+use crate::simulate::clutter::{Clutter, ClutterInputs, ClutterLayer, PixelClutter};
 use crate::simulate::inject::GasTransmittance;
 use crate::simulate::library::SpectralLibrary;
 use crate::simulate::materials::{
@@ -53,6 +59,8 @@ pub struct SceneConfig {
     pub striping: bool,
     /// Typical background patch size, m.
     pub patch_size_m: f64,
+    /// Man-made clutter (default [`Clutter::Full`]).
+    pub clutter: Clutter,
 }
 
 impl SceneConfig {
@@ -67,6 +75,7 @@ impl SceneConfig {
             noise: true,
             striping: true,
             patch_size_m: 150.0,
+            clutter: Clutter::Full,
         }
     }
 
@@ -137,13 +146,17 @@ pub struct Scene {
 /// material.
 type RoadLine = ((f64, f64, f64, f64), f64, u16);
 
-/// Per-pixel surface: two materials mixed by a fraction, and a brightness factor.
+/// Per-pixel surface: two materials mixed by a fraction, and a brightness factor of
+/// the base, then a top material mixed over both and the light a shadow leaves.
 #[derive(Debug, Clone, Copy)]
 struct PixelSurface {
     base: u16,
     cover: u16,
     frac: f32,
     bright: f32,
+    top: u16,
+    top_frac: f32,
+    shade: f32,
 }
 
 /// Draws `k` random sources for a `config` scene: positions inside the central 80% of
@@ -363,6 +376,33 @@ pub fn render_scene(
             pad_mats[rng.below(pad_mats.len())],
         ));
     }
+    let clutter = match config.clutter {
+        Clutter::Light => None,
+        Clutter::Full => {
+            let roads: Vec<_> = road_lines.iter().map(|&(l, hw, _)| (l, hw)).collect();
+            let layer = ClutterLayer::draw(
+                &ClutterInputs {
+                    lines,
+                    samples,
+                    gsd_m: gsd,
+                    seed: config.seed,
+                    library: lib,
+                    bands: ing.bands,
+                    pads,
+                    roads: &roads,
+                },
+                &mut pal,
+            );
+            // The pads are the last rectangles: dark or bright ones replace them.
+            let first_pad = rects.len() - pads.len();
+            for (rect, m) in rects[first_pad..].iter_mut().zip(&layer.pads) {
+                if let Some(m) = m {
+                    rect.1 = *m;
+                }
+            }
+            Some(layer)
+        }
+    };
     let surface: Vec<PixelSurface> = (0..lines * samples)
         .into_par_iter()
         .map(|i| {
@@ -393,6 +433,9 @@ pub fn render_scene(
                 cover: best.1,
                 frac: 0.0,
                 bright: best.2 * (1.0 + 0.15 * tex) as f32,
+                top: 0,
+                top_frac: 0.0,
+                shade: 1.0,
             };
             for (line, hw, m) in &road_lines {
                 let f = band_fraction(rc, cc, *line, *hw) as f32;
@@ -407,6 +450,13 @@ pub fn render_scene(
                     px.cover = *m;
                     px.frac = f;
                 }
+            }
+            if let Some(layer) = &clutter {
+                let PixelClutter { cover, top, shade } = layer.at(i / samples, i % samples);
+                if cover.1 > 0.0 && cover.1 >= px.frac {
+                    (px.cover, px.frac) = cover;
+                }
+                (px.top, px.top_frac, px.shade) = (top.0, top.1.min(1.0), shade);
             }
             px
         })
@@ -455,13 +505,15 @@ pub fn render_scene(
             let mut refl = vec![0.0f64; nb];
             for s in 0..samples {
                 let px = surface[line * samples + s];
-                let (sa, sb) = (
+                let (sa, sb, st) = (
                     &pal.spectra[px.base as usize],
                     &pal.spectra[px.cover as usize],
+                    &pal.spectra[px.top as usize],
                 );
-                let f = px.frac as f64;
+                let (f, t, shade) = (px.frac as f64, px.top_frac as f64, px.shade as f64);
                 for b in 0..nb {
-                    refl[b] = px.bright as f64 * (1.0 - f) * sa[b] + f * sb[b];
+                    let below = px.bright as f64 * (1.0 - f) * sa[b] + f * sb[b];
+                    refl[b] = shade * ((1.0 - t) * below + t * st[b]);
                     out[s * nb + b] = (refl[b] * l0[b]) as f32;
                 }
                 alb[s] = if albedo_bands.is_empty() {

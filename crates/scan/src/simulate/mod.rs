@@ -11,6 +11,7 @@ mod inject;
 mod scene;
 
 pub use inject::{inject, InjectSettings, InjectSummary};
+pub use plumewatch_core::simulate::Clutter;
 pub use scene::{scene, SceneSettings, SceneSummary, MOSAIC_NODATA};
 
 use crate::{bail, Context, Result};

@@ -6,8 +6,8 @@ use super::{
 };
 use crate::{bail, Context, Result};
 use plumewatch_core::simulate::{
-    random_sources_where, render_scene, GasTransmittance, PlumeGrid, PlumeParams, PointSource,
-    SceneConfig, SceneIngredients, StripFootprint,
+    random_sources_where, render_scene, Clutter, GasTransmittance, PlumeGrid, PlumeParams,
+    PointSource, SceneConfig, SceneIngredients, StripFootprint,
 };
 use plumewatch_io::envi::{EnviWriteOptions, Interleave};
 use plumewatch_io::truth::{
@@ -43,6 +43,9 @@ pub struct SceneSettings {
     pub wind: Option<(f64, f64)>,
     /// Build the scene without plumes (the plume-free twin).
     pub no_plumes: bool,
+    /// Man-made clutter: [`Clutter::Full`] (buildings, shadows, car parks, sheeting,
+    /// stains, ponds, dark or bright pads) or [`Clutter::Light`] (earlier scenes).
+    pub clutter: Clutter,
     /// Write the scene as a georeferenced mosaic instead of a raw pushbroom line:
     /// `radiance.tif` (GeoTIFF, band centres and FWHM in its metadata) with a nodata
     /// collar around a rotated flight-strip footprint ([`StripFootprint`]), no
@@ -169,6 +172,7 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
     let tr = GasTransmittance::new(&convolved, &lut.concentrations_ppm_m)?;
     let mut config = SceneConfig::new(args.lines, args.samples, args.gsd, args.seed);
     config.striping = !args.mosaic;
+    config.clutter = args.clutter;
     let footprint = args
         .mosaic
         .then(|| StripFootprint::random(args.lines, args.samples, args.seed));
@@ -420,6 +424,10 @@ pub fn scene(args: &SceneSettings, progress: Progress<'_>) -> Result<SceneSummar
         sensor: args.sensor.clone(),
         sources: records,
         surfaces: SurfacesRecord {
+            clutter: match args.clutter {
+                Clutter::Full => "full",
+                Clutter::Light => "light",
+            },
             materials: scene.materials.clone(),
         },
         synthetic: true,
