@@ -11,8 +11,9 @@
 #
 # Seed sets: `tuning` (seeds 101, 102, …) is the set parameters may be fitted on;
 # `test` (seeds 2001, 2002, …, the default) is never tuned on: report its figures.
-# Each scene: 512 × 256 pixels, 8 sources with rates log-uniform in 2–300 kg/h, one
-# wind per scene drawn from the seed (2–5 m/s from any direction). Sites within 5 px
+# Each scene: 512 × 256 pixels with the simulator's default (full) clutter, 8 sources
+# with rates log-uniform in 2–300 kg/h, one wind per scene drawn from the seed (2–5 m/s
+# from any direction). Sites within 5 px
 # of a source find it; a plume-scene site away from every source and off the truth
 # mask is false; every twin site is false.
 # The scan is given the scene's wind exactly, and so told `--wind-error 0` (the rates'

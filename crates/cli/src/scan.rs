@@ -28,7 +28,7 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "config")]
     pub cubes: Vec<PathBuf>,
     /// Run configuration (JSON, as `--print-config` writes it); no other run flags.
-    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "wind_error", "min_gas_probability", "algo", "stats", "window", "gsd", "merge_distance", "limit_runs"])]
+    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "wind_error", "min_gas_probability", "algo", "stats", "classes", "window", "gsd", "merge_distance", "limit_runs"])]
     pub config: Option<PathBuf>,
     /// Print the complete run configuration as JSON and exit (nothing is scanned).
     #[arg(long)]
@@ -66,7 +66,8 @@ pub struct ScanArgs {
     pub false_sites_per_km2: Option<f64>,
     /// Vetting: report only candidates whose probability of being gas is at least P
     /// (significance and the agreement of the IME and cross-sectional flux estimates;
-    /// needs the wind; 0 reports every candidate the rules keep) [default: 0.6].
+    /// needs the wind; 0 reports every candidate the rules keep) [default: 0.7 with class
+    /// statistics, 0.4 with `--classes 0`, each fitted for its statistics].
     #[arg(long, value_name = "P", value_parser = parse_probability)]
     pub min_gas_probability: Option<f64>,
     /// Detector [default: amf].
@@ -99,6 +100,13 @@ pub struct ScanArgs {
     /// flags as possible plume (as `stream` does).
     #[arg(long)]
     pub exclude_plume_pixels: bool,
+    /// Surface classes for class-conditional background statistics (mf and amf with
+    /// per-column statistics; ignored by mag1c and for tiles or global statistics): each
+    /// pixel's background is the mean and covariance of its own surface class in its
+    /// column (or the nearest columns holding enough of that class); 0 keeps one set of
+    /// statistics per column [default: 8].
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub classes: Option<u64>,
     /// Replace the output folder even when it holds something other than a previous
     /// scan.
     #[arg(long)]
@@ -217,6 +225,9 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
     }
     c.gsd_m = args.gsd;
     c.exclude_plume_pixels = args.exclude_plume_pixels;
+    if let Some(k) = args.classes {
+        c.classes = k as usize;
+    }
     c.merge_distance_m = args.merge_distance;
     if let Some(r) = args.limit_runs {
         c.detection_limit.runs = r;

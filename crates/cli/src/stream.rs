@@ -76,7 +76,8 @@ pub struct StreamArgs {
     #[arg(long, value_name = "RATE", value_parser = crate::scan::parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
     /// Vetting: alert only on candidates whose probability of being gas is at least P
-    /// (needs the wind; 0 alerts on every candidate the rules keep) [default: 0.6].
+    /// (needs the wind; 0 alerts on every candidate the rules keep) [default: 0.4, the
+    /// threshold fitted for per-column statistics].
     #[arg(long, value_name = "P", value_parser = crate::scan::parse_probability)]
     pub min_gas_probability: Option<f64>,
     /// Relative 1-σ error of the wind speed given (0.5 = 50 %); it widens the alerts'
@@ -157,7 +158,9 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
         Some("mf") => Detector::Mf,
         _ => Detector::Amf,
     };
+    // The stream's statistics are per detector column: the vetting fitted for them.
     let mut pass = ScanConfig::new(Vec::new()).analysis;
+    pass.vetting = pass.vetting.for_column_statistics();
     if let Some(r) = args.false_sites_per_km2 {
         pass.false_sites_per_km2 = Some(r);
     }
@@ -812,6 +815,7 @@ fn write_scan_outputs(
         ortho: None,
         transform: setup.transform,
         statistics: Statistics::Columns,
+        surface_classes: 0,
         maps,
         analysis,
         verdicts,
@@ -829,6 +833,7 @@ fn write_scan_outputs(
     config.analysis = pass;
     config.detection_limit.runs = 0;
     config.stats = Statistics::Columns;
+    config.classes = 0;
     let result = plumewatch_scan::pipeline::merge_lines(&config, vec![line], None, start)?;
     let staging = out.join(".scan-outputs");
     plumewatch_scan::write_outputs(&result, &staging, plumewatch_scan::Replace::Anything)?;

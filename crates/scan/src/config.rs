@@ -277,6 +277,19 @@ pub struct ScanConfig {
     /// false (one pass).
     #[serde(default)]
     pub exclude_plume_pixels: bool,
+    /// Surface classes of class-conditional background statistics (a mean and
+    /// covariance per class and detector column, [`plumewatch_core::detect::classes`]),
+    /// for the matched filters (amf, mf) with per-column statistics; 0 keeps one set
+    /// per column. Default 8, chosen by the detection benchmark (BENCHMARKS.md).
+    /// Without class statistics (0, mag1c, tiles, global) the default vetting becomes
+    /// the one fitted for per-column statistics
+    /// ([`plumewatch_core::plume::vet::VettingParams::for_column_statistics`]).
+    #[serde(default = "default_classes")]
+    pub classes: usize,
+}
+
+fn default_classes() -> usize {
+    8
 }
 
 fn default_gas() -> String {
@@ -301,6 +314,7 @@ impl ScanConfig {
             detection_limit: LimitConfig::default(),
             analysis: PassParams::default(),
             exclude_plume_pixels: false,
+            classes: default_classes(),
         }
     }
 
@@ -342,6 +356,12 @@ impl ScanConfig {
             if !(g.is_finite() && g > 0.0) {
                 bail!("gsd_m: expected a positive number of metres, got {g}");
             }
+        }
+        if self.classes == 1 || self.classes > 64 {
+            bail!(
+                "classes: expected 0 (one set of statistics per column) or 2 to 64 surface classes, got {}",
+                self.classes
+            );
         }
         if let Some(d) = self.merge_distance_m {
             if !(d.is_finite() && d >= 0.0) {

@@ -146,6 +146,9 @@ pub struct LineResult {
     /// this flight line).
     #[serde(default)]
     pub statistics: crate::config::Statistics,
+    /// Surface classes of class-conditional statistics within `statistics` (0: none).
+    #[serde(default)]
+    pub surface_classes: usize,
     /// Detection maps (raw geometry).
     pub maps: DetectionMaps,
     /// Plume candidates, sources and rates.

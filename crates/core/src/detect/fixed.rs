@@ -30,6 +30,27 @@ pub struct ColumnFilter {
 }
 
 impl ColumnFilter {
+    /// (enhancement, albedo factor, sigma, z) of a pixel's window values `v`, divided
+    /// by the albedo factor with `albedo_correction`; `None` when a value is not finite.
+    pub fn outputs(&self, v: &[f32], albedo_correction: bool) -> Option<(f32, f32, f32, f32)> {
+        if !v.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        let (mut pw, mut pm) = (0.0f64, 0.0f64);
+        for ((x, m), w) in v.iter().zip(&self.mean).zip(&self.whitened_target) {
+            let d = f64::from(*x) - m;
+            pw += d * w;
+            pm += d * m;
+        }
+        let r = 1.0 + pm / self.mean_sq;
+        let div = if albedo_correction { r } else { 1.0 };
+        let e = TEMPLATE_SCALING * pw / (self.norm * div);
+        let s = TEMPLATE_SCALING / self.norm.sqrt() / div;
+        let z = e / s;
+        (e.is_finite() && s.is_finite() && z.is_finite())
+            .then_some((e as f32, r as f32, s as f32, z as f32))
+    }
+
     /// The filter of finished background statistics for the unit absorption `a` per
     /// window band: target `t = a · 10⁵ ⊙ mean`, `C⁻¹ t`, `tᵀ C⁻¹ t`, `meanᵀ mean`.
     pub fn of_background(stats: &BackgroundStats, unit_absorption: &[f64]) -> Self {
@@ -516,22 +537,25 @@ impl ColumnFilters {
     fn filter_pixel(&self, f: &ColumnFilter, v: &[f32]) -> Option<(f32, f32, f32, f32)> {
         // Output wherever the window values are finite, as in `detect_cube`: saturation
         // only keeps a pixel out of the statistics.
-        if !v[..self.bands].iter().all(|x| x.is_finite()) {
-            return None;
-        }
-        let (mut pw, mut pm) = (0.0f64, 0.0f64);
-        for ((x, m), w) in v[..self.bands].iter().zip(&f.mean).zip(&f.whitened_target) {
-            let d = f64::from(*x) - m;
-            pw += d * w;
-            pm += d * m;
-        }
-        let r = 1.0 + pm / f.mean_sq;
-        let div = if self.albedo_correction { r } else { 1.0 };
-        let e = TEMPLATE_SCALING * pw / (f.norm * div);
-        let s = TEMPLATE_SCALING / f.norm.sqrt() / div;
-        let z = e / s;
-        (e.is_finite() && s.is_finite() && z.is_finite())
-            .then_some((e as f32, r as f32, s as f32, z as f32))
+        f.outputs(&v[..self.bands], self.albedo_correction)
+    }
+
+    /// The moments each column's filter rests on (`None` where the column has none).
+    pub fn column_moments(&self) -> &[Option<MomentAccumulator>] {
+        &self.moments
+    }
+
+    /// Whether the pixel at `index` (map order) with staged values `v` is in its
+    /// column's statistics: not censored nor excluded, window finite, not saturated.
+    pub fn in_statistics(&self, index: usize, v: &[f32]) -> bool {
+        self.flags.get(index).is_none_or(|&f| f == 0) && self.valid(v)
+    }
+
+    /// Whether the pixel at `index` (map order) is on a censored line (no output).
+    pub fn censored(&self, index: usize) -> bool {
+        self.flags
+            .get(index)
+            .is_some_and(|&f| f & PixelFlags::CENSORED != 0)
     }
 
     /// Whether a pixel (all staged values) may be in the statistics: window finite, not

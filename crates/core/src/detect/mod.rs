@@ -35,6 +35,9 @@
 
 /// Adaptive coherence estimator (ACE) kernel.
 pub mod ace;
+/// Class-conditional background statistics: a mean and covariance per surface class
+/// and detector column.
+pub mod classes;
 /// The cube driver: column blocks (of column groups or tiles) or one global group into
 /// detection maps.
 mod driver;
@@ -53,6 +56,7 @@ mod prepare;
 /// Reading the window bands of blocks of columns with per-pixel flags.
 mod staging;
 
+pub use classes::{detect_by_class, ClassMaps, ClassSettings};
 pub use driver::{detect_cube, detect_cube_with_filters, CubeInput, DetectTimings, DetectionMaps};
 pub use group::{detect_group_in_place, detect_pixels, PixelOutputs};
 pub use params::{

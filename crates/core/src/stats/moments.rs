@@ -281,6 +281,24 @@ impl MomentAccumulator {
 
     /// Adds everything another accumulator over the same bands holds.
     pub fn merge(&mut self, other: &Self) -> Result<()> {
+        self.combine(other, 1.0)
+    }
+
+    /// Removes everything `other` holds, which must be a subset of the pixels this
+    /// accumulator holds (for example one class of a column whose moments over every
+    /// class are known): the accumulator form of [`MomentAccumulator::remove_block`].
+    pub fn subtract(&mut self, other: &Self) -> Result<()> {
+        if other.n > self.n {
+            return Err(Error::Invalid(format!(
+                "cannot remove {} pixels from background statistics of {}",
+                other.n, self.n
+            )));
+        }
+        self.combine(other, -1.0)
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` −1) another accumulator's pixels.
+    fn combine(&mut self, other: &Self, sign: f64) -> Result<()> {
         self.check(other.bands)?;
         let Some(os) = other.shift.as_ref() else {
             return Ok(());
@@ -296,14 +314,19 @@ impl MomentAccumulator {
         let on = other.n as f64;
         for i in 0..b {
             for j in 0..=i {
-                self.cross[i * b + j] += other.cross[i * b + j]
-                    + delta[i] * other.sum[j]
-                    + other.sum[i] * delta[j]
-                    + on * delta[i] * delta[j];
+                self.cross[i * b + j] += sign
+                    * (other.cross[i * b + j]
+                        + delta[i] * other.sum[j]
+                        + other.sum[i] * delta[j]
+                        + on * delta[i] * delta[j]);
             }
-            self.sum[i] += other.sum[i] + on * delta[i];
+            self.sum[i] += sign * (other.sum[i] + on * delta[i]);
         }
-        self.n += other.n;
+        if sign > 0.0 {
+            self.n += other.n;
+        } else {
+            self.n -= other.n;
+        }
         Ok(())
     }
 

@@ -51,6 +51,22 @@ fn block_pixel_and_merge_agree_with_two_pass() {
     let mut bb = MomentAccumulator::new(b);
     bb.add_block(&px[300 * b..], None).unwrap();
     a.merge(&bb).unwrap();
+    // The whole minus its last 400 pixels is its first 300.
+    let mut first = blk.clone();
+    first.subtract(&bb).unwrap();
+    assert_eq!(first.count(), 300);
+    let (m1, c1) = naive(&px[..300 * b], b);
+    let (mf, cf) = (
+        first.mean().unwrap(),
+        first.covariance(Normalization::Sample).unwrap(),
+    );
+    for k in 0..b {
+        assert!((mf[k] - m1[k]).abs() < 1e-10);
+    }
+    for k in 0..b * b {
+        assert!((cf[k] - c1[k]).abs() < 1e-10, "{} vs {}", cf[k], c1[k]);
+    }
+    assert!(bb.clone().subtract(&blk).is_err());
     for acc in [&blk, &one, &a] {
         let mm = acc.mean().unwrap();
         let cc = acc.covariance(Normalization::Sample).unwrap();

@@ -102,6 +102,10 @@ pub struct PassRecord {
     /// Which pixels shared background statistics (`columns`, `global`, `tiles:N`).
     #[serde(default)]
     pub statistics: crate::config::Statistics,
+    /// Surface classes of class-conditional statistics (a mean and covariance per
+    /// class and column; 0: one set per column or tile).
+    #[serde(default)]
+    pub surface_classes: usize,
     /// Wind used.
     pub wind: Option<Wind>,
     /// CFAR statistics.
@@ -200,6 +204,7 @@ impl ScanRecord {
                     geo_transform: l.transform.gt,
                     glt_affine_rms_m: l.ortho.as_ref().map(|o| o.affine_rms_m),
                     statistics: l.statistics,
+                    surface_classes: l.surface_classes,
                     wind: a.wind,
                     cfar: CfarRecord {
                         seed_threshold: a.plumes.seed_threshold,

@@ -128,7 +128,13 @@ pub fn report_input(result: &ScanResult, evidence: &[Option<EvidenceFile>]) -> R
             result
                 .lines
                 .iter()
-                .map(|l| format!("{}: {}", l.name, statistics_label(l.statistics)))
+                .map(|l| {
+                    let classes = match l.surface_classes {
+                        0 => String::new(),
+                        k => format!(" and surface class ({k} classes)"),
+                    };
+                    format!("{}: {}{classes}", l.name, statistics_label(l.statistics))
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
