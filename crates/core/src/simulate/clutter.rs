@@ -375,26 +375,38 @@ impl ClutterLayer {
         };
 
         // Burn scars and ponds first: everything else may lie on them.
-        if let Some(&m) = scars.first() {
-            for _ in 0..count(0.5 * area_km2, &mut rng) {
-                let (r, c) = pos(&mut rng);
-                let (a, b) = (px(rng.range(50.0, 200.0)), px(rng.range(40.0, 150.0)));
+        let ellipses = |features: &mut Vec<Feature>,
+                        material: Option<&u16>,
+                        per_km2: f64,
+                        (a0, a1): (f64, f64),
+                        (b0, b1): (f64, f64),
+                        rng: &mut SeededRng| {
+            let Some(&m) = material else { return };
+            for _ in 0..count(per_km2 * area_km2, rng) {
+                let (r, c) = pos(rng);
+                let (a, b) = (px(rng.range(a0, a1)), px(rng.range(b0, b1)));
                 features.push(Feature {
                     shape: Shape::ellipse(r, c, a, b, rng.range(0.0, tau), false),
                     effect: Effect::Cover(m),
                 });
             }
-        }
-        if let Some(&m) = water.first() {
-            for _ in 0..count(0.8 * area_km2, &mut rng) {
-                let (r, c) = pos(&mut rng);
-                let (a, b) = (px(rng.range(10.0, 80.0)), px(rng.range(10.0, 60.0)));
-                features.push(Feature {
-                    shape: Shape::ellipse(r, c, a, b, rng.range(0.0, tau), false),
-                    effect: Effect::Cover(m),
-                });
-            }
-        }
+        };
+        ellipses(
+            &mut features,
+            scars.first(),
+            0.5,
+            (50.0, 200.0),
+            (40.0, 150.0),
+            &mut rng,
+        );
+        ellipses(
+            &mut features,
+            water.first(),
+            0.8,
+            (10.0, 80.0),
+            (10.0, 60.0),
+            &mut rng,
+        );
         // Tracks and secondary roads.
         let mut tracks = Vec::new();
         for _ in 0..count(2.0 * area_km2, &mut rng) {
