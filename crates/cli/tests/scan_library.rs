@@ -255,6 +255,35 @@ fn the_detection_limit_runs_the_scans_own_detector() {
     }
 }
 
+/// With class-conditional statistics (the default) the detection limit is still that of
+/// per-column detection: its runs re-detect with the per-column filters, so they start
+/// from the per-column maps (the same minimum detectable enhancement map as a scan with
+/// `classes: 0`), not from the class maps.
+#[test]
+fn the_detection_limit_of_a_class_statistics_scan_starts_from_the_per_column_maps() {
+    let limit = |classes: usize| {
+        let mut c = ScanConfig::new(vec![FlightLine {
+            wind: Some(wind()),
+            ..FlightLine::new(cube())
+        }]);
+        c.classes = classes;
+        c.detection_limit.runs = 2;
+        let r = plumewatch_scan::scan(&c, &NoProgress).unwrap();
+        (
+            r.lines[0].surface_classes,
+            r.lines[0].maps.sigma.clone(),
+            r.detection_limit.expect("a detection limit"),
+        )
+    };
+    let (k8, sigma8, with) = limit(8);
+    let (k0, sigma0, without) = limit(0);
+    assert_eq!((k8, k0), (8, 0));
+    // The scans' own maps differ; the limits' starting maps do not.
+    assert_ne!(sigma8, sigma0);
+    assert_eq!(with.mde, without.mde);
+    assert_eq!(with.q_kg_h.len(), 10);
+}
+
 /// A second run into the same folder replaces the previous scan as a whole; a folder
 /// holding anything else is refused unless `--overwrite`.
 #[test]

@@ -297,6 +297,9 @@ fn scan_line(
         (maps, filters) = run(Some(mask))?;
         progress.finish();
     }
+    // The per-column maps, kept for the detection limit (its runs re-detect with the
+    // per-column filters, so they start from the per-column maps).
+    let mut column_maps = None;
     if by_class {
         let settings = ClassSettings {
             classes: config.classes,
@@ -313,6 +316,9 @@ fn scan_line(
             settings,
         )
         .with_context(|| format!("{}: class-conditional statistics", path.display()))?;
+        if want_limit {
+            column_maps = Some(maps.clone());
+        }
         let timings = maps.timings;
         maps = class_maps.maps;
         maps.timings = timings;
@@ -360,8 +366,9 @@ fn scan_line(
     )
     .with_context(|| format!("{}: plume analysis", path.display()))?;
     // The detection limit's runs re-detect with the per-column filters (class
-    // statistics are not updated by the injected plumes): their vetting is the one
-    // fitted for per-column statistics, so the limit is that of per-column detection.
+    // statistics are not updated by the injected plumes), from the per-column maps,
+    // with the vetting fitted for per-column statistics: the limit is that of
+    // per-column detection (the class statistics' own limit is not estimated yet).
     let limit_pass = if by_class {
         let mut p = pass.clone();
         p.vetting = p.vetting.for_column_statistics();
@@ -386,7 +393,7 @@ fn scan_line(
         Some(estimate_detection_limit(
             &inputs,
             Some(crate::limit::CleanScene {
-                maps: &maps,
+                maps: column_maps.as_ref().unwrap_or(&maps),
                 analysis: &analysis,
                 filters: filters.as_ref(),
                 grouping: detect.grouping,
