@@ -292,7 +292,7 @@ fn scan_line(
     } else {
         None
     };
-    if let (true, Some(mask)) = (config.exclude_plume_pixels, plume_pixels.as_ref()) {
+    if let Some(mask) = plume_pixels.as_ref() {
         progress.stage(&format!("detect {name} without plume pixels"), total as u64);
         (maps, filters) = run(Some(mask))?;
         progress.finish();
@@ -316,11 +316,11 @@ fn scan_line(
             settings,
         )
         .with_context(|| format!("{}: class-conditional statistics", path.display()))?;
-        if want_limit {
-            column_maps = Some(maps.clone());
-        }
         let timings = maps.timings;
-        maps = class_maps.maps;
+        let per_column = std::mem::replace(&mut maps, class_maps.maps);
+        if want_limit {
+            column_maps = Some(per_column);
+        }
         maps.timings = timings;
         maps.timings.compute += t.elapsed();
     }
@@ -365,18 +365,14 @@ fn scan_line(
         &pass,
     )
     .with_context(|| format!("{}: plume analysis", path.display()))?;
-    // The detection limit's runs re-detect with the per-column filters (class
-    // statistics are not updated by the injected plumes), from the per-column maps,
-    // with the vetting fitted for per-column statistics: the limit is that of
-    // per-column detection (the class statistics' own limit is not estimated yet).
-    let limit_pass = if by_class {
-        let mut p = pass.clone();
-        p.vetting = p.vetting.for_column_statistics();
-        p
-    } else {
-        pass.clone()
-    };
     let limit = if want_limit {
+        // The detection limit's runs re-detect with the per-column filters (class
+        // statistics are not updated by the injected plumes), from the per-column maps,
+        // with the vetting fitted for per-column statistics (already the pass's without
+        // class statistics): the limit is that of per-column detection (the class
+        // statistics' own limit is not estimated yet).
+        let mut limit_pass = pass.clone();
+        limit_pass.vetting = limit_pass.vetting.for_column_statistics();
         let inputs = LimitInputs {
             line: name,
             path,

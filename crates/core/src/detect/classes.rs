@@ -27,7 +27,7 @@
 //! false-alarm level (BENCHMARKS.md, "Class-conditional statistics").
 
 use super::fixed::{ColumnFilter, ColumnFilters};
-use super::{Algorithm, DetectParams, DetectionMaps};
+use super::{DetectParams, DetectionMaps};
 use crate::raster::NODATA;
 use crate::rng::SeededRng;
 use crate::stats::{BackgroundStats, Cholesky, MomentAccumulator};
@@ -104,14 +104,11 @@ pub fn detect_by_class(
     params: &DetectParams,
     settings: ClassSettings,
 ) -> Result<ClassMaps> {
-    let albedo_correction = match params.algorithm {
-        Algorithm::MatchedFilter => false,
-        Algorithm::AlbedoMatchedFilter => true,
-        other => {
-            return Err(Error::Invalid(format!(
-                "class-conditional statistics work with the matched filter (mf, amf), not {other:?}"
-            )))
-        }
+    let Some(albedo_correction) = params.algorithm.matched_filter_albedo_correction() else {
+        return Err(Error::Invalid(format!(
+            "class-conditional statistics work with the matched filter (mf, amf), not {:?}",
+            params.algorithm
+        )));
     };
     let (lines, samples, nb) = (cube.lines, cube.samples, cube.bands);
     let nw = window.len();
@@ -156,11 +153,15 @@ pub fn detect_by_class(
 
     // 1–2. Features and classes.
     let feature_bands: Vec<usize> = window.iter().copied().step_by(6).collect();
+    let fill = |px: &[f32], f: &mut [f64]| {
+        for (v, &b) in f.iter_mut().zip(&feature_bands) {
+            *v = ln_approx(px[b]);
+        }
+    };
     let feature = |i: usize| -> Vec<f64> {
-        feature_bands
-            .iter()
-            .map(|&b| ln_approx(pixel(i)[b]))
-            .collect()
+        let mut f = vec![0.0; feature_bands.len()];
+        fill(pixel(i), &mut f);
+        f
     };
     let step = (n / FIT_PIXELS).max(1);
     let fit: Vec<usize> = (0..n).step_by(step).filter(|&i| valid(i)).collect();
@@ -194,9 +195,7 @@ pub fn detect_by_class(
                     if !feature_bands.iter().all(|&b| px[b].is_finite()) {
                         continue;
                     }
-                    for (v, &b) in f.iter_mut().zip(&feature_bands) {
-                        *v = ln_approx(px[b]);
-                    }
+                    fill(px, f);
                     projection.apply_into(f, p);
                     *slot = nearest(&centres, p).0 as u8;
                 }
@@ -622,6 +621,7 @@ fn kmeans(points: &[Vec<f64>], k: usize) -> Vec<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Algorithm;
 
     /// Two surfaces, one dark and one bright, interleaved in every column: the
     /// per-class statistics put each pixel's background on its own surface, so the

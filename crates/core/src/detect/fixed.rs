@@ -8,7 +8,7 @@
 //! window values are all finite and whose screened bands are not saturated. Lines are
 //! not censored here.
 
-use super::{Algorithm, DetectParams, TEMPLATE_SCALING};
+use super::{DetectParams, TEMPLATE_SCALING};
 use crate::raster::NODATA;
 use crate::stats::{BackgroundStats, MomentAccumulator, Normalization};
 use crate::{Error, Result, VecCube};
@@ -135,14 +135,11 @@ impl ColumnFilters {
         params: &DetectParams,
         flags: Vec<u8>,
     ) -> Result<Self> {
-        let albedo_correction = match params.algorithm {
-            Algorithm::MatchedFilter => false,
-            Algorithm::AlbedoMatchedFilter => true,
-            other => {
-                return Err(Error::Invalid(format!(
-                    "fixed per-column statistics apply to the matched filters, not {other:?}"
-                )))
-            }
+        let Some(albedo_correction) = params.algorithm.matched_filter_albedo_correction() else {
+            return Err(Error::Invalid(format!(
+                "fixed per-column statistics apply to the matched filters, not {:?}",
+                params.algorithm
+            )));
         };
         if unit_absorption.len() != bands || bands == 0 {
             return Err(Error::Shape {
@@ -617,7 +614,7 @@ fn pixel(cube: &VecCube, line: usize, col: usize) -> &[f32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{detect_cube, CubeInput, Grouping};
+    use crate::detect::{detect_cube, Algorithm, CubeInput, Grouping};
     use crate::rng::SeededRng;
 
     fn cube(lines: usize, samples: usize, bands: usize, seed: u64) -> VecCube {

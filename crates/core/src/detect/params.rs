@@ -23,6 +23,18 @@ pub enum Algorithm {
     Ace,
 }
 
+impl Algorithm {
+    /// For the matched filters, which have a form with fixed statistics: whether the
+    /// enhancement is divided by the pixel's albedo factor; `None` for the others.
+    pub fn matched_filter_albedo_correction(self) -> Option<bool> {
+        match self {
+            Algorithm::MatchedFilter => Some(false),
+            Algorithm::AlbedoMatchedFilter => Some(true),
+            Algorithm::Mag1c | Algorithm::Ace => None,
+        }
+    }
+}
+
 /// Precision of the per-pixel arithmetic. Statistics and solves are f64 in both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {

@@ -462,16 +462,20 @@ impl ClutterLayer {
                 }
             }
         }
-        // Buildings with their shadows.
-        for _ in 0..count(25.0 * area_km2, &mut rng) {
-            let (r, c) = pos(&mut rng);
-            let shape = Shape::rect(
+        // A rectangle anywhere, its sides drawn from the ranges (m), any orientation.
+        let random_rect = |rng: &mut SeededRng, (l0, l1): (f64, f64), (w0, w1): (f64, f64)| {
+            let (r, c) = pos(rng);
+            Shape::rect(
                 r,
                 c,
-                px(rng.range(8.0, 40.0)) / 2.0,
-                px(rng.range(6.0, 25.0)) / 2.0,
+                px(rng.range(l0, l1)) / 2.0,
+                px(rng.range(w0, w1)) / 2.0,
                 rng.range(0.0, tau),
-            );
+            )
+        };
+        // Buildings with their shadows.
+        for _ in 0..count(25.0 * area_km2, &mut rng) {
+            let shape = random_rect(&mut rng, (8.0, 40.0), (6.0, 25.0));
             let height = rng.range(3.0, 12.0);
             if let Some(m) = choose(&roofs, &mut rng) {
                 cast(&mut features, shape, height, m);
@@ -489,14 +493,7 @@ impl ClutterLayer {
         }
         // Plastic sheeting and tarps.
         for _ in 0..count(15.0 * area_km2, &mut rng) {
-            let (r, c) = pos(&mut rng);
-            let shape = Shape::rect(
-                r,
-                c,
-                px(rng.range(3.0, 25.0)) / 2.0,
-                px(rng.range(3.0, 25.0)) / 2.0,
-                rng.range(0.0, tau),
-            );
+            let shape = random_rect(&mut rng, (3.0, 25.0), (3.0, 25.0));
             if let Some(m) = choose(&sheets, &mut rng) {
                 features.push(Feature {
                     shape,
