@@ -65,9 +65,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "RATE", value_parser = parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
     /// Vetting: report only candidates whose probability of being gas is at least P
-    /// (significance and the agreement of the IME and cross-sectional flux estimates;
-    /// needs the wind; 0 reports every candidate the rules keep) [default: 0.7 with class
-    /// statistics, 0.4 with `--classes 0`, each fitted for its statistics].
+    /// (significance, the agreement of the IME and cross-sectional flux estimates, and
+    /// the gas column of the narrow absorption structure; needs the wind; 0 reports
+    /// every candidate the rules keep) [default: 0.575, with class statistics and with
+    /// `--classes 0`, each model's own threshold].
     #[arg(long, value_name = "P", value_parser = parse_probability)]
     pub min_gas_probability: Option<f64>,
     /// Detector [default: amf].

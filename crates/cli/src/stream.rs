@@ -76,7 +76,7 @@ pub struct StreamArgs {
     #[arg(long, value_name = "RATE", value_parser = crate::scan::parse_positive_rate)]
     pub false_sites_per_km2: Option<f64>,
     /// Vetting: alert only on candidates whose probability of being gas is at least P
-    /// (needs the wind; 0 alerts on every candidate the rules keep) [default: 0.4, the
+    /// (needs the wind; 0 alerts on every candidate the rules keep) [default: 0.575, the
     /// threshold fitted for per-column statistics].
     #[arg(long, value_name = "P", value_parser = crate::scan::parse_probability)]
     pub min_gas_probability: Option<f64>,

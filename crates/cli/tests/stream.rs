@@ -344,7 +344,8 @@ fn broken_frames_give_clear_errors_and_keep_earlier_alerts() {
     let (header, data, _) = frame_header(&cube);
     let frame = data.len() / 384;
     let tmp = tempfile::tempdir().unwrap();
-    // A short warm-up so that alerts are raised before the fault at frame 330.
+    // A short warm-up and no vetting so that alerts are raised before the fault at
+    // frame 330 (vetted, the scene's one alert closes with its last line).
     let base = [
         "--wind",
         "2,265",
@@ -352,6 +353,8 @@ fn broken_frames_give_clear_errors_and_keep_earlier_alerts() {
         "128",
         "--reference-lines",
         "384",
+        "--min-gas-probability",
+        "0",
     ];
     let cut = 330 * frame;
     let mut nan_frame = Vec::new();
@@ -648,6 +651,8 @@ fn an_unreachable_webhook_does_not_hold_the_alerts() {
     let cube = scene("emit_small");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
+    let without = tmp.path().join("without");
+    ok(&["stream", s(&cube), "--wind", "2,265", "-o", s(&without)]);
     let webhook = format!("http://127.0.0.1:{}/alerts", free_port());
     let t = Instant::now();
     ok(&[
@@ -660,6 +665,8 @@ fn an_unreachable_webhook_does_not_hold_the_alerts() {
         "-o",
         s(&out),
     ]);
-    assert_eq!(alerts(&out).len(), 2);
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    let expected = alerts(&without).len();
+    assert!(expected >= 1);
+    assert_eq!(alerts(&out).len(), expected);
 }

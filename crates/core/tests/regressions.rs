@@ -34,6 +34,7 @@ fn plume_pixel_indices_wrap_on_mosaics_above_2_pow_32_pixels() {
         false_alarm_probability: 1e-3,
         outline: Vec::new(),
         rejection: None,
+        narrowband: None,
     };
     let stored: Vec<usize> = plume
         .pixels

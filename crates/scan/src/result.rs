@@ -120,7 +120,7 @@ impl Verdict {
                 gas_probability,
                 limit,
             } => Some(format!(
-                "vetted out: probability of gas {gas_probability:.2} < {limit} (significance and the agreement of its two flux estimates)"
+                "vetted out: probability of gas {gas_probability:.2} < {limit} (significance, the agreement of its two flux estimates and its narrow-band column)"
             )),
         }
     }

@@ -73,6 +73,10 @@ pub struct Plume {
     pub outline: Vec<Vec<[f64; 2]>>,
     /// `Some(reason)` when the candidate is a known false positive.
     pub rejection: Option<Rejection>,
+    /// The narrow-band check's result, where the analysis ran it (significant
+    /// candidates that pass the other rules, with the radiance at hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrowband: Option<narrowband::NarrowbandColumn>,
 }
 
 /// Result of [`find_plumes`].

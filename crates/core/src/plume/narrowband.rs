@@ -111,6 +111,20 @@ pub struct NarrowbandColumn {
 }
 
 impl NarrowbandColumn {
+    /// The check as vetting evidence ([`super::vet`]): the log-likelihood ratio of
+    /// "the narrow structure carries the matched-filter enhancement `e`" against "it
+    /// carries no gas", for a column measured with a Gaussian standard error `se`,
+    /// `LLR = e (column − e/2) / se²`, compressed as `sign(LLR) ln(1 + |LLR|)`. Gas
+    /// reads about `e` (positive), a broad surface feature about 0 (negative); a
+    /// column measured too loosely to tell the two apart reads near 0 whatever its
+    /// value, so a faint or coarse plume is not held against the precision a strong
+    /// one reaches. `None` without a positive, finite standard error.
+    pub fn evidence(&self) -> Option<f64> {
+        let e = self.matched_filter_ppm_m;
+        let llr = e * (self.column_ppm_m - 0.5 * e) / (self.se_ppm_m * self.se_ppm_m);
+        (self.se_ppm_m > 0.0 && llr.is_finite()).then(|| llr.signum() * llr.abs().ln_1p())
+    }
+
     /// True when the narrow-band column is significantly below `min_ratio` × the
     /// matched-filter enhancement (see the module documentation).
     pub fn is_surface(&self, p: &NarrowbandParams) -> bool {

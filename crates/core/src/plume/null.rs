@@ -28,15 +28,17 @@
 //! The scan reports a candidate only when the vetting model
 //! ([`super::vet`]) also calls it gas, so the false sites an analyst sees are the null's
 //! candidates that would pass vetting. Each null candidate whose emission could be
-//! estimated (negated enhancement, the scan's wind) carries its flux evidence
-//! ([`FluxEvidence`]); a false candidate of significance `s` passes with probability
+//! estimated (negated enhancement, the scan's wind) carries its evidence — flux
+//! agreement, and the narrow-band check on the negated enhancement where the radiance
+//! is at hand
+//! ([`CandidateEvidence`]); a false candidate of significance `s` passes with probability
 //! `π(s)`, the share of the null candidates that pass at significance `s`, shrunk
 //! towards 1 by one pseudo-candidate that always passes (so a scene with few null
 //! candidates gets little credit). The expected false sites at least as significant as
 //! `s` that pass vetting are `∫ₛ^∞ π(t) (−dE(t))` ([`NullSample::vetted_false_rate_per_pixel`]):
 //! the candidates at each significance, each passing at its own.
 
-use super::vet::{FluxEvidence, VettingModel};
+use super::vet::{CandidateEvidence, VettingModel};
 
 /// Threshold above which the null's tail is fitted (normalised-score units).
 pub const TAIL_THRESHOLD: f64 = 5.0;
@@ -58,7 +60,7 @@ pub struct NullSample {
     /// Vetting evidence of the null candidates whose emission could be estimated
     /// (empty without wind or without vetting).
     #[serde(default)]
-    pub evidence: Vec<FluxEvidence>,
+    pub evidence: Vec<CandidateEvidence>,
 }
 
 /// Pseudo-candidates that always pass vetting, shrinking the null's pass share towards 1.
@@ -240,13 +242,15 @@ mod tests {
     fn vetting_credit_follows_the_null_candidates_that_would_pass() {
         let model = VettingModel::default();
         let min = Some(0.6);
-        let disagreeing = FluxEvidence {
+        let disagreeing = CandidateEvidence {
             flux_disagreement: 1.5,
             flux_missing: 0.0,
+            narrowband: Some(0.0),
         };
-        let agreeing = FluxEvidence {
+        let agreeing = CandidateEvidence {
             flux_disagreement: 0.0,
             flux_missing: 0.0,
+            narrowband: Some(6.0),
         };
         let peaks = vec![5.2, 5.8, 6.5, 7.0, 8.0, 9.5];
         let bare = NullSample {
@@ -264,10 +268,9 @@ mod tests {
         };
         // The pass threshold solves the model: just above it the candidate passes.
         let t = clutter.pass_thresholds(&model, 0.6).unwrap()[0];
-        let f = |s: f64, e: &FluxEvidence| VettingFeatures {
+        let f = |s: f64, e: &CandidateEvidence| VettingFeatures {
             ln_significance: s.ln(),
-            flux_disagreement: e.flux_disagreement,
-            flux_missing: e.flux_missing,
+            evidence: *e,
         };
         assert!(model.gas_probability(&f(t * 1.001, &disagreeing)) > 0.6);
         assert!(model.gas_probability(&f(t * 0.999, &disagreeing)) < 0.6);
@@ -280,7 +283,7 @@ mod tests {
             );
             // No evidence: no credit; the credit never exceeds the raw rate, never goes
             // below the one pseudo-candidate's share, and is larger for clutter whose
-            // fluxes disagree.
+            // fluxes disagree and whose narrow-band check finds no gas.
             assert_eq!(bare.vetted_false_rate_per_pixel(s, &model, min), raw);
             assert_eq!(clutter.vetted_false_rate_per_pixel(s, &model, None), raw);
             assert!(c <= g && g <= raw * (1.0 + 1e-12), "{s}: {c} {g} {raw}");

@@ -419,5 +419,6 @@ fn describe(
         false_alarm_probability: fap.clamp(0.0, 1.0),
         outline,
         rejection,
+        narrowband: None,
     }
 }

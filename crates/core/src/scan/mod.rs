@@ -8,8 +8,10 @@
 use crate::detect::DetectionMaps;
 use crate::geo::{downwind_pixel_unit, GeoTransform};
 use crate::locate::{locate_source, SourceEstimate, SourceParams};
-use crate::plume::narrowband::{narrowband_column, NarrowbandParams, WindowSpectra};
-use crate::plume::vet::{FluxEvidence, VettingFeatures, VettingParams};
+use crate::plume::narrowband::{
+    narrowband_column, NarrowbandColumn, NarrowbandParams, WindowSpectra,
+};
+use crate::plume::vet::{CandidateEvidence, VettingFeatures, VettingParams};
 use crate::plume::{find_plumes, CfarParams, PlumeInputs, PlumeSet, RejectParams, Rejection};
 use crate::quantify::{quantify, Emission, PlumePixels, QuantifyParams, Wind};
 use crate::sites::{Detection, SceneFigures};
@@ -355,7 +357,7 @@ pub fn analyse_pass_prepared(
     let per_km2 = 1e6 / (gsd * gsd);
     if let (Some(w), true) = (&wind, plumes.null.evidence.is_empty()) {
         let components = std::mem::take(&mut plumes.null_components);
-        plumes.null.evidence = null_evidence(maps, &components, transform, w, params)?;
+        plumes.null.evidence = null_evidence(maps, &components, transform, w, spectra, params)?;
     }
     let null = plumes
         .null
@@ -386,6 +388,7 @@ pub fn analyse_pass_prepared(
                 enhancement,
                 &params.narrowband,
             )?;
+            p.narrowband = check;
             if let Some(nb) = check.filter(|nb| nb.is_surface(&params.narrowband)) {
                 p.rejection = Some(Rejection::BroadbandSurface {
                     narrowband_ppm_m: nb.column_ppm_m,
@@ -419,8 +422,9 @@ pub fn analyse_pass_prepared(
             )?),
             _ => None,
         };
-        let gas_probability = VettingFeatures::of(p.significance, emission.as_ref())
-            .map(|f| params.vetting.model.gas_probability(&f));
+        let gas_probability =
+            VettingFeatures::of(p.significance, emission.as_ref(), p.narrowband.as_ref())
+                .map(|f| params.vetting.model.gas_probability(&f));
         let vetted_out = p.rejection.is_none()
             && params
                 .vetting
@@ -476,13 +480,14 @@ pub fn analyse_pass_prepared(
 
 /// The empirical null of prepared maps ([`crate::plume::null`]): what the pass's
 /// segmentation and rejection rules find on the negated score, over these maps alone,
-/// with the flux evidence of its candidates for the vetted false-site rate, estimated
-/// with `wind` as the analysis does (none without wind). The stream takes it from its
-/// warm-up lines.
+/// with the vetting evidence of its candidates for the vetted false-site rate,
+/// estimated with `wind` and `spectra` (the radiance of these maps' pixels) as the
+/// analysis does (none without wind). The stream takes it from its warm-up lines.
 pub fn empirical_null(
     maps: &PassMaps,
     transform: &GeoTransform,
     wind: Option<&Wind>,
+    spectra: Option<&WindowSpectra<'_>>,
     params: &PassParams,
 ) -> Result<crate::plume::NullSample> {
     let inputs = PlumeInputs {
@@ -497,21 +502,25 @@ pub fn empirical_null(
     let mut null = set.null;
     if let Some(w) = wind {
         w.validate()?;
-        null.evidence = null_evidence(maps, &set.null_components, transform, w, params)?;
+        null.evidence = null_evidence(maps, &set.null_components, transform, w, spectra, params)?;
     }
     Ok(null)
 }
 
-/// Flux evidence of the null candidates (`components`, pixels on the negated score):
-/// their sources located and emissions estimated on the negated rate enhancement as a
-/// candidate's are on the enhancement. Empty when vetting is off.
+/// Vetting evidence of the null candidates (`components`, pixels on the negated
+/// score): their sources located and emissions estimated on the negated rate
+/// enhancement as a candidate's are on the enhancement, and, with `spectra`, the
+/// narrow-band check on the negated enhancement (its column negated back: the null
+/// candidate's narrow-band "gas" is what its spectra say against the target with the
+/// sign flipped). Empty when vetting is off.
 fn null_evidence(
     maps: &PassMaps,
     components: &[Vec<usize>],
     transform: &GeoTransform,
     wind: &Wind,
+    spectra: Option<&WindowSpectra<'_>>,
     params: &PassParams,
-) -> Result<Vec<FluxEvidence>> {
+) -> Result<Vec<CandidateEvidence>> {
     if params.vetting.min_gas_probability.is_none() || components.is_empty() {
         return Ok(Vec::new());
     }
@@ -527,6 +536,17 @@ fn null_evidence(
         draws: 0,
         ..params.quantify
     };
+    // The null candidates' own labels: each is the candidate of the narrow-band
+    // check, and none is in another's background ring.
+    let labels = spectra.map(|_| {
+        let mut labels = vec![0u32; grid.len()];
+        for (k, pixels) in components.iter().enumerate() {
+            for &i in pixels {
+                labels[i] = k as u32 + 1;
+            }
+        }
+        labels
+    });
     let mut evidence = Vec::with_capacity(components.len());
     for pixels in components {
         let source = locate_source(grid, pixels, &enhancement, Some(dw), &params.source)?;
@@ -543,7 +563,22 @@ fn null_evidence(
             dw,
             &quantify_params,
         )?;
-        evidence.push(FluxEvidence::of(&emission));
+        let narrowband = match (spectra, &labels) {
+            (Some(spectra), Some(labels)) => narrowband_column(
+                spectra,
+                grid,
+                pixels,
+                labels,
+                &enhancement,
+                &params.narrowband,
+            )?
+            .map(|nb| NarrowbandColumn {
+                column_ppm_m: -nb.column_ppm_m,
+                ..nb
+            }),
+            _ => None,
+        };
+        evidence.push(CandidateEvidence::of(&emission, narrowband.as_ref()));
     }
     Ok(evidence)
 }

@@ -657,10 +657,24 @@ impl Stream {
         let maps = self.warmup_maps();
         self.warmup_rate_values(&maps)?;
         let prepared = PassMaps::new(&maps, self.setup.pass.smoothing_radius)?;
+        // The null candidates' narrow-band checks read the held lines in place.
+        let view = BlockView {
+            rows: self.ring.iter().map(|r| r.staged.as_slice()).collect(),
+            s0: 0,
+            samples: w,
+            bands: nb,
+        };
+        let spectra = WindowSpectra {
+            source: &view,
+            bands: &self.window_positions,
+            wavelength_nm: &self.setup.window.wavelength_nm,
+            unit_absorption: &self.setup.window.unit_absorption,
+        };
         let null = plumewatch_core::scan::empirical_null(
             &prepared,
             &self.setup.transform,
             self.setup.wind.as_ref(),
+            Some(&spectra),
             &self.setup.pass,
         )?;
         self.reference = Some(SceneReference {
