@@ -32,10 +32,10 @@ pub struct ColumnFilter {
 impl ColumnFilter {
     /// (enhancement, albedo factor, sigma, z) of a pixel's window values `v`, divided
     /// by the albedo factor with `albedo_correction`; `None` when a value is not finite.
+    /// (No separate check: a value that is not finite makes the projection onto the
+    /// whitened target, and so the enhancement, not finite — NaN and ±∞ times any
+    /// weight, zero included, stay NaN or ±∞ — and the outputs are checked at the end.)
     pub fn outputs(&self, v: &[f32], albedo_correction: bool) -> Option<(f32, f32, f32, f32)> {
-        if !v.iter().all(|x| x.is_finite()) {
-            return None;
-        }
         let (mut pw, mut pm) = (0.0f64, 0.0f64);
         for ((x, m), w) in v.iter().zip(&self.mean).zip(&self.whitened_target) {
             let d = f64::from(*x) - m;
@@ -558,7 +558,7 @@ impl ColumnFilters {
     /// Whether a pixel (all staged values) may be in the statistics: window finite, not
     /// saturated.
     pub fn valid(&self, v: &[f32]) -> bool {
-        let finite = v[..self.bands].iter().all(|x| x.is_finite());
+        let finite = crate::math::all_finite(&v[..self.bands]);
         let saturated = self
             .saturation_threshold
             .is_some_and(|t| self.saturation_positions.iter().any(|&p| v[p] > t));
@@ -623,6 +623,27 @@ mod tests {
             .map(|i| 10.0 + (i % bands) as f32 * 0.3 + 0.2 * rng.normal() as f32)
             .collect();
         VecCube::new(lines, samples, bands, data).unwrap()
+    }
+
+    #[test]
+    fn a_value_that_is_not_finite_gives_no_output_whatever_its_weight() {
+        let f = ColumnFilter {
+            mean: vec![10.0, 12.0, 0.0],
+            whitened_target: vec![-0.5, 0.0, 0.25],
+            norm: 2.0,
+            mean_sq: 244.0,
+            count: 100,
+        };
+        assert!(f.outputs(&[10.0, 12.0, 0.0], true).is_some());
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for i in 0..3 {
+                for albedo in [false, true] {
+                    let mut v = [10.5f32, 12.5, 0.5];
+                    v[i] = bad;
+                    assert_eq!(f.outputs(&v, albedo), None, "{bad} at {i}, {albedo}");
+                }
+            }
+        }
     }
 
     #[test]

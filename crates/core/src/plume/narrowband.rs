@@ -166,6 +166,18 @@ impl Highpass {
             *o = v[i] - s / near.len() as f64;
         }
     }
+
+    /// The transpose of [`Self::apply`]: `⟨apply(x), y⟩ = ⟨x, apply_transpose(y)⟩`.
+    fn apply_transpose(&self, v: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(v);
+        for (i, &vi) in v.iter().enumerate() {
+            let near = &self.members[self.starts[i]..self.starts[i + 1]];
+            let share = vi / near.len() as f64;
+            for &j in near {
+                out[j] -= share;
+            }
+        }
+    }
 }
 
 /// Narrow-band gas column of the candidate whose pixels (linear indices, `grid` order)
@@ -245,11 +257,24 @@ pub fn narrowband_column(
         let in_ring = d > params.ring_inner && d <= ro && labels[i] == 0;
         (in_cand, in_ring)
     };
+    // The column of a pixel is the projection of its high-passed log spectrum, less the
+    // ring's mean, onto the high-passed target: ⟨H(s − s̄), Ht⟩ / |Ht|² =
+    // (⟨s, g⟩ − ⟨s̄, g⟩) / |Ht|² with g = Hᵀ H t, so each pixel needs one dot product.
+    let highpass = Highpass::new(spectra.wavelength_nm, 0.5 * params.highpass_nm);
+    let mut th = vec![0f64; nb];
+    highpass.apply(spectra.unit_absorption, &mut th);
+    // d = c · t for a column c of gas: t < 0 where the gas absorbs, and so is d.
+    let tt: f64 = th.iter().map(|v| v * v).sum();
+    if tt <= 0.0 || !tt.is_finite() {
+        return Ok(None);
+    }
+    let mut g = vec![0f64; nb];
+    highpass.apply_transpose(&th, &mut g);
     let mut line = vec![0f32; lw * nb];
-    let mut ring_sum = vec![0f64; nb];
+    let mut ring_sum = 0f64;
     let mut n_ring = 0usize;
-    let mut cand: Vec<(Vec<f64>, f64)> = Vec::new();
-    let mut spec = vec![0f64; nb];
+    // (⟨s, g⟩, matched-filter enhancement) of each candidate pixel.
+    let mut cand: Vec<(f64, f64)> = Vec::new();
     for r in wr0..=wr1 {
         let is_used = |&c: &usize| {
             let (a, b) = used(r, c);
@@ -275,18 +300,14 @@ pub fn narrowband_column(
             if !px.iter().all(|&v| v.is_finite() && v > 0.0) {
                 continue;
             }
-            for (s, &v) in spec.iter_mut().zip(px) {
-                *s = f64::from(v).ln();
-            }
+            let sg: f64 = px.iter().zip(&g).map(|(&v, g)| f64::from(v).ln() * g).sum();
             if in_cand {
                 let e = enhancement[i];
                 if e.is_finite() {
-                    cand.push((spec.clone(), f64::from(e)));
+                    cand.push((sg, f64::from(e)));
                 }
             } else {
-                for (a, s) in ring_sum.iter_mut().zip(&spec) {
-                    *a += s;
-                }
+                ring_sum += sg;
                 n_ring += 1;
             }
         }
@@ -295,28 +316,9 @@ pub fn narrowband_column(
     if cand.len() < min_px || n_ring < 2 * min_px {
         return Ok(None);
     }
-    let highpass = Highpass::new(spectra.wavelength_nm, 0.5 * params.highpass_nm);
-    let mut th = vec![0f64; nb];
-    highpass.apply(spectra.unit_absorption, &mut th);
-    // d = c · t for a column c of gas: t < 0 where the gas absorbs, and so is d.
-    let tt: f64 = th.iter().map(|v| v * v).sum();
-    if tt <= 0.0 || !tt.is_finite() {
-        return Ok(None);
-    }
-    let ring_mean: Vec<f64> = ring_sum.iter().map(|s| s / n_ring as f64).collect();
-    let mut cols = Vec::with_capacity(cand.len());
-    let mut e_sum = 0.0;
-    let mut d = vec![0f64; nb];
-    let mut dh = vec![0f64; nb];
-    for (s, e) in &cand {
-        for k in 0..nb {
-            d[k] = s[k] - ring_mean[k];
-        }
-        highpass.apply(&d, &mut dh);
-        let proj: f64 = dh.iter().zip(&th).map(|(a, b)| a * b).sum();
-        cols.push(proj / tt);
-        e_sum += e;
-    }
+    let ring_mean = ring_sum / n_ring as f64;
+    let cols: Vec<f64> = cand.iter().map(|(sg, _)| (sg - ring_mean) / tt).collect();
+    let e_sum: f64 = cand.iter().map(|(_, e)| e).sum();
     let n = cols.len() as f64;
     let mean = cols.iter().sum::<f64>() / n;
     let var = cols.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0);
@@ -348,6 +350,24 @@ mod tests {
             })
             .collect();
         (wl, t)
+    }
+
+    #[test]
+    fn the_transposed_high_pass_is_the_adjoint() {
+        // Uneven spacing, so that the bands' neighbourhoods differ in size.
+        let wl: Vec<f64> = (0..30)
+            .map(|k| 2100.0 + 5.0 * k as f64 + (k % 3) as f64)
+            .collect();
+        let h = Highpass::new(&wl, 12.5);
+        let mut rng = SeededRng::new(9);
+        let x: Vec<f64> = (0..30).map(|_| rng.normal()).collect();
+        let y: Vec<f64> = (0..30).map(|_| rng.normal()).collect();
+        let (mut hx, mut hty) = (vec![0.0; 30], vec![0.0; 30]);
+        h.apply(&x, &mut hx);
+        h.apply_transpose(&y, &mut hty);
+        let a: f64 = hx.iter().zip(&y).map(|(a, b)| a * b).sum();
+        let b: f64 = x.iter().zip(&hty).map(|(a, b)| a * b).sum();
+        assert!((a - b).abs() < 1e-12 * (1.0 + a.abs()), "{a} vs {b}");
     }
 
     /// 40 × 40 pixels of a flat surface with 0.5 % noise; `modify(line, sample, wl)`

@@ -987,15 +987,53 @@ impl Stream {
     fn analyse_ready(&mut self, tracked: usize, end: bool) -> Result<Vec<Alert>> {
         let t = std::time::Instant::now();
         let waiting = std::mem::take(&mut self.waiting);
+        let mut ready = Vec::new();
         for c in waiting {
             let margin = self.margin(&c);
             if !end && c.last + margin > tracked {
                 self.waiting.push(c);
             } else if c.seeded {
-                let found = self.analyse(&c, margin)?;
-                self.add_parents(&found);
-                self.analysed.push((c, found));
+                ready.push((c, margin));
             }
+        }
+        // The blocks are independent: analysed side by side, taken in order.
+        let results: Vec<Result<BlockAnalysis>> = if ready.is_empty() {
+            Vec::new()
+        } else {
+            let ctx = BlockContext {
+                setup: &self.setup,
+                ring: &self.ring,
+                reference: self
+                    .reference
+                    .as_ref()
+                    .context("a plume analysed before the warm-up's statistics")?,
+                staged_bands: &self.staged_bands,
+                window_positions: &self.window_positions,
+            };
+            ready
+                .par_iter()
+                .map(|(c, margin)| ctx.analyse(c, *margin))
+                .collect()
+        };
+        for ((c, _), result) in ready.into_iter().zip(results) {
+            let (mut found, (n_seed_pixels, n_too_small)) = result?;
+            self.stats.plumes_analysed += 1;
+            self.n_seed_pixels += n_seed_pixels;
+            self.n_too_small += n_too_small;
+            // A candidate whose peak an earlier block already reported is not new.
+            found.retain(|f| {
+                let peak = (f.flight.0.peak_pixel[0], f.flight.0.peak_pixel[1]);
+                if self.seen_peaks.contains(&peak) {
+                    return false;
+                }
+                self.seen_peaks.push_back(peak);
+                if self.seen_peaks.len() > 4096 {
+                    self.seen_peaks.pop_front();
+                }
+                true
+            });
+            self.add_parents(&found);
+            self.analysed.push((c, found));
         }
         let reach = self.fragment_reach_lines();
         // Only a seeded plume can be more significant than a candidate (its parent);
@@ -1038,124 +1076,6 @@ impl Stream {
         self.setup
             .wind
             .map(|w| plumewatch_core::geo::downwind_pixel_unit(&self.setup.transform, w.from_deg))
-    }
-
-    /// Runs the scan's analysis on the lines and samples around component `c`.
-    fn analyse(&mut self, c: &Component, margin: usize) -> Result<Vec<Found>> {
-        let width = self.setup.samples;
-        let front = self.ring.front().map_or(0, |f| f.line);
-        let lo = c.first.saturating_sub(margin).max(front);
-        let hi = (c.last + margin).min(self.ring.back().map_or(0, |r| r.line));
-        let (s0, s1) = (c.c0.saturating_sub(margin), (c.c1 + margin).min(width - 1));
-        let (n, w) = (hi - lo + 1, s1 - s0 + 1);
-        let nb = self.staged_bands.len();
-        let mut maps = DetectionMaps {
-            lines: n,
-            samples: w,
-            enhancement: Vec::with_capacity(n * w),
-            albedo: Vec::with_capacity(n * w),
-            sigma: Vec::with_capacity(n * w),
-            z: Vec::with_capacity(n * w),
-            timings: Default::default(),
-        };
-        for l in lo..=hi {
-            let rec = self.record(l).context("a plume's line was let go")?;
-            maps.enhancement.extend_from_slice(&rec.maps[0][s0..=s1]);
-            maps.albedo.extend_from_slice(&rec.maps[1][s0..=s1]);
-            maps.sigma.extend_from_slice(&rec.maps[2][s0..=s1]);
-            maps.z.extend_from_slice(&rec.maps[3][s0..=s1]);
-        }
-        let pass = &self.setup.pass;
-        let full = self.reference.as_ref().expect("ready");
-        let reference = SceneReference {
-            background: full.background[s0..=s1].to_vec(),
-            n_valid: full.n_valid,
-            null: full.null.clone(),
-        };
-        let mut prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
-        let rated = (lo..=hi)
-            .filter_map(|l| self.record(l))
-            .any(|r| r.rate.is_some());
-        if rated {
-            let (mut re, mut rs) = (Vec::with_capacity(n * w), Vec::with_capacity(n * w));
-            for l in lo..=hi {
-                let rec = self.record(l).context("a plume's line was let go")?;
-                match &rec.rate {
-                    Some([e, s]) => {
-                        re.extend_from_slice(&e[s0..=s1]);
-                        rs.extend_from_slice(&s[s0..=s1]);
-                    }
-                    None => {
-                        re.extend(std::iter::repeat_n(f32::NAN, w));
-                        rs.extend(std::iter::repeat_n(f32::NAN, w));
-                    }
-                }
-            }
-            prepared = prepared.with_rate_values(&re, &rs)?;
-        }
-        let mut gt = self.setup.transform.gt;
-        gt[0] += lo as f64 * gt[2] + s0 as f64 * gt[1];
-        gt[3] += lo as f64 * gt[5] + s0 as f64 * gt[4];
-        let transform = GeoTransform::new(gt)?;
-        let analysis = {
-            // The block's radiance read in place from the held lines (no copy).
-            let view = BlockView {
-                rows: (lo..=hi)
-                    .map(|l| self.record(l).map(|r| r.staged.as_slice()))
-                    .collect::<Option<Vec<_>>>()
-                    .context("a plume's line was let go")?,
-                s0,
-                samples: w,
-                bands: nb,
-            };
-            let spectra = WindowSpectra {
-                source: &view,
-                bands: &self.window_positions,
-                wavelength_nm: &self.setup.window.wavelength_nm,
-                unit_absorption: &self.setup.window.unit_absorption,
-            };
-            analyse_pass_prepared(
-                &self.setup.name,
-                &prepared,
-                &transform,
-                self.setup.wind,
-                None,
-                Some(&spectra),
-                None,
-                pass,
-            )?
-        };
-        self.stats.plumes_analysed += 1;
-        self.n_seed_pixels += analysis.plumes.n_seed_pixels;
-        self.n_too_small += analysis.plumes.n_too_small;
-        let mut found = Vec::new();
-        let block = std::sync::Arc::new((prepared, transform));
-        for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
-            let peak = (p.peak_pixel[0] + lo, p.peak_pixel[1] + s0);
-            let inside = (c.first..=c.last).contains(&peak.0) && (c.c0..=c.c1).contains(&peak.1);
-            if !inside || self.seen_peaks.contains(&peak) {
-                continue;
-            }
-            self.seen_peaks.push_back(peak);
-            if self.seen_peaks.len() > 4096 {
-                self.seen_peaks.pop_front();
-            }
-            // The fragment rule is applied across blocks (see `report`): the other
-            // plumes of this block were not given the margins their own tests need.
-            let mut l = l.clone();
-            l.fragment_of = None;
-            let l = &l;
-            let verdict = crate::result::Verdict::of(&analysis, p, l);
-            found.push(Found {
-                block_plume: p.clone(),
-                block_located: l.clone(),
-                flight: in_flight(p, l, (lo, s0), (w, width)),
-                parent: None,
-                verdict,
-                block: std::sync::Arc::clone(&block),
-            });
-        }
-        Ok(found)
     }
 
     /// Keeps the accepted candidates of an analysis as possible parents for the
@@ -1559,6 +1479,140 @@ impl Drop for ChipWriter {
     }
 }
 
+/// What a block's analysis found, and the CFAR's seed pixels and too-small components
+/// in the block.
+type BlockAnalysis = (Vec<Found>, (usize, usize));
+
+/// What the analysis of a plume's block reads from the stream (shared by the blocks
+/// analysed side by side).
+struct BlockContext<'a> {
+    setup: &'a StreamSetup,
+    ring: &'a VecDeque<Record>,
+    reference: &'a SceneReference,
+    staged_bands: &'a [usize],
+    window_positions: &'a [usize],
+}
+
+impl BlockContext<'_> {
+    fn record(&self, line: usize) -> Option<&Record> {
+        let front = self.ring.front()?.line;
+        self.ring.get(line.checked_sub(front)?)
+    }
+
+    /// Runs the scan's analysis on the lines and samples around component `c`: what it
+    /// found, and the CFAR's seed pixels and too-small components in the block.
+    fn analyse(&self, c: &Component, margin: usize) -> Result<BlockAnalysis> {
+        let width = self.setup.samples;
+        let front = self.ring.front().map_or(0, |f| f.line);
+        let lo = c.first.saturating_sub(margin).max(front);
+        let hi = (c.last + margin).min(self.ring.back().map_or(0, |r| r.line));
+        let (s0, s1) = (c.c0.saturating_sub(margin), (c.c1 + margin).min(width - 1));
+        let (n, w) = (hi - lo + 1, s1 - s0 + 1);
+        let nb = self.staged_bands.len();
+        let mut maps = DetectionMaps {
+            lines: n,
+            samples: w,
+            enhancement: Vec::with_capacity(n * w),
+            albedo: Vec::with_capacity(n * w),
+            sigma: Vec::with_capacity(n * w),
+            z: Vec::with_capacity(n * w),
+            timings: Default::default(),
+        };
+        for l in lo..=hi {
+            let rec = self.record(l).context("a plume's line was let go")?;
+            maps.enhancement.extend_from_slice(&rec.maps[0][s0..=s1]);
+            maps.albedo.extend_from_slice(&rec.maps[1][s0..=s1]);
+            maps.sigma.extend_from_slice(&rec.maps[2][s0..=s1]);
+            maps.z.extend_from_slice(&rec.maps[3][s0..=s1]);
+        }
+        let pass = &self.setup.pass;
+        let full = self.reference;
+        let reference = SceneReference {
+            background: full.background[s0..=s1].to_vec(),
+            n_valid: full.n_valid,
+            null: full.null.clone(),
+        };
+        let mut prepared = PassMaps::new(&maps, pass.smoothing_radius)?.within(reference)?;
+        let rated = (lo..=hi)
+            .filter_map(|l| self.record(l))
+            .any(|r| r.rate.is_some());
+        if rated {
+            let (mut re, mut rs) = (Vec::with_capacity(n * w), Vec::with_capacity(n * w));
+            for l in lo..=hi {
+                let rec = self.record(l).context("a plume's line was let go")?;
+                match &rec.rate {
+                    Some([e, s]) => {
+                        re.extend_from_slice(&e[s0..=s1]);
+                        rs.extend_from_slice(&s[s0..=s1]);
+                    }
+                    None => {
+                        re.extend(std::iter::repeat_n(f32::NAN, w));
+                        rs.extend(std::iter::repeat_n(f32::NAN, w));
+                    }
+                }
+            }
+            prepared = prepared.with_rate_values(&re, &rs)?;
+        }
+        let mut gt = self.setup.transform.gt;
+        gt[0] += lo as f64 * gt[2] + s0 as f64 * gt[1];
+        gt[3] += lo as f64 * gt[5] + s0 as f64 * gt[4];
+        let transform = GeoTransform::new(gt)?;
+        let analysis = {
+            // The block's radiance read in place from the held lines (no copy).
+            let view = BlockView {
+                rows: (lo..=hi)
+                    .map(|l| self.record(l).map(|r| r.staged.as_slice()))
+                    .collect::<Option<Vec<_>>>()
+                    .context("a plume's line was let go")?,
+                s0,
+                samples: w,
+                bands: nb,
+            };
+            let spectra = WindowSpectra {
+                source: &view,
+                bands: self.window_positions,
+                wavelength_nm: &self.setup.window.wavelength_nm,
+                unit_absorption: &self.setup.window.unit_absorption,
+            };
+            analyse_pass_prepared(
+                &self.setup.name,
+                &prepared,
+                &transform,
+                self.setup.wind,
+                None,
+                Some(&spectra),
+                None,
+                pass,
+            )?
+        };
+        let counts = (analysis.plumes.n_seed_pixels, analysis.plumes.n_too_small);
+        let mut found = Vec::new();
+        let block = std::sync::Arc::new((prepared, transform));
+        for (p, l) in analysis.plumes.plumes.iter().zip(&analysis.located) {
+            let peak = (p.peak_pixel[0] + lo, p.peak_pixel[1] + s0);
+            let inside = (c.first..=c.last).contains(&peak.0) && (c.c0..=c.c1).contains(&peak.1);
+            if !inside {
+                continue;
+            }
+            // The fragment rule is applied across blocks (see `report`): the other
+            // plumes of this block were not given the margins their own tests need.
+            let mut l = l.clone();
+            l.fragment_of = None;
+            let l = &l;
+            let verdict = crate::result::Verdict::of(&analysis, p, l);
+            found.push(Found {
+                block_plume: p.clone(),
+                block_located: l.clone(),
+                flight: in_flight(p, l, (lo, s0), (w, width)),
+                parent: None,
+                verdict,
+                block: std::sync::Arc::clone(&block),
+            });
+        }
+        Ok((found, counts))
+    }
+}
+
 /// Samples `s0..s0 + samples` of held lines (each `width × bands`, band fastest) as a
 /// cube, read in place.
 struct BlockView<'a> {
@@ -1595,15 +1649,25 @@ impl plumewatch_core::LineSource for BlockView<'_> {
                 bands.len()
             )));
         };
+        if let Some(&b) = bands.iter().find(|&&b| b >= self.bands) {
+            return Err(plumewatch_core::Error::Invalid(format!(
+                "band {b} outside the block's {}",
+                self.bands
+            )));
+        }
+        // The window's bands are usually a run of staged positions: copied as slices.
+        let run = bands
+            .first()
+            .filter(|&&b0| bands.iter().enumerate().all(|(k, &b)| b == b0 + k));
         for (c, dst) in out.chunks_exact_mut(bands.len().max(1)).enumerate() {
             let px = &row[(self.s0 + c) * self.bands..(self.s0 + c + 1) * self.bands];
-            for (o, &b) in dst.iter_mut().zip(bands) {
-                *o = *px.get(b).ok_or_else(|| {
-                    plumewatch_core::Error::Invalid(format!(
-                        "band {b} outside the block's {}",
-                        self.bands
-                    ))
-                })?;
+            match run {
+                Some(&b0) => dst.copy_from_slice(&px[b0..b0 + dst.len()]),
+                None => {
+                    for (o, &b) in dst.iter_mut().zip(bands) {
+                        *o = px[b];
+                    }
+                }
             }
         }
         Ok(())
