@@ -28,9 +28,9 @@ Features (what `plumewatch_core::plume::vet` computes at inference):
    "the narrow-band column equals the matched-filter enhancement e" against "it is 0",
    LLR = e (column - e/2) / se², as sign(LLR) ln(1 + |LLR|): gas carries its column in
    the narrow absorption structure, a broad surface feature does not, and a loosely
-   measured column says little either way. Missing where
-   the scan did not run the check; such rows take the feature's mean (the term drops
-   out of the logit, as at inference).
+   measured column says little either way. Missing where the scan did not run the
+   check; such rows take the feature's mean (the term drops out of the logit, as at
+   inference).
 
 Model: L2-regularised logistic regression (penalty 1 on the standardised weights),
 Newton iterations. Prints the Rust constants, and for thresholds on the gas probability

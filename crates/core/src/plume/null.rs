@@ -28,13 +28,12 @@
 //! The scan reports a candidate only when the vetting model
 //! ([`super::vet`]) also calls it gas, so the false sites an analyst sees are the null's
 //! candidates that would pass vetting. Each null candidate whose emission could be
-//! estimated (negated enhancement, the scan's wind) carries its evidence — flux
-//! agreement, and the narrow-band check on the negated enhancement where the radiance
-//! is at hand
-//! ([`CandidateEvidence`]); a false candidate of significance `s` passes with probability
-//! `π(s)`, the share of the null candidates that pass at significance `s`, shrunk
-//! towards 1 by one pseudo-candidate that always passes (so a scene with few null
-//! candidates gets little credit). The expected false sites at least as significant as
+//! estimated (negated enhancement, the scan's wind) carries its evidence
+//! ([`CandidateEvidence`]: flux agreement, and the narrow-band check on the negated
+//! enhancement where the radiance is at hand); a false candidate of significance `s`
+//! passes with probability `π(s)`, the share of the null candidates that pass at
+//! significance `s`, shrunk towards 1 by one pseudo-candidate that always passes (so a
+//! scene with few null candidates gets little credit). The expected false sites at least as significant as
 //! `s` that pass vetting are `∫ₛ^∞ π(t) (−dE(t))` ([`NullSample::vetted_false_rate_per_pixel`]):
 //! the candidates at each significance, each passing at its own.
 

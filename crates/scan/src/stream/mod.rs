@@ -664,12 +664,7 @@ impl Stream {
             samples: w,
             bands: nb,
         };
-        let spectra = WindowSpectra {
-            source: &view,
-            bands: &self.window_positions,
-            wavelength_nm: &self.setup.window.wavelength_nm,
-            unit_absorption: &self.setup.window.unit_absorption,
-        };
+        let spectra = window_spectra(&self.setup, &self.window_positions, &view);
         let null = plumewatch_core::scan::empirical_null(
             &prepared,
             &self.setup.transform,
@@ -799,8 +794,7 @@ impl Stream {
     }
 
     fn record(&self, line: usize) -> Option<&Record> {
-        let front = self.ring.front()?.line;
-        self.ring.get(line.checked_sub(front)?)
+        held(&self.ring, line)
     }
 
     /// Smoothed significance of line `line` from the held lines (rows beyond the
@@ -1479,6 +1473,27 @@ impl Drop for ChipWriter {
     }
 }
 
+/// The held line `line` of `ring` (lines in order), if still held.
+fn held(ring: &VecDeque<Record>, line: usize) -> Option<&Record> {
+    let front = ring.front()?.line;
+    ring.get(line.checked_sub(front)?)
+}
+
+/// The gas window's spectra of held lines read through `view`, for the narrow-band
+/// check.
+fn window_spectra<'a>(
+    setup: &'a StreamSetup,
+    window_positions: &'a [usize],
+    view: &'a BlockView<'a>,
+) -> WindowSpectra<'a> {
+    WindowSpectra {
+        source: view,
+        bands: window_positions,
+        wavelength_nm: &setup.window.wavelength_nm,
+        unit_absorption: &setup.window.unit_absorption,
+    }
+}
+
 /// What a block's analysis found, and the CFAR's seed pixels and too-small components
 /// in the block.
 type BlockAnalysis = (Vec<Found>, (usize, usize));
@@ -1495,8 +1510,7 @@ struct BlockContext<'a> {
 
 impl BlockContext<'_> {
     fn record(&self, line: usize) -> Option<&Record> {
-        let front = self.ring.front()?.line;
-        self.ring.get(line.checked_sub(front)?)
+        held(self.ring, line)
     }
 
     /// Runs the scan's analysis on the lines and samples around component `c`: what it
@@ -1568,12 +1582,7 @@ impl BlockContext<'_> {
                 samples: w,
                 bands: nb,
             };
-            let spectra = WindowSpectra {
-                source: &view,
-                bands: self.window_positions,
-                wavelength_nm: &self.setup.window.wavelength_nm,
-                unit_absorption: &self.setup.window.unit_absorption,
-            };
+            let spectra = window_spectra(self.setup, self.window_positions, &view);
             analyse_pass_prepared(
                 &self.setup.name,
                 &prepared,
