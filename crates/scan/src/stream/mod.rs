@@ -420,7 +420,8 @@ pub struct Stream {
     ring: VecDeque<Record>,
     /// Smoothed significance of the last `z_memory_lines` tracked lines.
     zring: VecDeque<Vec<f32>>,
-    reference: Option<SceneReference>,
+    /// Shared with the analyses of the plumes completed while it was in use.
+    reference: Option<std::sync::Arc<SceneReference>>,
     tracker: Tracker,
     waiting: Vec<Component>,
     /// Plumes analysed whose fragment rule is not decided yet.
@@ -672,11 +673,11 @@ impl Stream {
             Some(&spectra),
             &self.setup.pass,
         )?;
-        self.reference = Some(SceneReference {
+        self.reference = Some(std::sync::Arc::new(SceneReference {
             background: column_background(prepared.smoothed_z(), prepared.grid())?,
             n_valid: self.reference_pixels(),
             null: Some(null),
-        });
+        }));
         self.ready = true;
         Ok(())
     }
@@ -841,9 +842,15 @@ impl Stream {
 
     /// Tracks every line whose smoothed significance is final, analyses the plumes that
     /// are complete, and lets go of lines no open plume needs.
+    ///
+    /// The lines are tracked first, noting for each which plumes it completed (with the
+    /// scene reference of that moment) and which seeded plumes were still open or
+    /// waiting. The completed plumes of all the lines are then analysed side by side,
+    /// and their results settled line by line in order, so the alerts are those of an
+    /// analysis after every line.
     fn advance(&mut self, newest: usize, end: bool) -> Result<Vec<Alert>> {
         let r = self.setup.pass.smoothing_radius;
-        let mut alerts = Vec::new();
+        let mut rounds = Vec::new();
         while self.tracked <= newest && (end || self.tracked + r <= newest) {
             let line = self.tracked;
             let t = std::time::Instant::now();
@@ -856,14 +863,15 @@ impl Stream {
                 self.settings.longest_plume_lines,
             );
             self.waiting.extend(quiet);
-            alerts.extend(self.analyse_ready(line, end)?);
+            rounds.push(self.round(line, false)?);
         }
         if end {
             let rest = self.tracker.take_all();
             let last = self.tracked.saturating_sub(1);
             self.waiting.extend(rest);
-            alerts.extend(self.analyse_ready(last, true)?);
+            rounds.push(self.round(last, true)?);
         }
+        let alerts = self.analyse_rounds(rounds)?;
         self.trim();
         Ok(alerts)
     }
@@ -955,11 +963,11 @@ impl Stream {
         let z: Vec<f32> = self.zring.iter().flatten().copied().collect();
         let grid = Grid::new(z.len() / w, w);
         let null = self.reference.as_ref().and_then(|r| r.null.clone());
-        self.reference = Some(SceneReference {
+        self.reference = Some(std::sync::Arc::new(SceneReference {
             background: column_background(&z, grid)?,
             n_valid: self.reference_pixels(),
             null,
-        });
+        }));
         Ok(())
     }
 
@@ -974,12 +982,9 @@ impl Stream {
             .max(p.reject.neighbourhood_radius + 1)
     }
 
-    /// Analyses the complete plumes whose margins have been tracked, then reports those
-    /// whose fragment rule can be decided: every line within the rule's reach has been
-    /// tracked and every plume there analysed, so the rule sees each plume's possible
-    /// parents as `scan` does.
-    fn analyse_ready(&mut self, tracked: usize, end: bool) -> Result<Vec<Alert>> {
-        let t = std::time::Instant::now();
+    /// Takes the complete plumes whose margins have been tracked (`tracked` is the last
+    /// line tracked) and notes the seeded plumes still open or waiting.
+    fn round(&mut self, tracked: usize, end: bool) -> Result<Round> {
         let waiting = std::mem::take(&mut self.waiting);
         let mut ready = Vec::new();
         for c in waiting {
@@ -990,65 +995,94 @@ impl Stream {
                 ready.push((c, margin));
             }
         }
-        // The blocks are independent: analysed side by side, taken in order.
-        let results: Vec<Result<BlockAnalysis>> = if ready.is_empty() {
-            Vec::new()
-        } else {
-            let ctx = BlockContext {
-                setup: &self.setup,
-                ring: &self.ring,
-                reference: self
-                    .reference
-                    .as_ref()
-                    .context("a plume analysed before the warm-up's statistics")?,
-                staged_bands: &self.staged_bands,
-                window_positions: &self.window_positions,
-            };
-            ready
-                .par_iter()
-                .map(|(c, margin)| ctx.analyse(c, *margin))
-                .collect()
+        let reference = match (&self.reference, ready.is_empty()) {
+            (_, true) => None,
+            (Some(r), false) => Some(std::sync::Arc::clone(r)),
+            (None, false) => bail!("a plume analysed before the warm-up's statistics"),
         };
-        for ((c, _), result) in ready.into_iter().zip(results) {
-            let (mut found, (n_seed_pixels, n_too_small)) = result?;
-            self.stats.plumes_analysed += 1;
-            self.n_seed_pixels += n_seed_pixels;
-            self.n_too_small += n_too_small;
-            // A candidate whose peak an earlier block already reported is not new.
-            found.retain(|f| {
-                let peak = (f.flight.0.peak_pixel[0], f.flight.0.peak_pixel[1]);
-                if self.seen_peaks.contains(&peak) {
-                    return false;
-                }
-                self.seen_peaks.push_back(peak);
-                if self.seen_peaks.len() > 4096 {
-                    self.seen_peaks.pop_front();
-                }
-                true
-            });
-            self.add_parents(&found);
-            self.analysed.push((c, found));
-        }
-        let reach = self.fragment_reach_lines();
         // Only a seeded plume can be more significant than a candidate (its parent);
         // an open plume that is not seeded yet is not waited for.
         let mut blockers: Vec<Component> = self.tracker.open_components();
         blockers.extend(self.waiting.iter().copied());
         blockers.retain(|c| c.seeded);
-        let analysed = std::mem::take(&mut self.analysed);
+        Ok(Round {
+            tracked,
+            end,
+            ready,
+            reference,
+            blockers,
+        })
+    }
+
+    /// Analyses the plumes of `rounds` side by side, then settles the rounds in order:
+    /// each takes its plumes' candidates (those whose peaks an earlier block reported
+    /// are not new) and reports those whose fragment rule can be decided — every line
+    /// within the rule's reach has been tracked and every plume there analysed, so the
+    /// rule sees each plume's possible parents as `scan` does.
+    fn analyse_rounds(&mut self, rounds: Vec<Round>) -> Result<Vec<Alert>> {
+        let t = std::time::Instant::now();
+        let jobs: Vec<(&Component, usize, &SceneReference)> = rounds
+            .iter()
+            .flat_map(|round| {
+                round.ready.iter().filter_map(move |(c, margin)| {
+                    round.reference.as_deref().map(|r| (c, *margin, r))
+                })
+            })
+            .collect();
+        let results: Vec<Result<BlockAnalysis>> = if jobs.is_empty() {
+            Vec::new()
+        } else {
+            let ctx = BlockContext {
+                setup: &self.setup,
+                ring: &self.ring,
+                staged_bands: &self.staged_bands,
+                window_positions: &self.window_positions,
+            };
+            jobs.par_iter()
+                .map(|(c, margin, reference)| ctx.analyse(c, *margin, reference))
+                .collect()
+        };
+        let mut results = results.into_iter();
+        let reach = self.fragment_reach_lines();
         let mut alerts = Vec::new();
-        for (c, found) in analysed {
-            let waited = tracked.saturating_sub(c.last);
-            let decided = end
-                || waited >= self.settings.max_decision_lines
-                || (c.last + reach <= tracked
-                    && !blockers
-                        .iter()
-                        .any(|o| o.first <= c.last + reach && c.first <= o.last + reach));
-            if decided {
-                alerts.extend(self.report(found)?);
-            } else {
+        for round in rounds {
+            for (c, _) in round.ready {
+                let (mut found, (n_seed_pixels, n_too_small)) = results
+                    .next()
+                    .context("a plume's analysis went missing")??;
+                self.stats.plumes_analysed += 1;
+                self.n_seed_pixels += n_seed_pixels;
+                self.n_too_small += n_too_small;
+                // A candidate whose peak an earlier block already reported is not new.
+                found.retain(|f| {
+                    let peak = (f.flight.0.peak_pixel[0], f.flight.0.peak_pixel[1]);
+                    if self.seen_peaks.contains(&peak) {
+                        return false;
+                    }
+                    self.seen_peaks.push_back(peak);
+                    if self.seen_peaks.len() > 4096 {
+                        self.seen_peaks.pop_front();
+                    }
+                    true
+                });
+                self.add_parents(&found, round.tracked + 1);
                 self.analysed.push((c, found));
+            }
+            let analysed = std::mem::take(&mut self.analysed);
+            for (c, found) in analysed {
+                let waited = round.tracked.saturating_sub(c.last);
+                let decided = round.end
+                    || waited >= self.settings.max_decision_lines
+                    || (c.last + reach <= round.tracked
+                        && !round
+                            .blockers
+                            .iter()
+                            .any(|o| o.first <= c.last + reach && c.first <= o.last + reach));
+                if decided {
+                    alerts.extend(self.report(found)?);
+                } else {
+                    self.analysed.push((c, found));
+                }
             }
         }
         self.stats.analyse_s += t.elapsed().as_secs_f64();
@@ -1075,7 +1109,8 @@ impl Stream {
     /// Keeps the accepted candidates of an analysis as possible parents for the
     /// fragment rule (flight coordinates, with their peak pixels), and lets go of those
     /// no plume still to be reported can reach.
-    fn add_parents(&mut self, found: &[Found]) {
+    /// `now` is the number of lines tracked when they were found.
+    fn add_parents(&mut self, found: &[Found], now: usize) {
         for f in found {
             let (p, l) = &f.flight;
             if p.rejection.is_none() {
@@ -1091,7 +1126,7 @@ impl Stream {
             .map(|(c, _)| c.first)
             .chain(found.iter().map(|f| f.flight.0.bbox[0]))
             .min()
-            .unwrap_or(self.tracked);
+            .unwrap_or(now);
         let horizon = oldest
             .saturating_sub(2 * self.fragment_reach_lines() + self.settings.longest_plume_lines);
         self.parents.retain(|(f, _)| f.row >= horizon as f64);
@@ -1498,12 +1533,25 @@ fn window_spectra<'a>(
 /// in the block.
 type BlockAnalysis = (Vec<Found>, (usize, usize));
 
+/// One tracked line's share of the analysis (see [`Stream::advance`]).
+struct Round {
+    /// The line tracked last.
+    tracked: usize,
+    /// The input has ended: every analysed plume is decided.
+    end: bool,
+    /// Plumes the line completed, with their margins.
+    ready: Vec<(Component, usize)>,
+    /// The scene reference then (`None` when nothing was completed).
+    reference: Option<std::sync::Arc<SceneReference>>,
+    /// Seeded plumes still open or waiting then.
+    blockers: Vec<Component>,
+}
+
 /// What the analysis of a plume's block reads from the stream (shared by the blocks
 /// analysed side by side).
 struct BlockContext<'a> {
     setup: &'a StreamSetup,
     ring: &'a VecDeque<Record>,
-    reference: &'a SceneReference,
     staged_bands: &'a [usize],
     window_positions: &'a [usize],
 }
@@ -1515,7 +1563,13 @@ impl BlockContext<'_> {
 
     /// Runs the scan's analysis on the lines and samples around component `c`: what it
     /// found, and the CFAR's seed pixels and too-small components in the block.
-    fn analyse(&self, c: &Component, margin: usize) -> Result<BlockAnalysis> {
+    /// `full` is the scene reference in use when the plume was complete.
+    fn analyse(
+        &self,
+        c: &Component,
+        margin: usize,
+        full: &SceneReference,
+    ) -> Result<BlockAnalysis> {
         let width = self.setup.samples;
         let front = self.ring.front().map_or(0, |f| f.line);
         let lo = c.first.saturating_sub(margin).max(front);
@@ -1540,7 +1594,6 @@ impl BlockContext<'_> {
             maps.z.extend_from_slice(&rec.maps[3][s0..=s1]);
         }
         let pass = &self.setup.pass;
-        let full = self.reference;
         let reference = SceneReference {
             background: full.background[s0..=s1].to_vec(),
             n_valid: full.n_valid,
@@ -1631,30 +1684,29 @@ struct BlockView<'a> {
     bands: usize,
 }
 
-impl plumewatch_core::LineSource for BlockView<'_> {
-    fn lines(&self) -> usize {
-        self.rows.len()
-    }
-    fn samples(&self) -> usize {
-        self.samples
-    }
-    fn bands(&self) -> usize {
-        self.bands
-    }
-    /// The whole line of the block; sample ranges go through the trait's default.
-    fn read_line(
+impl BlockView<'_> {
+    /// Copies samples `cols` (block coordinates) of line `line`, bands `bands`, into
+    /// `out` (band fastest).
+    fn copy_cols(
         &self,
         line: usize,
+        cols: std::ops::Range<usize>,
         bands: &[usize],
         out: &mut [f32],
     ) -> plumewatch_core::Result<()> {
-        let (Some(row), true) = (self.rows.get(line), out.len() == self.samples * bands.len())
-        else {
+        let (Some(row), true) = (
+            self.rows.get(line),
+            cols.start <= cols.end
+                && cols.end <= self.samples
+                && out.len() == cols.len() * bands.len(),
+        ) else {
             return Err(plumewatch_core::Error::Invalid(format!(
-                "line {line} of a {}-line block, or a buffer of {} values for {} samples × {} bands",
+                "line {line}, samples {}..{} of a {}-line block of {} samples, or a buffer of {} values for {} bands",
+                cols.start,
+                cols.end,
                 self.rows.len(),
-                out.len(),
                 self.samples,
+                out.len(),
                 bands.len()
             )));
         };
@@ -1668,8 +1720,9 @@ impl plumewatch_core::LineSource for BlockView<'_> {
         let run = bands
             .first()
             .filter(|&&b0| bands.iter().enumerate().all(|(k, &b)| b == b0 + k));
+        let first = self.s0 + cols.start;
         for (c, dst) in out.chunks_exact_mut(bands.len().max(1)).enumerate() {
-            let px = &row[(self.s0 + c) * self.bands..(self.s0 + c + 1) * self.bands];
+            let px = &row[(first + c) * self.bands..(first + c + 1) * self.bands];
             match run {
                 Some(&b0) => dst.copy_from_slice(&px[b0..b0 + dst.len()]),
                 None => {
@@ -1680,6 +1733,38 @@ impl plumewatch_core::LineSource for BlockView<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl plumewatch_core::LineSource for BlockView<'_> {
+    fn lines(&self) -> usize {
+        self.rows.len()
+    }
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn bands(&self) -> usize {
+        self.bands
+    }
+    fn read_line(
+        &self,
+        line: usize,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
+        self.copy_cols(line, 0..self.samples, bands, out)
+    }
+    fn read_line_cols(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
+        self.copy_cols(line, cols, bands, out)
+    }
+    fn cheap_column_reads(&self) -> bool {
+        true
     }
 }
 
