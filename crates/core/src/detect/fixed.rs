@@ -99,6 +99,9 @@ pub struct ColumnFilters {
     /// Divide by the albedo factor (the albedo-corrected matched filter).
     pub albedo_correction: bool,
     saturation_positions: Vec<usize>,
+    /// `true` at the staged positions screened for saturation (up to the last one):
+    /// the screen of [`ColumnFilters::valid`] as one branch-free pass over the values.
+    saturation_mask: Vec<bool>,
     saturation_threshold: Option<f32>,
     /// Moments of each column's background pixels (to update them, see
     /// [`ColumnFilters::updated_column`]).
@@ -153,6 +156,7 @@ impl ColumnFilters {
             bands,
             albedo_correction,
             saturation_positions: saturation_positions.to_vec(),
+            saturation_mask: position_mask(saturation_positions),
             saturation_threshold: params.saturation.map(|s| s.threshold),
             moments: Vec::new(),
             unit_absorption: unit_absorption.to_vec(),
@@ -291,6 +295,7 @@ impl ColumnFilters {
             bands: self.bands,
             albedo_correction: self.albedo_correction,
             saturation_positions: self.saturation_positions.clone(),
+            saturation_mask: self.saturation_mask.clone(),
             saturation_threshold: self.saturation_threshold,
             moments: Vec::new(),
             unit_absorption: self.unit_absorption.clone(),
@@ -559,9 +564,13 @@ impl ColumnFilters {
     /// saturated.
     pub fn valid(&self, v: &[f32]) -> bool {
         let finite = crate::math::all_finite(&v[..self.bands]);
-        let saturated = self
-            .saturation_threshold
-            .is_some_and(|t| self.saturation_positions.iter().any(|&p| v[p] > t));
+        let mask = &self.saturation_mask;
+        let saturated = self.saturation_threshold.is_some_and(|t| {
+            v[..mask.len()]
+                .iter()
+                .zip(mask)
+                .fold(false, |any, (&x, &on)| any | (on & (x > t)))
+        });
         finite && !saturated
     }
 
@@ -605,6 +614,15 @@ impl ColumnFilters {
     }
 }
 
+/// `true` at `positions`, `false` elsewhere, up to the last of them.
+fn position_mask(positions: &[usize]) -> Vec<bool> {
+    let mut mask = vec![false; positions.iter().max().map_or(0, |&p| p + 1)];
+    for &p in positions {
+        mask[p] = true;
+    }
+    mask
+}
+
 /// All staged values of pixel (`line`, `col`).
 fn pixel(cube: &VecCube, line: usize, col: usize) -> &[f32] {
     let i = (line * cube.samples + col) * cube.bands;
@@ -644,6 +662,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_pixel_is_valid_unless_its_window_is_not_finite_or_a_screened_band_saturates() {
+        // 3 window bands, staged positions 0..6; positions 1, 4 and 5 are screened.
+        let params = DetectParams {
+            algorithm: Algorithm::AlbedoMatchedFilter,
+            saturation: Some(crate::mask::Saturation::default()),
+            ..DetectParams::default()
+        };
+        let t = params.saturation.unwrap().threshold;
+        let ua = [-1e-6, -2e-6, -3e-6];
+        let f = ColumnFilters::without_columns(3, &ua, &[5, 1, 4], &params, Vec::new()).unwrap();
+        let ok = [1.0f32, 1.0, 1.0, 1.0, 1.0, 1.0];
+        assert!(f.valid(&ok));
+        for p in 0..6 {
+            let mut v = ok;
+            v[p] = t + 0.5;
+            assert_eq!(f.valid(&v), ![1, 4, 5].contains(&p), "saturated at {p}");
+            v[p] = f32::NAN;
+            // Not finite matters in the window only (a NaN is not above the threshold).
+            assert_eq!(f.valid(&v), p >= 3, "NaN at {p}");
+        }
+        // Exactly at the threshold is not saturated.
+        let mut v = ok;
+        v[4] = t;
+        assert!(f.valid(&v));
+        // Without a saturation screen only finiteness counts.
+        let plain = DetectParams {
+            saturation: None,
+            ..params
+        };
+        let f = ColumnFilters::without_columns(3, &ua, &[5, 1, 4], &plain, Vec::new()).unwrap();
+        let mut v = ok;
+        v[4] = t + 0.5;
+        assert!(f.valid(&v));
     }
 
     #[test]
