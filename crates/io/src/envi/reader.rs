@@ -355,8 +355,7 @@ impl EnviCube {
     /// Same as [`plumewatch_core::LineSource::read_line`] with the I/O error type.
     pub fn read_line_f32(&self, line: usize, bands: &[usize], out: &mut [f32]) -> Result<()> {
         self.check_line_args(line, bands, out.len())?;
-        self.dispatch_line(line, 0..self.header.samples, bands, out);
-        Ok(())
+        self.dispatch_line(line, 0..self.header.samples, bands, out)
     }
 
     /// Reads samples `cols` of line `line` for `bands` into `out` (`cols.len() ×
@@ -369,16 +368,14 @@ impl EnviCube {
         out: &mut [f32],
     ) -> Result<()> {
         self.check_cols_args(line, cols.clone(), bands, out.len())?;
-        self.dispatch_line(line, cols, bands, out);
-        Ok(())
+        self.dispatch_line(line, cols, bands, out)
     }
 
     /// Reads line `line` for `bands` into `out` (samples × bands, band fastest) as f64,
     /// with gain/offset applied and no-data values as NaN.
     pub fn read_line_f64(&self, line: usize, bands: &[usize], out: &mut [f64]) -> Result<()> {
         self.check_line_args(line, bands, out.len())?;
-        self.dispatch_line(line, 0..self.header.samples, bands, out);
-        Ok(())
+        self.dispatch_line(line, 0..self.header.samples, bands, out)
     }
 
     /// Reads band `band` (0-based) over the whole cube as f64, `lines × samples`
@@ -405,27 +402,88 @@ impl EnviCube {
         let mut out = vec![zero; h.lines * h.samples];
         for (line, row) in out.chunks_exact_mut(h.samples).enumerate() {
             self.check_not_truncated()?;
-            self.dispatch_line(line, 0..h.samples, &[band], row);
+            self.dispatch_line(line, 0..h.samples, &[band], row)?;
         }
         Ok(out)
     }
 
-    /// Decodes one line; arguments are already checked. Matches on data type and byte
-    /// order once, then runs a monomorphised loop.
+    /// Byte range (within [`EnviCube::raw_data`]) of the rows of `bands` over samples
+    /// `cols` of line `line`, when one positioned read of it is cheaper than touching
+    /// the mapping: BIL rows of dense bands (the range spans at most twice the rows
+    /// asked for) over at least half the line. Reading copies the bytes once, where
+    /// the mapping takes a page fault for every few pages it has not touched yet.
+    fn read_span(
+        &self,
+        line: usize,
+        cols: &std::ops::Range<usize>,
+        bands: &[usize],
+    ) -> Option<std::ops::Range<usize>> {
+        let h = &self.header;
+        if h.interleave != Interleave::Bil || cols.is_empty() || 2 * cols.len() < h.samples {
+            return None;
+        }
+        let (lo, hi) = (*bands.iter().min()?, *bands.iter().max()?);
+        if hi - lo + 1 > 2 * bands.len() {
+            return None;
+        }
+        let sz = h.data_type.size();
+        Some(self.row_offset(line, lo) + cols.start * sz..self.row_offset(line, hi) + cols.end * sz)
+    }
+
+    /// Decodes one line; arguments are already checked. Reads the line's bytes with one
+    /// positioned read where [`EnviCube::read_span`] says so (into a buffer kept per
+    /// thread), else decodes from the mapping. Matches on data type and byte order
+    /// once, then runs a monomorphised loop.
     fn dispatch_line<O: OutValue>(
         &self,
         line: usize,
         cols: std::ops::Range<usize>,
         bands: &[usize],
         out: &mut [O],
+    ) -> Result<()> {
+        thread_local! {
+            static LINE_BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let Some(span) = self.read_span(line, &cols, bands) else {
+            self.dispatch_decode(line, cols, bands, out, (self.raw_data(), 0));
+            return Ok(());
+        };
+        LINE_BYTES.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.resize(span.len(), 0);
+            let at = (self.header.header_offset + span.start) as u64;
+            std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut buf, at).map_err(|e| {
+                Error::io(
+                    &self.data_path,
+                    format!(
+                        "cannot read line {line} ({} bytes at offset {at})",
+                        span.len()
+                    ),
+                    e,
+                )
+            })?;
+            self.dispatch_decode(line, cols, bands, out, (&buf, span.start));
+            Ok(())
+        })
+    }
+
+    /// [`EnviCube::decode_line`] for the cube's data type and byte order; `bytes` holds
+    /// the raw data from offset `bytes.1` on.
+    fn dispatch_decode<O: OutValue>(
+        &self,
+        line: usize,
+        cols: std::ops::Range<usize>,
+        bands: &[usize],
+        out: &mut [O],
+        bytes: (&[u8], usize),
     ) {
         let big = self.header.byte_order == ByteOrder::Big;
         macro_rules! go {
             ($t:ty) => {
                 if big {
-                    self.decode_line::<$t, true, O>(line, cols, bands, out)
+                    self.decode_line::<$t, true, O>(line, cols, bands, out, bytes)
                 } else {
-                    self.decode_line::<$t, false, O>(line, cols, bands, out)
+                    self.decode_line::<$t, false, O>(line, cols, bands, out, bytes)
                 }
             };
         }
@@ -448,12 +506,12 @@ impl EnviCube {
         cols: std::ops::Range<usize>,
         bands: &[usize],
         out: &mut [O],
+        (data, base): (&[u8], usize),
     ) {
         if bands.is_empty() || cols.is_empty() {
             return;
         }
         let h = &self.header;
-        let data = self.raw_data();
         let nb = bands.len();
         let ns = cols.len();
         let s0 = cols.start;
@@ -480,7 +538,7 @@ impl EnviCube {
                     for t0 in (0..ns).step_by(TS) {
                         let tn = TS.min(ns - t0);
                         for (j, &b) in band_chunk.iter().enumerate() {
-                            let start = self.row_offset(line, b) + (s0 + t0) * T::SIZE;
+                            let start = self.row_offset(line, b) + (s0 + t0) * T::SIZE - base;
                             let row = &data[start..start + tn * T::SIZE];
                             let (g, o) = gain_offset(b);
                             convert_values::<T, BE, O, _>(
@@ -501,7 +559,7 @@ impl EnviCube {
                 }
             }
             Interleave::Bip => {
-                let start = self.row_offset(line, 0) + s0 * h.bands * T::SIZE;
+                let start = self.row_offset(line, 0) + s0 * h.bands * T::SIZE - base;
                 let row = &data[start..start + ns * h.bands * T::SIZE];
                 let contiguous = bands.windows(2).all(|w| w[1] == w[0] + 1);
                 let uniform = h.data_gain_values.is_none() && h.data_offset_values.is_none();
