@@ -863,7 +863,7 @@ impl Stream {
                 self.settings.longest_plume_lines,
             );
             self.waiting.extend(quiet);
-            rounds.push(self.round(line, false)?);
+            rounds.push(self.round(line, end)?);
         }
         if end {
             let rest = self.tracker.take_all();
@@ -1537,7 +1537,7 @@ type BlockAnalysis = (Vec<Found>, (usize, usize));
 struct Round {
     /// The line tracked last.
     tracked: usize,
-    /// The input has ended: every analysed plume is decided.
+    /// The input has ended: every waiting plume is complete, every analysed one decided.
     end: bool,
     /// Plumes the line completed, with their margins.
     ready: Vec<(Component, usize)>,
