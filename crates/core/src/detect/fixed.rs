@@ -98,7 +98,6 @@ pub struct ColumnFilters {
     pub bands: usize,
     /// Divide by the albedo factor (the albedo-corrected matched filter).
     pub albedo_correction: bool,
-    saturation_positions: Vec<usize>,
     /// `true` at the staged positions screened for saturation (up to the last one):
     /// the screen of [`ColumnFilters::valid`] as one branch-free pass over the values.
     saturation_mask: Vec<bool>,
@@ -155,7 +154,6 @@ impl ColumnFilters {
             columns: Vec::new(),
             bands,
             albedo_correction,
-            saturation_positions: saturation_positions.to_vec(),
             saturation_mask: position_mask(saturation_positions),
             saturation_threshold: params.saturation.map(|s| s.threshold),
             moments: Vec::new(),
@@ -294,7 +292,6 @@ impl ColumnFilters {
             columns: Vec::new(),
             bands: self.bands,
             albedo_correction: self.albedo_correction,
-            saturation_positions: self.saturation_positions.clone(),
             saturation_mask: self.saturation_mask.clone(),
             saturation_threshold: self.saturation_threshold,
             moments: Vec::new(),

@@ -995,11 +995,11 @@ impl Stream {
                 ready.push((c, margin));
             }
         }
-        let reference = match (&self.reference, ready.is_empty()) {
-            (_, true) => None,
-            (Some(r), false) => Some(std::sync::Arc::clone(r)),
-            (None, false) => bail!("a plume analysed before the warm-up's statistics"),
-        };
+        let reference = std::sync::Arc::clone(
+            self.reference
+                .as_ref()
+                .context("a plume tracked before the warm-up's statistics")?,
+        );
         // Only a seeded plume can be more significant than a candidate (its parent);
         // an open plume that is not seeded yet is not waited for.
         let mut blockers: Vec<Component> = self.tracker.open_components();
@@ -1024,9 +1024,11 @@ impl Stream {
         let jobs: Vec<(&Component, usize, &SceneReference)> = rounds
             .iter()
             .flat_map(|round| {
-                round.ready.iter().filter_map(move |(c, margin)| {
-                    round.reference.as_deref().map(|r| (c, *margin, r))
-                })
+                let reference = round.reference.as_ref();
+                round
+                    .ready
+                    .iter()
+                    .map(move |(c, margin)| (c, *margin, reference))
             })
             .collect();
         let results: Vec<Result<BlockAnalysis>> = if jobs.is_empty() {
@@ -1541,8 +1543,8 @@ struct Round {
     end: bool,
     /// Plumes the line completed, with their margins.
     ready: Vec<(Component, usize)>,
-    /// The scene reference then (`None` when nothing was completed).
-    reference: Option<std::sync::Arc<SceneReference>>,
+    /// The scene reference then.
+    reference: std::sync::Arc<SceneReference>,
     /// Seeded plumes still open or waiting then.
     blockers: Vec<Component>,
 }
@@ -1684,10 +1686,26 @@ struct BlockView<'a> {
     bands: usize,
 }
 
-impl BlockView<'_> {
-    /// Copies samples `cols` (block coordinates) of line `line`, bands `bands`, into
-    /// `out` (band fastest).
-    fn copy_cols(
+impl plumewatch_core::LineSource for BlockView<'_> {
+    fn lines(&self) -> usize {
+        self.rows.len()
+    }
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn bands(&self) -> usize {
+        self.bands
+    }
+    fn read_line(
+        &self,
+        line: usize,
+        bands: &[usize],
+        out: &mut [f32],
+    ) -> plumewatch_core::Result<()> {
+        self.read_line_cols(line, 0..self.samples, bands, out)
+    }
+    /// Samples `cols` (block coordinates) copied from the held line.
+    fn read_line_cols(
         &self,
         line: usize,
         cols: std::ops::Range<usize>,
@@ -1733,35 +1751,6 @@ impl BlockView<'_> {
             }
         }
         Ok(())
-    }
-}
-
-impl plumewatch_core::LineSource for BlockView<'_> {
-    fn lines(&self) -> usize {
-        self.rows.len()
-    }
-    fn samples(&self) -> usize {
-        self.samples
-    }
-    fn bands(&self) -> usize {
-        self.bands
-    }
-    fn read_line(
-        &self,
-        line: usize,
-        bands: &[usize],
-        out: &mut [f32],
-    ) -> plumewatch_core::Result<()> {
-        self.copy_cols(line, 0..self.samples, bands, out)
-    }
-    fn read_line_cols(
-        &self,
-        line: usize,
-        cols: std::ops::Range<usize>,
-        bands: &[usize],
-        out: &mut [f32],
-    ) -> plumewatch_core::Result<()> {
-        self.copy_cols(line, cols, bands, out)
     }
     fn cheap_column_reads(&self) -> bool {
         true
