@@ -3,6 +3,8 @@
 
 /// Sample correlation of paired values.
 pub mod correlation;
+/// The natural logarithm of many positive values at once, vectorised.
+pub mod log;
 /// The standard normal distribution: error function, CDF, upper tail and quantile.
 pub mod normal;
 /// Order statistics: medians, the median absolute deviation and percentiles.

@@ -271,6 +271,7 @@ pub fn narrowband_column(
     let mut g = vec![0f64; nb];
     highpass.apply_transpose(&th, &mut g);
     let mut line = vec![0f32; lw * nb];
+    let mut ln_px = vec![0f64; nb];
     let mut ring_sum = 0f64;
     let mut n_ring = 0usize;
     // (⟨s, g⟩, matched-filter enhancement) of each candidate pixel.
@@ -300,7 +301,8 @@ pub fn narrowband_column(
             if !px.iter().all(|&v| v.is_finite() && v > 0.0) {
                 continue;
             }
-            let sg: f64 = px.iter().zip(&g).map(|(&v, g)| f64::from(v).ln() * g).sum();
+            crate::math::log::ln_positive(px, &mut ln_px);
+            let sg: f64 = ln_px.iter().zip(&g).map(|(v, g)| v * g).sum();
             if in_cand {
                 let e = enhancement[i];
                 if e.is_finite() {

@@ -223,7 +223,14 @@ impl MomentAccumulator {
         let shift = self.shift.clone().expect("shift set");
         // Products and sums in f64: the f32 rounding of long sums of products is what
         // breaks f32 matched filters on ill-conditioned covariances.
-        let mut buf: Vec<f64> = vec![0.0; BLOCK_ROWS * b];
+        // A scratch block kept per thread: a fresh one of this size per call was
+        // zeroed and page-faulted in every time (the stream folds 600 columns each
+        // refresh).
+        thread_local! {
+            static SCRATCH: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut buf = SCRATCH.take();
+        buf.resize(buf.len().max(rows.min(BLOCK_ROWS) * b), 0.0);
         let mut filled = 0usize;
         let mut prod = faer::Mat::<f64>::zeros(b, b);
         let mut added = 0u64;
@@ -271,6 +278,7 @@ impl MomentAccumulator {
             }
         }
         flush(&buf, filled, self);
+        SCRATCH.set(buf);
         if sign > 0.0 {
             self.n += added;
         } else {

@@ -403,7 +403,9 @@ struct Record {
 
 /// The real-time engine (see the module docs).
 pub struct Stream {
-    setup: StreamSetup,
+    /// Shared with the analysis of tracked plumes, which runs beside the tracking of the
+    /// next lines.
+    setup: std::sync::Arc<StreamSetup>,
     settings: StreamSettings,
     staged_bands: Vec<usize>,
     window_positions: Vec<usize>,
@@ -426,6 +428,9 @@ pub struct Stream {
     waiting: Vec<Component>,
     /// Plumes analysed whose fragment rule is not decided yet.
     analysed: Vec<(Component, Vec<Found>)>,
+    /// Rounds tracked whose plumes are analysed with the next batch of lines (a replay
+    /// tracks a batch while the plumes of the one before are analysed).
+    pending: Vec<Round>,
     tracked: usize,
     received: usize,
     seen_peaks: VecDeque<(usize, usize)>,
@@ -494,6 +499,7 @@ impl Stream {
             tracker: Tracker::new(2 * setup.pass.cfar.closing_radius),
             waiting: Vec::new(),
             analysed: Vec::new(),
+            pending: Vec::new(),
             tracked: 0,
             received: 0,
             seen_peaks: VecDeque::new(),
@@ -509,7 +515,7 @@ impl Stream {
             n_too_small: 0,
             to_wgs84,
             stats: StreamStats::default(),
-            setup,
+            setup: std::sync::Arc::new(setup),
             settings,
         })
     }
@@ -579,6 +585,9 @@ impl Stream {
                 lat_lon: l.lat_lon,
             })
             .collect();
+        // A batch of lines (a replay) has its plumes analysed with the next batch; a
+        // sensor delivering one line at a time has them analysed at once.
+        let defer = records.len() > 1;
         if !self.ready {
             self.ring.extend(records);
             self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
@@ -587,30 +596,58 @@ impl Stream {
             }
             self.finish_warmup()?;
             let newest = self.received - 1;
-            return self.advance(newest, false);
+            return self.advance(newest, false, defer);
         }
-        // The new lines are detected (on another thread, with the filters as they are
-        // now) while the lines already detected are tracked and analysed: the two
-        // cores share the work of a replay. Alerts of a batch come with the next one
-        // (or at the end); a sensor delivering one line at a time loses one line.
+        // Three things run side by side, sharing the cores of a replay: the new lines
+        // are detected (with the filters as they are now), the lines already detected
+        // are tracked, and the plumes completed by the batch before are analysed.
+        // Alerts of a batch come with the next one (or at the end).
         let newest = self.ring.back().map_or(0, |r| r.line);
         let filters = std::sync::Arc::clone(&self.filters);
         let (w, nb) = (self.setup.samples, self.staged_bands.len());
-        let (alerts, seconds) = std::thread::scope(|scope| {
+        let pending = std::mem::take(&mut self.pending);
+        let ring = std::mem::take(&mut self.ring);
+        let setup = std::sync::Arc::clone(&self.setup);
+        let (staged_bands, window_positions) =
+            (self.staged_bands.clone(), self.window_positions.clone());
+        let (rounds, analysis, detection) = std::thread::scope(|scope| {
             let detection = scope.spawn(|| detect_with(&filters, &mut records, w, nb));
-            let alerts = self.advance(newest, false);
-            (alerts, detection.join())
+            let ctx = BlockContext {
+                setup: &setup,
+                ring: &ring,
+                staged_bands: &staged_bands,
+                window_positions: &window_positions,
+            };
+            let pending = &pending;
+            let analysis = scope.spawn(move || {
+                let t = std::time::Instant::now();
+                (ctx.analyse_rounds(pending), t.elapsed().as_secs_f64())
+            });
+            let rounds = self.track_rounds(&ring, newest, false);
+            (rounds, analysis.join(), detection.join())
         });
-        let seconds = seconds.map_err(|_| {
+        self.ring = ring;
+        let failed = |what: &str| {
             crate::Error::new(
                 crate::ErrorKind::Compute,
-                "detection of a batch of lines failed",
+                format!("{what} of a batch of lines failed"),
             )
-        })?;
+        };
+        let seconds = detection.map_err(|_| failed("detection"))?;
+        let (results, analysis_s) = analysis.map_err(|_| failed("the plume analysis"))?;
+        self.stats.analyse_s += analysis_s;
+        let mut alerts = self.settle(pending, results)?;
+        let rounds = rounds?;
+        if defer {
+            self.pending = rounds;
+        } else {
+            alerts.extend(self.analyse_and_settle(rounds)?);
+        }
+        self.trim();
         self.detected(&records, seconds)?;
         self.ring.extend(records);
         self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
-        alerts
+        Ok(alerts)
     }
 
     /// The input has ended: tracks the last lines, analyses every open plume with the
@@ -624,7 +661,7 @@ impl Stream {
             self.finish_warmup()?;
         }
         let newest = self.ring.back().map_or(0, |r| r.line);
-        self.advance(newest, true)
+        self.advance(newest, true, false)
     }
 
     /// Estimates the first statistics from the held lines, then detects them.
@@ -801,17 +838,17 @@ impl Stream {
     /// Smoothed significance of line `line` from the held lines (rows beyond the
     /// newest are outside the scene, as at the edge of a file): the box average of
     /// [`plumewatch_core::scan::box_average_z`], computed for one line.
-    fn smoothed_line(&self, line: usize, newest: usize) -> Vec<f32> {
+    fn smoothed_line(&self, ring: &VecDeque<Record>, line: usize, newest: usize) -> Vec<f32> {
         let r = self.setup.pass.smoothing_radius;
         let w = self.setup.samples;
         let lo = line
             .saturating_sub(r)
-            .max(self.ring.front().map_or(0, |f| f.line));
+            .max(ring.front().map_or(0, |f| f.line));
         let hi = (line + r).min(newest);
         let rows: Vec<&[f32]> = (lo..=hi)
-            .filter_map(|l| self.record(l).map(|rec| rec.maps[3].as_slice()))
+            .filter_map(|l| held(ring, l).map(|rec| rec.maps[3].as_slice()))
             .collect();
-        let centre = self.record(line).map(|rec| rec.maps[3].as_slice());
+        let centre = held(ring, line).map(|rec| rec.maps[3].as_slice());
         // Column sums over the rows, then a running sum across samples.
         let mut col_sum = vec![0.0f64; w];
         let mut col_n = vec![0u32; w];
@@ -841,20 +878,45 @@ impl Stream {
     }
 
     /// Tracks every line whose smoothed significance is final, analyses the plumes that
-    /// are complete, and lets go of lines no open plume needs.
+    /// are complete (now, or with the next batch when `defer`: see [`Stream::push`]),
+    /// and lets go of lines no open plume needs.
     ///
     /// The lines are tracked first, noting for each which plumes it completed (with the
     /// scene reference of that moment) and which seeded plumes were still open or
     /// waiting. The completed plumes of all the lines are then analysed side by side,
     /// and their results settled line by line in order, so the alerts are those of an
     /// analysis after every line.
-    fn advance(&mut self, newest: usize, end: bool) -> Result<Vec<Alert>> {
+    fn advance(&mut self, newest: usize, end: bool, defer: bool) -> Result<Vec<Alert>> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut alerts = self.analyse_and_settle(pending)?;
+        let ring = std::mem::take(&mut self.ring);
+        let rounds = self.track_rounds(&ring, newest, end);
+        self.ring = ring;
+        let rounds = rounds?;
+        if defer && !end {
+            self.pending = rounds;
+        } else {
+            alerts.extend(self.analyse_and_settle(rounds)?);
+        }
+        self.trim();
+        Ok(alerts)
+    }
+
+    /// Tracks every line of `ring` (the held lines, taken out of the stream while the
+    /// plumes of the batch before are analysed) whose smoothed significance is final,
+    /// and returns each line's round.
+    fn track_rounds(
+        &mut self,
+        ring: &VecDeque<Record>,
+        newest: usize,
+        end: bool,
+    ) -> Result<Vec<Round>> {
         let r = self.setup.pass.smoothing_radius;
         let mut rounds = Vec::new();
         while self.tracked <= newest && (end || self.tracked + r <= newest) {
             let line = self.tracked;
             let t = std::time::Instant::now();
-            self.track_line(line, newest)?;
+            self.track_line(ring, line, newest)?;
             self.stats.track_s += t.elapsed().as_secs_f64();
             self.tracked += 1;
             let quiet = self.tracker.take_quiet(
@@ -871,18 +933,15 @@ impl Stream {
             self.waiting.extend(rest);
             rounds.push(self.round(last, true)?);
         }
-        let alerts = self.analyse_rounds(rounds)?;
-        self.trim();
-        Ok(alerts)
+        Ok(rounds)
     }
 
-    fn track_line(&mut self, line: usize, newest: usize) -> Result<()> {
+    fn track_line(&mut self, ring: &VecDeque<Record>, line: usize, newest: usize) -> Result<()> {
         let w = self.setup.samples;
-        let zs = self.smoothed_line(line, newest);
+        let zs = self.smoothed_line(ring, line, newest);
         let reference = self.reference.as_ref().expect("ready");
         let (k, grow) = self.thresholds;
-        let front = self.ring.front().map_or(0, |f| f.line);
-        let rec = &self.ring[line - front];
+        let rec = held(ring, line).context("a line to track was let go")?;
         let mut hot = vec![false; w];
         let mut seed = vec![false; w];
         for c in 0..w {
@@ -1007,6 +1066,7 @@ impl Stream {
         blockers.retain(|c| c.seeded);
         Ok(Round {
             tracked,
+            received: self.received - 1,
             end,
             ready,
             reference,
@@ -1014,36 +1074,33 @@ impl Stream {
         })
     }
 
-    /// Analyses the plumes of `rounds` side by side, then settles the rounds in order:
-    /// each takes its plumes' candidates (those whose peaks an earlier block reported
-    /// are not new) and reports those whose fragment rule can be decided — every line
-    /// within the rule's reach has been tracked and every plume there analysed, so the
-    /// rule sees each plume's possible parents as `scan` does.
-    fn analyse_rounds(&mut self, rounds: Vec<Round>) -> Result<Vec<Alert>> {
+    /// Analyses the plumes of `rounds` side by side, then settles them.
+    fn analyse_and_settle(&mut self, rounds: Vec<Round>) -> Result<Vec<Alert>> {
+        if rounds.is_empty() {
+            return Ok(Vec::new());
+        }
         let t = std::time::Instant::now();
-        let jobs: Vec<(&Component, usize, &SceneReference)> = rounds
-            .iter()
-            .flat_map(|round| {
-                let reference = round.reference.as_ref();
-                round
-                    .ready
-                    .iter()
-                    .map(move |(c, margin)| (c, *margin, reference))
-            })
-            .collect();
-        let results: Vec<Result<BlockAnalysis>> = if jobs.is_empty() {
-            Vec::new()
-        } else {
-            let ctx = BlockContext {
-                setup: &self.setup,
-                ring: &self.ring,
-                staged_bands: &self.staged_bands,
-                window_positions: &self.window_positions,
-            };
-            jobs.par_iter()
-                .map(|(c, margin, reference)| ctx.analyse(c, *margin, reference))
-                .collect()
+        let ctx = BlockContext {
+            setup: &self.setup,
+            ring: &self.ring,
+            staged_bands: &self.staged_bands,
+            window_positions: &self.window_positions,
         };
+        let results = ctx.analyse_rounds(&rounds);
+        self.stats.analyse_s += t.elapsed().as_secs_f64();
+        self.settle(rounds, results)
+    }
+
+    /// Settles analysed rounds in order: each takes its plumes' candidates (those whose
+    /// peaks an earlier block reported are not new) and reports those whose fragment
+    /// rule can be decided — every line within the rule's reach has been tracked and
+    /// every plume there analysed, so the rule sees each plume's possible parents as
+    /// `scan` does. `results` are the analyses of the rounds' plumes, in order.
+    fn settle(
+        &mut self,
+        rounds: Vec<Round>,
+        results: Vec<Result<BlockAnalysis>>,
+    ) -> Result<Vec<Alert>> {
         let mut results = results.into_iter();
         let reach = self.fragment_reach_lines();
         let mut alerts = Vec::new();
@@ -1081,13 +1138,12 @@ impl Stream {
                             .iter()
                             .any(|o| o.first <= c.last + reach && c.first <= o.last + reach));
                 if decided {
-                    alerts.extend(self.report(found)?);
+                    alerts.extend(self.report(found, round.received)?);
                 } else {
                     self.analysed.push((c, found));
                 }
             }
         }
-        self.stats.analyse_s += t.elapsed().as_secs_f64();
         Ok(alerts)
     }
 
@@ -1136,7 +1192,8 @@ impl Stream {
 
     /// Applies the fragment rule against every analysed plume within reach, records
     /// the candidates and raises the alerts of those reported.
-    fn report(&mut self, found: Vec<Found>) -> Result<Vec<Alert>> {
+    /// `closed_by` is the newest line received when the plume was tracked complete.
+    fn report(&mut self, found: Vec<Found>, closed_by: usize) -> Result<Vec<Alert>> {
         let mut found = found;
         if let Some(dw) = self.downwind() {
             let reach = self.fragment_reach_lines() as f64;
@@ -1181,7 +1238,7 @@ impl Stream {
                 verdict: (!reported).then(|| format!("{:?}", f.verdict)),
             });
             if reported {
-                alerts.push(self.alert(&f)?);
+                alerts.push(self.alert(&f, closed_by)?);
             }
             // Kept for the end-of-flight outputs only (they need the maps too).
             if self.spool.is_some() {
@@ -1192,7 +1249,7 @@ impl Stream {
         Ok(alerts)
     }
 
-    fn alert(&mut self, f: &Found) -> Result<Alert> {
+    fn alert(&mut self, f: &Found, closed_by: usize) -> Result<Alert> {
         let (p, l) = &f.flight;
         self.stats.alerts += 1;
         let id = format!("{}-A{}", self.setup.name, self.stats.alerts);
@@ -1207,8 +1264,8 @@ impl Stream {
             &self.setup.name,
             (p, l),
             (lat, lon),
-            // The line whose arrival completed the decision: the newest.
-            self.received - 1,
+            // The line whose arrival completed the decision.
+            closed_by,
             self.setup.wind,
             evidence_png,
         ))
@@ -1332,6 +1389,9 @@ impl Stream {
             oldest = oldest.min(c.first);
         }
         for (c, _) in &self.analysed {
+            oldest = oldest.min(c.first);
+        }
+        for (c, _) in self.pending.iter().flat_map(|r| &r.ready) {
             oldest = oldest.min(c.first);
         }
         let keep_from = oldest.saturating_sub(keep_before);
@@ -1539,6 +1599,8 @@ type BlockAnalysis = (Vec<Found>, (usize, usize));
 struct Round {
     /// The line tracked last.
     tracked: usize,
+    /// The newest line received then.
+    received: usize,
     /// The input has ended: every waiting plume is complete, every analysed one decided.
     end: bool,
     /// Plumes the line completed, with their margins.
@@ -1561,6 +1623,23 @@ struct BlockContext<'a> {
 impl BlockContext<'_> {
     fn record(&self, line: usize) -> Option<&Record> {
         held(self.ring, line)
+    }
+
+    /// Analyses the plumes of `rounds` side by side, in order.
+    fn analyse_rounds(&self, rounds: &[Round]) -> Vec<Result<BlockAnalysis>> {
+        let jobs: Vec<(&Component, usize, &SceneReference)> = rounds
+            .iter()
+            .flat_map(|round| {
+                let reference = round.reference.as_ref();
+                round
+                    .ready
+                    .iter()
+                    .map(move |(c, margin)| (c, *margin, reference))
+            })
+            .collect();
+        jobs.par_iter()
+            .map(|(c, margin, reference)| self.analyse(c, *margin, reference))
+            .collect()
     }
 
     /// Runs the scan's analysis on the lines and samples around component `c`: what it
