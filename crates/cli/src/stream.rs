@@ -7,7 +7,7 @@ use plumewatch_core::geo::GeoTransform;
 use plumewatch_core::quantify::Wind;
 use plumewatch_scan::config::{Detector, FlightLine, ScanConfig, Statistics};
 use plumewatch_scan::stream::input::{FrameHeader, FrameReader};
-use plumewatch_scan::stream::{Alert, InputLine, Stream, StreamSettings, StreamSetup};
+use plumewatch_scan::stream::{Alert, InputLine, LinePool, Stream, StreamSettings, StreamSetup};
 use plumewatch_scan::window::{GasWindow, Window};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -148,7 +148,15 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
             .context("installing signal handlers")?;
     }
     // Open the input (for frames: accept the sender and read the header).
-    let (tx, rx) = mpsc::sync_channel::<Batch>(8);
+    // Batches read ahead of the stream. Each holds its lines' buffers (a replay's
+    // batches are 64 lines of about 260 kB), and two keep the reader ahead of the
+    // stream; single lines (a sensor, or a replay at its line rate) queue up to 8.
+    let depth = if args.line_rate.is_none() && args.chunk > 1 {
+        2
+    } else {
+        8
+    };
+    let (tx, rx) = mpsc::sync_channel::<Batch>(depth);
     let (opened, start_reader) = open_source(&args)?;
     let gas = args
         .gas
@@ -239,6 +247,7 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
         args.chunk,
         args.line_rate,
         Arc::clone(&stop),
+        stream.line_pool(),
     );
 
     // Alert delivery.
@@ -378,8 +387,9 @@ fn prepare_output(out: &Path, overwrite: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-type Starter =
-    Box<dyn FnOnce(Vec<usize>, mpsc::SyncSender<Batch>, usize, Option<f64>, Arc<AtomicBool>)>;
+type Starter = Box<
+    dyn FnOnce(Vec<usize>, mpsc::SyncSender<Batch>, usize, Option<f64>, Arc<AtomicBool>, LinePool),
+>;
 
 /// Opens the input and returns its metadata and a function that starts the reader
 /// thread once the stream knows which bands it reads.
@@ -405,8 +415,10 @@ fn open_source(args: &StreamArgs) -> anyhow::Result<(Opened, Starter)> {
                 name,
                 path: path.clone(),
             };
-            let start: Starter = Box::new(move |bands, tx, chunk, rate, stop| {
-                std::thread::spawn(move || replay(cube, &path, &bands, tx, chunk, rate, &stop));
+            let start: Starter = Box::new(move |bands, tx, chunk, rate, stop, pool| {
+                std::thread::spawn(move || {
+                    replay(cube, &path, &bands, tx, (chunk, rate), &stop, &pool)
+                });
             });
             Ok((opened, start))
         }
@@ -436,7 +448,7 @@ fn open_source(args: &StreamArgs) -> anyhow::Result<(Opened, Starter)> {
                 path: PathBuf::from(&label),
                 total_lines: None,
             };
-            let start: Starter = Box::new(move |bands, tx, _chunk, _rate, stop| {
+            let start: Starter = Box::new(move |bands, tx, _chunk, _rate, stop, _pool| {
                 std::thread::spawn(move || read_frames(frames, &bands, tx, &stop));
             });
             Ok((opened, start))
@@ -451,9 +463,9 @@ fn replay(
     path: &Path,
     bands: &[usize],
     tx: mpsc::SyncSender<Batch>,
-    chunk: usize,
-    rate: Option<f64>,
+    (chunk, rate): (usize, Option<f64>),
     stop: &AtomicBool,
+    pool: &LinePool,
 ) {
     use rayon::prelude::*;
     let lines = cube.meta().lines;
@@ -476,7 +488,7 @@ fn replay(
         let read: Result<Vec<InputLine>, String> = (next..end)
             .into_par_iter()
             .map(|l| {
-                let mut values = vec![0f32; w * nb];
+                let mut values = pool.take(w * nb);
                 cube.read_line(l, bands, &mut values)
                     .map_err(|e| format!("{}: line {l}: {e}", path.display()))?;
                 Ok(InputLine {

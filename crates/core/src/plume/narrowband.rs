@@ -298,7 +298,11 @@ pub fn narrowband_column(
             }
             let i = r * w + c;
             let px = &line[(c - s0) * nb..(c - s0 + 1) * nb];
-            if !px.iter().all(|&v| v.is_finite() && v > 0.0) {
+            // Every value checked without stopping early, so that the check vectorises.
+            if !px
+                .iter()
+                .fold(true, |ok, &v| ok & v.is_finite() & (v > 0.0))
+            {
                 continue;
             }
             crate::math::log::ln_positive(px, &mut ln_px);

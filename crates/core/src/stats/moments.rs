@@ -44,6 +44,35 @@ impl MomentAccumulator {
         acc
     }
 
+    /// An accumulator holding `n` pixels whose sums about `shift` are `sum` and
+    /// `cross` (the lower triangle, row-major `bands × bands`), as
+    /// [`MomentAccumulator::sums`] gives them: for callers that keep such sums
+    /// themselves (a stream's statistics before any forgetting).
+    pub fn from_sums(shift: Vec<f64>, n: u64, sum: Vec<f64>, cross: Vec<f64>) -> Result<Self> {
+        let bands = shift.len();
+        if sum.len() != bands {
+            return Err(Error::Shape {
+                what: "moment sums (one per band)".into(),
+                expected: bands,
+                got: sum.len(),
+            });
+        }
+        if cross.len() != bands * bands {
+            return Err(Error::Shape {
+                what: "moment cross products (bands × bands)".into(),
+                expected: bands * bands,
+                got: cross.len(),
+            });
+        }
+        Ok(Self {
+            bands,
+            shift: Some(shift),
+            n,
+            sum,
+            cross,
+        })
+    }
+
     /// Moments of pixels that were accumulated with `centre` subtracted (`x − centre`),
     /// re-expressed as moments of the pixels `x` themselves: the sums stay, the shift
     /// moves by `centre`.

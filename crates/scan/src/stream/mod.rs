@@ -49,7 +49,6 @@ use plumewatch_core::scan::{
     analyse_pass_prepared, plume_free_rate_values, PassAnalysis, PassMaps, PassParams,
 };
 use plumewatch_core::scan::{downwind_fragments, FragmentCandidate, PassPlume};
-use plumewatch_core::stats::MomentAccumulator;
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -189,6 +188,38 @@ pub struct InputLine {
     /// Latitude and longitude (degrees) of each sample, from a per-line geolocation
     /// stream.
     pub lat_lon: Option<Vec<[f64; 2]>>,
+}
+
+/// Line buffers the stream has let go of, for a reader to fill again
+/// ([`Stream::line_pool`]): a replay reads lines faster than fresh memory is mapped in
+/// (every new buffer of a line was zeroed and page-faulted in).
+#[derive(Debug, Clone, Default)]
+pub struct LinePool(std::sync::Arc<std::sync::Mutex<Vec<Vec<f32>>>>);
+
+impl LinePool {
+    /// Buffers kept at most: two of a replay's 64-line batches.
+    const MOST: usize = 128;
+
+    /// A buffer of `len` values for a line: one given back, holding its old values
+    /// (the reader writes every value), or a new one of zeros.
+    pub fn take(&self, len: usize) -> Vec<f32> {
+        let spare = self.0.lock().ok().and_then(|mut v| v.pop());
+        match spare {
+            Some(mut b) => {
+                b.resize(len, 0.0);
+                b
+            }
+            None => vec![0.0; len],
+        }
+    }
+
+    fn give(&self, buf: Vec<f32>) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < Self::MOST {
+                v.push(buf);
+            }
+        }
+    }
 }
 
 /// An alert: a reported source, as soon as its plume is complete. The same record
@@ -428,6 +459,8 @@ pub struct Stream {
     waiting: Vec<Component>,
     /// Plumes analysed whose fragment rule is not decided yet.
     analysed: Vec<(Component, Vec<Found>)>,
+    /// Where the buffers of lines let go of return, when a reader takes from it.
+    pool: Option<LinePool>,
     /// Rounds tracked whose plumes are analysed with the next batch of lines (a replay
     /// tracks a batch while the plumes of the one before are analysed).
     pending: Vec<Round>,
@@ -500,6 +533,7 @@ impl Stream {
             waiting: Vec::new(),
             analysed: Vec::new(),
             pending: Vec::new(),
+            pool: None,
             tracked: 0,
             received: 0,
             seen_peaks: VecDeque::new(),
@@ -535,6 +569,12 @@ impl Stream {
     /// verdict is in the end-of-flight `scan.json`).
     pub fn candidates(&self) -> Vec<StreamCandidate> {
         self.candidates.iter().cloned().collect()
+    }
+
+    /// The pool the buffers of lines the stream lets go of return to, for the reader
+    /// to take its next lines' buffers from ([`LinePool::take`]).
+    pub fn line_pool(&mut self) -> LinePool {
+        self.pool.get_or_insert_with(LinePool::default).clone()
     }
 
     /// The setup the stream runs with.
@@ -750,25 +790,13 @@ impl Stream {
         let (w, nb) = (self.setup.samples, self.staged_bands.len());
         let nbw = self.window_positions.len();
         let ring = &self.ring;
-        let filters = &self.filters;
-        let moments = (0..w)
-            .into_par_iter()
-            .map(|c| {
-                let mut px = Vec::with_capacity(ring.len() * nbw);
-                for rec in ring {
-                    let v = &rec.staged[c * nb..(c + 1) * nb];
-                    if filters.valid(v) {
-                        px.extend_from_slice(&v[..nbw]);
-                    }
-                }
-                if px.len() / nbw <= nbw {
-                    return Ok(None);
-                }
-                let mut acc = MomentAccumulator::new(nbw);
-                acc.add_block(&px, None)?;
-                Ok(Some(acc))
-            })
-            .collect::<plumewatch_core::Result<Vec<_>>>()?;
+        // The first statistics hold every valid pixel of the warm-up lines and nothing
+        // has been forgotten yet: their sums are the warm-up's moments.
+        let moments = self
+            .moments
+            .iter()
+            .map(|m| Ok(m.undiscounted()?.filter(|acc| acc.count() > nbw as u64)))
+            .collect::<Result<Vec<_>>>()?;
         let warmup = self.filters.with_moments(moments)?;
         let (e, s) = plume_free_rate_values(maps, &warmup, &self.setup.pass, nb, |l, c| {
             &ring[l].staged[c * nb..(c + 1) * nb]
@@ -1396,7 +1424,9 @@ impl Stream {
         }
         let keep_from = oldest.saturating_sub(keep_before);
         while self.ring.front().is_some_and(|f| f.line < keep_from) {
-            self.ring.pop_front();
+            if let (Some(rec), Some(pool)) = (self.ring.pop_front(), &self.pool) {
+                pool.give(rec.staged);
+            }
         }
     }
 }

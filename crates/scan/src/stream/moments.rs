@@ -18,6 +18,8 @@ pub(crate) struct DecayingMoments {
     shift: Option<Vec<f64>>,
     /// Total weight (the effective number of pixels).
     weight: f64,
+    /// Whether the past has been discounted (weights below 1).
+    discounted: bool,
     sum: Vec<f64>,
     /// Lower triangle of Σ w (x − s)(x − s)ᵀ, row-major `bands × bands`.
     cross: Vec<f64>,
@@ -29,6 +31,7 @@ impl DecayingMoments {
             bands,
             shift: None,
             weight: 0.0,
+            discounted: false,
             sum: vec![0.0; bands],
             cross: vec![0.0; bands * bands],
         }
@@ -46,6 +49,7 @@ impl DecayingMoments {
         let rows = block.len() / b.max(1);
         if factor < 1.0 {
             self.weight *= factor;
+            self.discounted = true;
             self.sum.iter_mut().for_each(|v| *v *= factor);
             self.cross.iter_mut().for_each(|v| *v *= factor);
         }
@@ -72,6 +76,21 @@ impl DecayingMoments {
 
     /// The finished statistics (covariance divided by `weight − 1` for the sample
     /// normalisation, by `weight` for the population one; regularised as asked).
+    /// The moments as an accumulator, while nothing has been forgotten yet (every
+    /// folded row at weight 1: the warm-up's statistics); `None` before the first
+    /// row or once the past has been discounted.
+    pub(crate) fn undiscounted(&self) -> Result<Option<MomentAccumulator>> {
+        let (Some(shift), false) = (&self.shift, self.discounted) else {
+            return Ok(None);
+        };
+        Ok(Some(MomentAccumulator::from_sums(
+            shift.clone(),
+            self.weight as u64,
+            self.sum.clone(),
+            self.cross.clone(),
+        )?))
+    }
+
     pub(crate) fn stats(
         &self,
         norm: Normalization,
@@ -161,6 +180,28 @@ mod tests {
         for (a, e) in mine.covariance.iter().zip(&plain.covariance) {
             assert!((a - e).abs() < 1e-9, "{a} {e}");
         }
+    }
+
+    /// One undiscounted fold is, as an accumulator, exactly the moments of its pixels
+    /// (the stream reuses the warm-up's first statistics for its emission rates); once
+    /// the past is discounted there is no such accumulator.
+    #[test]
+    fn one_undiscounted_fold_is_the_accumulator_of_its_pixels() {
+        let b = 4;
+        let px = pixels(300, b, 9);
+        let mut d = DecayingMoments::new(b);
+        assert!(d.undiscounted().unwrap().is_none(), "no pixels yet");
+        d.fold(&px, 1.0).unwrap();
+        let mine = d.undiscounted().unwrap().expect("nothing forgotten");
+        let mut acc = MomentAccumulator::new(b);
+        acc.add_block(&px, None).unwrap();
+        assert_eq!(mine.count(), acc.count());
+        assert_eq!(mine.sums(), acc.sums(), "bit for bit");
+        d.fold(&px[..b * 10], 0.9).unwrap();
+        assert!(
+            d.undiscounted().unwrap().is_none(),
+            "the past was discounted"
+        );
     }
 
     /// After a change of surface the statistics forget the old one at the set rate: a
