@@ -147,16 +147,14 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
-    // Open the input (for frames: accept the sender and read the header).
-    // Batches read ahead of the stream. Each holds its lines' buffers (a replay's
-    // batches are 64 lines of about 260 kB), and two keep the reader ahead of the
-    // stream; single lines (a sensor, or a replay at its line rate) queue up to 8.
-    let depth = if args.line_rate.is_none() && args.chunk > 1 {
-        2
-    } else {
-        8
-    };
+    // Batches read ahead of the stream. Each holds its lines' buffers: a replay as
+    // fast as possible reads batches of `--chunk` lines (64 lines of about 260 kB), and
+    // two keep it ahead of the stream; single lines (frames from a sensor, or a replay
+    // at its line rate) queue up to 8.
+    let batches = args.cube.is_some() && args.line_rate.is_none() && args.chunk > 1;
+    let depth = if batches { 2 } else { 8 };
     let (tx, rx) = mpsc::sync_channel::<Batch>(depth);
+    // Open the input (for frames: accept the sender and read the header).
     let (opened, start_reader) = open_source(&args)?;
     let gas = args
         .gas
