@@ -246,9 +246,42 @@ impl MomentAccumulator {
                 });
             }
         }
-        let first = (0..rows).find(|&r| include.is_none_or(|inc| inc[r]));
-        let Some(first) = first else { return Ok(()) };
-        self.ensure_shift(&pixels[first * b..(first + 1) * b]);
+        let included = pixels
+            .chunks_exact(b)
+            .enumerate()
+            .filter(|(r, _)| include.is_none_or(|inc| inc[*r]))
+            .map(|(_, px)| px);
+        self.rows_update(included, rows, sign)
+    }
+
+    /// Adds the pixels `rows` (each `bands` values): [`MomentAccumulator::add_block`]
+    /// for pixels that are not side by side in memory (one column of many lines), the
+    /// same sums in the same order.
+    pub fn add_rows<T: Real>(&mut self, rows: &[&[T]]) -> Result<()> {
+        if let Some(bad) = rows.iter().find(|px| px.len() != self.bands) {
+            return Err(Error::Shape {
+                what: "pixel values (one per band)".into(),
+                expected: self.bands,
+                got: bad.len(),
+            });
+        }
+        self.rows_update(rows.iter().copied(), rows.len(), 1.0)
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` −1) the pixels `rows` gives (each `bands`
+    /// values; at most about `rows_hint` of them, which sizes the scratch block).
+    fn rows_update<'a, T: Real + 'a>(
+        &mut self,
+        rows: impl Iterator<Item = &'a [T]>,
+        rows_hint: usize,
+        sign: f64,
+    ) -> Result<()> {
+        let b = self.bands;
+        let mut rows = rows.peekable();
+        let Some(first) = rows.peek() else {
+            return Ok(());
+        };
+        self.ensure_shift(first);
         let shift = self.shift.clone().expect("shift set");
         // Products and sums in f64: the f32 rounding of long sums of products is what
         // breaks f32 matched filters on ill-conditioned covariances.
@@ -259,7 +292,7 @@ impl MomentAccumulator {
             static SCRATCH: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
         }
         let mut buf = SCRATCH.take();
-        buf.resize(buf.len().max(rows.min(BLOCK_ROWS) * b), 0.0);
+        buf.resize(buf.len().max(rows_hint.min(BLOCK_ROWS) * b), 0.0);
         let mut filled = 0usize;
         let mut prod = faer::Mat::<f64>::zeros(b, b);
         let mut added = 0u64;
@@ -291,10 +324,7 @@ impl MomentAccumulator {
                 }
             }
         };
-        for (r, px) in pixels.chunks_exact(b).enumerate() {
-            if include.is_some_and(|inc| !inc[r]) {
-                continue;
-            }
+        for px in rows {
             let dst = &mut buf[filled * b..(filled + 1) * b];
             for ((o, v), s) in dst.iter_mut().zip(px).zip(&shift) {
                 *o = v.to_f64() - s;

@@ -136,3 +136,25 @@ fn ledoit_wolf_shrinks_toward_scaled_identity() {
     let off = |c: &[f64]| c[1].abs();
     assert!(off(&st.covariance) < off(&raw.covariance));
 }
+
+/// Rows added one slice at a time (a column of many lines) give the sums of the same
+/// rows added as one block, bit for bit, over more rows than one product block holds;
+/// a row of the wrong length is refused before anything is added.
+#[test]
+fn rows_added_in_place_equal_the_same_block() {
+    let b = 6;
+    let n = moments::BLOCK_ROWS + 300;
+    let px = pixels(n, b);
+    // Every third pixel, as a column is picked out of interleaved lines.
+    let rows: Vec<&[f64]> = px.chunks_exact(b).step_by(3).collect();
+    let block: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    let mut a = MomentAccumulator::new(b);
+    a.add_rows(&rows).unwrap();
+    let mut c = MomentAccumulator::new(b);
+    c.add_block(&block, None).unwrap();
+    assert_eq!(a.count(), c.count());
+    assert_eq!(a.sums(), c.sums());
+    let short = [&px[..b], &px[..b - 1]];
+    assert!(a.add_rows(&short).is_err());
+    assert_eq!(a.count(), c.count(), "nothing added on error");
+}

@@ -710,16 +710,23 @@ impl Stream {
         let nb = self.staged_bands.len();
         let w = self.setup.samples;
         // Every warm-up line enters the first statistics (the filters are applied to
-        // these same lines, and a covariance on few pixels would overfit them).
-        for rec in self.ring.iter() {
-            for c in 0..w {
-                let v = &rec.staged[c * nb..(c + 1) * nb];
-                if self.filters.valid(v) {
-                    self.pending_rows[c].extend_from_slice(&v[..nbw]);
-                }
-            }
-        }
-        self.pending_lines = 1;
+        // these same lines, and a covariance on few pixels would overfit them), folded
+        // from the held lines in place, columns side by side; the refresh then finds
+        // no pending rows and nothing to discount.
+        let (ring, filters) = (&self.ring, &self.filters);
+        self.moments
+            .par_iter_mut()
+            .enumerate()
+            .try_for_each(|(c, m)| {
+                let rows: Vec<&[f32]> = ring
+                    .iter()
+                    .map(|rec| &rec.staged[c * nb..(c + 1) * nb])
+                    .filter(|v| filters.valid(v))
+                    .map(|v| &v[..nbw])
+                    .collect();
+                m.fold_rows(&rows, 1.0)
+            })?;
+        self.pending_lines = 0;
         self.refresh_filters()?;
         if self.filters.columns.iter().all(Option::is_none) {
             bail!(

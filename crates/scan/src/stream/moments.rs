@@ -45,8 +45,14 @@ impl DecayingMoments {
     /// Discounts everything so far by `factor` (in (0, 1]), then adds the pixels of
     /// `block` (`rows × bands`, band fastest) with weight 1 each.
     pub(crate) fn fold(&mut self, block: &[f32], factor: f64) -> Result<()> {
-        let b = self.bands;
-        let rows = block.len() / b.max(1);
+        let rows: Vec<&[f32]> = block.chunks_exact(self.bands.max(1)).collect();
+        self.fold_rows(&rows, factor)
+    }
+
+    /// [`DecayingMoments::fold`] for rows that are not side by side in memory (one
+    /// column of the held lines), each `bands` values.
+    pub(crate) fn fold_rows(&mut self, block: &[&[f32]], factor: f64) -> Result<()> {
+        let rows = block.len();
         if factor < 1.0 {
             self.weight *= factor;
             self.discounted = true;
@@ -58,11 +64,11 @@ impl DecayingMoments {
         }
         let shift = self
             .shift
-            .get_or_insert_with(|| block[..b].iter().map(|&v| f64::from(v)).collect())
+            .get_or_insert_with(|| block[0].iter().map(|&v| f64::from(v)).collect())
             .clone();
         // The block's products about the same shift, formed by the scan's accumulator.
         let mut acc = MomentAccumulator::with_shift(shift);
-        acc.add_block(block, None)?;
+        acc.add_rows(block)?;
         let (_, sum, cross) = acc.sums();
         for (a, v) in self.cross.iter_mut().zip(cross) {
             *a += v;
@@ -74,8 +80,6 @@ impl DecayingMoments {
         Ok(())
     }
 
-    /// The finished statistics (covariance divided by `weight − 1` for the sample
-    /// normalisation, by `weight` for the population one; regularised as asked).
     /// The moments as an accumulator, while nothing has been forgotten yet (every
     /// folded row at weight 1: the warm-up's statistics); `None` before the first
     /// row or once the past has been discounted.
@@ -91,6 +95,8 @@ impl DecayingMoments {
         )?))
     }
 
+    /// The finished statistics (covariance divided by `weight − 1` for the sample
+    /// normalisation, by `weight` for the population one; regularised as asked).
     pub(crate) fn stats(
         &self,
         norm: Normalization,
