@@ -537,7 +537,8 @@ impl EnviCube {
                 if plain {
                     // Values need no conversion beyond their type: each group of up to
                     // TB band rows is read side by side and written pixel by pixel,
-                    // without the tile (whose copy was a tenth of a replay's reading).
+                    // without the tile (copying through it took about a sixth of a
+                    // replay's reading time).
                     for (kc, band_chunk) in bands.chunks(TB).enumerate() {
                         let k0 = kc * TB;
                         let rows: Vec<&[u8]> = band_chunk

@@ -641,7 +641,9 @@ impl Stream {
         // Three things run side by side, sharing the cores of a replay: the new lines
         // are detected (with the filters as they are now), the lines already detected
         // are tracked, and the plumes completed by the batch before are analysed.
-        // Alerts of a batch come with the next one (or at the end).
+        // The alerts a batch's lines complete come two batches later (or at the end):
+        // its lines are tracked with the next batch, their plumes analysed with the one
+        // after that.
         let newest = self.ring.back().map_or(0, |r| r.line);
         let filters = std::sync::Arc::clone(&self.filters);
         let (w, nb) = (self.setup.samples, self.staged_bands.len());

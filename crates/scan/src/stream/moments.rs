@@ -45,7 +45,14 @@ impl DecayingMoments {
     /// Discounts everything so far by `factor` (in (0, 1]), then adds the pixels of
     /// `block` (`rows × bands`, band fastest) with weight 1 each.
     pub(crate) fn fold(&mut self, block: &[f32], factor: f64) -> Result<()> {
-        let rows: Vec<&[f32]> = block.chunks_exact(self.bands.max(1)).collect();
+        let b = self.bands.max(1);
+        if block.len() % b != 0 {
+            bail!(
+                "background rows: expected a multiple of {b} values, got {}",
+                block.len()
+            );
+        }
+        let rows: Vec<&[f32]> = block.chunks_exact(b).collect();
         self.fold_rows(&rows, factor)
     }
 
