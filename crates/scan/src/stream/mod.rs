@@ -27,6 +27,12 @@
 //!    ([`SceneReference`]). Reported candidates become [`Alert`]s.
 //!
 //! Only the lines an open plume touches (plus margins) and the statistics are kept.
+//!
+//! A replay pushes lines in batches, and three stages then run side by side on the
+//! cores: the new batch is detected, the batch before is tracked, and the plumes that
+//! batch completed before it are analysed. Their results are settled line by line in
+//! order, so the alerts are those of one line at a time (see [`Stream::push`]); a
+//! sensor pushing one line at a time has each batch's plumes analysed at once.
 
 pub mod input;
 mod moments;
