@@ -526,60 +526,32 @@ impl EnviCube {
         };
         match h.interleave {
             Interleave::Bsq | Interleave::Bil => {
-                // Tiles of TB bands × TS samples: each band row is decoded contiguously
-                // into `tile`, then the tile is written out pixel by pixel (TB adjacent
-                // values per pixel) — a cache-friendly transpose.
+                // Each group of up to TB band rows is read side by side and written
+                // pixel by pixel (TB adjacent values per pixel). Before, each band row
+                // was first decoded into a tile; copying through it took about a sixth
+                // of a replay's reading time.
                 const TB: usize = 8;
-                const TS: usize = 64;
                 let plain = ignore.is_none()
                     && h.data_gain_values.is_none()
                     && h.data_offset_values.is_none();
-                if plain {
-                    // Values need no conversion beyond their type: each group of up to
-                    // TB band rows is read side by side and written pixel by pixel,
-                    // without the tile (copying through it took about a sixth of a
-                    // replay's reading time).
-                    for (kc, band_chunk) in bands.chunks(TB).enumerate() {
-                        let k0 = kc * TB;
-                        let rows: Vec<&[u8]> = band_chunk
-                            .iter()
-                            .map(|&b| {
-                                let start = self.row_offset(line, b) + s0 * T::SIZE - base;
-                                &data[start..start + ns * T::SIZE]
-                            })
-                            .collect();
-                        for (s, px) in out.chunks_exact_mut(nb).enumerate() {
-                            let at = s * T::SIZE;
-                            for (d, row) in px[k0..k0 + rows.len()].iter_mut().zip(&rows) {
-                                *d = O::from_raw(T::decode::<BE>(&row[at..at + T::SIZE]));
-                            }
-                        }
-                    }
-                    return;
-                }
-                let mut tile = [[O::from_raw(0u8); TS]; TB];
                 for (kc, band_chunk) in bands.chunks(TB).enumerate() {
                     let k0 = kc * TB;
-                    let kn = band_chunk.len();
-                    for t0 in (0..ns).step_by(TS) {
-                        let tn = TS.min(ns - t0);
-                        for (j, &b) in band_chunk.iter().enumerate() {
-                            let start = self.row_offset(line, b) + (s0 + t0) * T::SIZE - base;
-                            let row = &data[start..start + tn * T::SIZE];
-                            let (g, o) = gain_offset(b);
-                            convert_values::<T, BE, O, _>(
-                                row.chunks_exact(T::SIZE),
-                                tile[j][..tn].iter_mut(),
-                                ignore,
-                                g,
-                                o,
-                            );
-                        }
-                        let dst = &mut out[t0 * nb..(t0 + tn) * nb];
-                        for (s, px) in dst.chunks_exact_mut(nb).enumerate() {
-                            for (d, row) in px[k0..k0 + kn].iter_mut().zip(&tile) {
-                                *d = row[s];
-                            }
+                    let rows: Vec<(&[u8], (f64, f64))> = band_chunk
+                        .iter()
+                        .map(|&b| {
+                            let start = self.row_offset(line, b) + s0 * T::SIZE - base;
+                            (&data[start..start + ns * T::SIZE], gain_offset(b))
+                        })
+                        .collect();
+                    for (s, px) in out.chunks_exact_mut(nb).enumerate() {
+                        let at = s * T::SIZE;
+                        for (d, (row, (g, o))) in px[k0..k0 + rows.len()].iter_mut().zip(&rows) {
+                            let v = T::decode::<BE>(&row[at..at + T::SIZE]);
+                            *d = if plain {
+                                O::from_raw(v)
+                            } else {
+                                O::convert(v, ignore, *g, *o)
+                            };
                         }
                     }
                 }

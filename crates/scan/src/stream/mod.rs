@@ -685,13 +685,7 @@ impl Stream {
         let (results, analysis_s) = analysis.map_err(|_| failed("the plume analysis"))?;
         self.stats.analyse_s += analysis_s;
         let mut alerts = self.settle(pending, results)?;
-        let rounds = rounds?;
-        if defer {
-            self.pending = rounds;
-        } else {
-            alerts.extend(self.analyse_and_settle(rounds)?);
-        }
-        self.trim();
+        alerts.extend(self.conclude(rounds?, defer)?);
         self.detected(&records, seconds)?;
         self.ring.extend(records);
         self.stats.max_lines_held = self.stats.max_lines_held.max(self.ring.len());
@@ -935,12 +929,19 @@ impl Stream {
         let ring = std::mem::take(&mut self.ring);
         let rounds = self.track_rounds(&ring, newest, end);
         self.ring = ring;
-        let rounds = rounds?;
-        if defer && !end {
+        alerts.extend(self.conclude(rounds?, defer && !end)?);
+        Ok(alerts)
+    }
+
+    /// Keeps freshly tracked `rounds` for the next batch (`defer`) or analyses and
+    /// settles them now, then lets go of the lines no plume needs any more.
+    fn conclude(&mut self, rounds: Vec<Round>, defer: bool) -> Result<Vec<Alert>> {
+        let alerts = if defer {
             self.pending = rounds;
+            Vec::new()
         } else {
-            alerts.extend(self.analyse_and_settle(rounds)?);
-        }
+            self.analyse_and_settle(rounds)?
+        };
         self.trim();
         Ok(alerts)
     }
