@@ -60,10 +60,11 @@ pub struct ScanArgs {
     /// The operating point: the most false sites per km² a reported source may be
     /// expected to bring, read from the scene's own empirical null (the same
     /// segmentation on the negated score, counting what vetting would keep); it
-    /// replaces the Gaussian false-alarm limit [default: none; every site still
-    /// carries its figure, `false_sites_per_km2`, and a q-value].
-    #[arg(long, value_name = "RATE", value_parser = parse_positive_rate)]
-    pub false_sites_per_km2: Option<f64>,
+    /// replaces the Gaussian false-alarm limit. `none` lets the Gaussian false-alarm
+    /// probability (at most 0.01 per scene) decide instead; every site carries its
+    /// figure, `false_sites_per_km2`, and a q-value either way [default: 0.1].
+    #[arg(long, value_name = "RATE|none", value_parser = parse_operating_point)]
+    pub false_sites_per_km2: Option<OperatingPoint>,
     /// Vetting: report only candidates whose probability of being gas is at least P
     /// (significance, the agreement of the IME and cross-sectional flux estimates, and
     /// the gas column of the narrow absorption structure; needs the wind; 0 reports
@@ -135,11 +136,34 @@ pub(crate) fn parse_wind_error(s: &str) -> Result<f64, String> {
     }
 }
 
-pub(crate) fn parse_positive_rate(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+/// `--false-sites-per-km2`: a rate, or `none` for the Gaussian false-alarm limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OperatingPoint {
+    /// At most this many false sites per km², from the scene's empirical null.
+    Rate(f64),
+    /// The Gaussian false-alarm probability decides.
+    Gaussian,
+}
+
+impl OperatingPoint {
+    /// [`plumewatch_core::scan::PassParams::false_sites_per_km2`] of this choice.
+    pub fn limit(self) -> Option<f64> {
+        match self {
+            OperatingPoint::Rate(r) => Some(r),
+            OperatingPoint::Gaussian => None,
+        }
+    }
+}
+
+pub(crate) fn parse_operating_point(s: &str) -> Result<OperatingPoint, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(OperatingPoint::Gaussian);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(OperatingPoint::Rate(v)),
         _ => Err(format!(
-            "expected a positive number of false sites per km², got {s:?}"
+            "expected a positive number of false sites per km², or none for the Gaussian false-alarm limit, got {s:?}"
         )),
     }
 }
@@ -212,8 +236,8 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
         Some(w) => w.clone(),
         None => Window::One(first_cube_window(&args.cubes)?),
     };
-    if let Some(r) = args.false_sites_per_km2 {
-        c.analysis.false_sites_per_km2 = Some(r);
+    if let Some(op) = args.false_sites_per_km2 {
+        c.analysis.false_sites_per_km2 = op.limit();
     }
     if let Some(e) = args.wind_error {
         c.analysis.quantify.wind_rel_error = e;

@@ -72,9 +72,10 @@ pub struct StreamArgs {
     /// The operating point: the most false sites per km² a reported source may be
     /// expected to bring, read from the empirical null of the warm-up lines (the same
     /// segmentation on the negated score, counting what vetting would keep); it
-    /// replaces the Gaussian false-alarm limit [default: none].
-    #[arg(long, value_name = "RATE", value_parser = crate::scan::parse_positive_rate)]
-    pub false_sites_per_km2: Option<f64>,
+    /// replaces the Gaussian false-alarm limit (`none` keeps that limit) [default: 0.1,
+    /// as `scan`].
+    #[arg(long, value_name = "RATE|none", value_parser = crate::scan::parse_operating_point)]
+    pub false_sites_per_km2: Option<crate::scan::OperatingPoint>,
     /// Vetting: alert only on candidates whose probability of being gas is at least P
     /// (needs the wind; 0 alerts on every candidate the rules keep) [default: 0.575, the
     /// threshold fitted for per-column statistics].
@@ -167,8 +168,8 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
     // The stream's statistics are per detector column: the vetting fitted for them.
     let mut pass = ScanConfig::new(Vec::new()).analysis;
     pass.vetting = pass.vetting.for_column_statistics();
-    if let Some(r) = args.false_sites_per_km2 {
-        pass.false_sites_per_km2 = Some(r);
+    if let Some(op) = args.false_sites_per_km2 {
+        pass.false_sites_per_km2 = op.limit();
     }
     if let Some(e) = args.wind_error {
         pass.quantify.wind_rel_error = e;

@@ -375,6 +375,12 @@ fn scan_rejects_bad_wind_and_far_with_exit_2() {
         ("--wind", "fast,270", "SPEED,DIR"),
         ("--wind", "3,400", "wind"),
         ("--far", "2", "false-alarm"),
+        ("--false-sites-per-km2", "0", "none for the Gaussian"),
+        (
+            "--false-sites-per-km2",
+            "gaussian",
+            "positive number of false sites",
+        ),
     ] {
         let run = plumewatch(&[
             "scan",

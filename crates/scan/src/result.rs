@@ -45,6 +45,10 @@ pub enum Verdict {
         /// have.
         #[serde(default)]
         false_sites_limit_per_km2: Option<f64>,
+        /// With the operating point, the most false sites over the scene a reported
+        /// source's figure may expect.
+        #[serde(default)]
+        false_sites_limit_per_scene: f64,
     },
     /// Vetted out: its evidence makes gas less likely than the operating point asks
     /// ([`plumewatch_core::plume::vet`]).
@@ -75,6 +79,7 @@ impl Verdict {
                 limit: analysis.max_false_alarm_probability,
                 false_sites_per_km2: located.figures.false_sites_per_km2,
                 false_sites_limit_per_km2: analysis.false_sites_per_km2,
+                false_sites_limit_per_scene: analysis.max_false_sites_per_scene,
             };
         }
         if located.vetted_out {
@@ -105,9 +110,10 @@ impl Verdict {
                 limit,
                 false_sites_per_km2,
                 false_sites_limit_per_km2,
+                false_sites_limit_per_scene,
             } => Some(match (false_sites_per_km2, false_sites_limit_per_km2) {
                 (Some(f), Some(l)) => format!(
-                    "not significant at the scene level ({f:.2} false sites per km² expected at this significance > {l} per km², the operating point)"
+                    "not significant at the scene level ({f:.2} false sites per km² expected at this significance > {l} per km², the operating point, and more than {false_sites_limit_per_scene} over the scene)"
                 ),
                 (None, Some(l)) => format!(
                     "not significant at the scene level (no false-site figure for the operating point of {l} per km²)"

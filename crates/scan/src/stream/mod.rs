@@ -1417,6 +1417,7 @@ impl Stream {
             wind: self.setup.wind,
             max_false_alarm_probability: self.setup.pass.max_false_alarm_probability,
             false_sites_per_km2: self.setup.pass.false_sites_per_km2,
+            max_false_sites_per_scene: self.setup.pass.max_false_sites_per_scene,
             min_gas_probability: self.setup.pass.vetting.min_gas_probability,
         })
     }
