@@ -36,12 +36,7 @@ impl ColumnFilter {
     /// whitened target, and so the enhancement, not finite — NaN and ±∞ times any
     /// weight, zero included, stay NaN or ±∞ — and the outputs are checked at the end.)
     pub fn outputs(&self, v: &[f32], albedo_correction: bool) -> Option<(f32, f32, f32, f32)> {
-        let (mut pw, mut pm) = (0.0f64, 0.0f64);
-        for ((x, m), w) in v.iter().zip(&self.mean).zip(&self.whitened_target) {
-            let d = f64::from(*x) - m;
-            pw += d * w;
-            pm += d * m;
-        }
+        let (pw, pm) = projections(v, &self.mean, &self.whitened_target);
         let r = 1.0 + pm / self.mean_sq;
         let div = if albedo_correction { r } else { 1.0 };
         let e = TEMPLATE_SCALING * pw / (self.norm * div);
@@ -74,6 +69,40 @@ impl ColumnFilter {
             count: stats.count,
         }
     }
+}
+
+/// Lanes of the partial sums in [`projections`].
+const LANES: usize = 4;
+
+/// `Σ (v − m) w` and `Σ (v − m) m` over the window bands, summed in [`LANES`]
+/// interleaved partial sums (band `k` into lane `k mod LANES`, the lanes added pairwise
+/// at the end): one running sum is a chain of dependent additions, one band after
+/// another, that leaves the core waiting on each.
+fn projections(v: &[f32], mean: &[f64], weight: &[f64]) -> (f64, f64) {
+    let n = v.len().min(mean.len()).min(weight.len());
+    let (v, mean, weight) = (&v[..n], &mean[..n], &weight[..n]);
+    let (mut pw, mut pm) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let chunks = v
+        .chunks_exact(LANES)
+        .zip(mean.chunks_exact(LANES))
+        .zip(weight.chunks_exact(LANES));
+    for ((x, m), w) in chunks {
+        for l in 0..LANES {
+            let d = f64::from(x[l]) - m[l];
+            pw[l] += d * w[l];
+            pm[l] += d * m[l];
+        }
+    }
+    let tail = n - n % LANES;
+    for k in tail..n {
+        let d = f64::from(v[k]) - mean[k];
+        pw[k - tail] += d * weight[k];
+        pm[k - tail] += d * mean[k];
+    }
+    (
+        (pw[0] + pw[1]) + (pw[2] + pw[3]),
+        (pm[0] + pm[1]) + (pm[2] + pm[3]),
+    )
 }
 
 /// Bits of a pixel's flags in [`ColumnFilters`] built from a detection
@@ -638,6 +667,33 @@ mod tests {
             .map(|i| 10.0 + (i % bands) as f32 * 0.3 + 0.2 * rng.normal() as f32)
             .collect();
         VecCube::new(lines, samples, bands, data).unwrap()
+    }
+
+    /// The lane sums are the plain sums up to rounding, for window lengths with and
+    /// without a remainder.
+    #[test]
+    fn projections_are_the_plain_sums() {
+        let mut rng = SeededRng::derived(5, 2);
+        for n in [1usize, 3, 4, 7, 72, 73] {
+            let v: Vec<f32> = (0..n).map(|_| 10.0 + rng.normal() as f32).collect();
+            let m: Vec<f64> = (0..n).map(|_| 10.0 + rng.normal()).collect();
+            let w: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            let (pw, pm) = projections(&v, &m, &w);
+            let (mut ew, mut em) = (0.0, 0.0);
+            for k in 0..n {
+                let d = f64::from(v[k]) - m[k];
+                ew += d * w[k];
+                em += d * m[k];
+            }
+            assert!(
+                (pw - ew).abs() <= 1e-12 * (1.0 + ew.abs()) * n as f64,
+                "{n}: {pw} {ew}"
+            );
+            assert!(
+                (pm - em).abs() <= 1e-12 * (1.0 + em.abs()) * n as f64,
+                "{n}: {pm} {em}"
+            );
+        }
     }
 
     #[test]
