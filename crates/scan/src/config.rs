@@ -377,6 +377,12 @@ impl ScanConfig {
                 "analysis.false_sites_per_km2: expected a positive number of false sites per km², got {fs}"
             );
         }
+        let per_scene = self.analysis.max_false_sites_per_scene;
+        if !(per_scene >= 0.0 && per_scene.is_finite()) {
+            bail!(
+                "analysis.max_false_sites_per_scene: expected a number of false sites over the scene ≥ 0, got {per_scene}"
+            );
+        }
         let far = self.analysis.cfar.far;
         if !(far > 0.0 && far < 0.5) {
             bail!(
@@ -650,6 +656,24 @@ mod tests {
             0.9007199254740992f64.to_bits()
         );
         assert_eq!(back, c);
+    }
+
+    /// The operating point reads back, `null` as the Gaussian limit, and a scene floor
+    /// that is not a count is refused with the field's name.
+    #[test]
+    fn the_operating_point_round_trips_and_bad_floors_are_refused() {
+        let mut c = ScanConfig::new(vec![FlightLine::new("a/radiance.hdr")]);
+        assert_eq!(c.analysis.false_sites_per_km2, Some(0.1));
+        c.analysis.false_sites_per_km2 = None;
+        let json = c.to_json();
+        assert!(json.contains(r#""false_sites_per_km2": null"#), "{json}");
+        let back = ScanConfig::from_json(&json, Path::new("c.json")).unwrap();
+        assert_eq!(back.analysis.false_sites_per_km2, None);
+        for bad in [-1.0, f64::NAN] {
+            c.analysis.max_false_sites_per_scene = bad;
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("max_false_sites_per_scene"), "{err}");
+        }
     }
 
     #[test]
