@@ -180,6 +180,11 @@ fn scan_finds_the_strong_sources_of_the_bundled_scene() {
         html.contains("Smallest source this scene reveals"),
         "no detection limit in the report"
     );
+    // … and the operating point its sites were reported at.
+    assert!(
+        html.contains("at most 0.1 false sites per km²"),
+        "no operating point in the report"
+    );
     // Nothing left under a temporary name.
     let leftovers: Vec<_> = std::fs::read_dir(out.path())
         .unwrap()

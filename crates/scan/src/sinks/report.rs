@@ -144,6 +144,19 @@ pub fn report_input(result: &ScanResult, evidence: &[Option<EvidenceFile>]) -> R
             format!("{:e}", c.analysis.cfar.far),
         ),
         (
+            "operating point".to_string(),
+            match c.analysis.false_sites_per_km2 {
+                Some(r) => format!(
+                    "at most {r} false sites per km² (the scene's empirical null), or {} over the scene",
+                    c.analysis.max_false_sites_per_scene
+                ),
+                None => format!(
+                    "Gaussian false-alarm probability at most {} per scene",
+                    c.analysis.max_false_alarm_probability
+                ),
+            },
+        ),
+        (
             "site merge distance".to_string(),
             format!("{} m", result.site_params.merge_distance),
         ),
