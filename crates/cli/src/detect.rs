@@ -119,6 +119,11 @@ pub struct DetectArgs {
     /// Second pass without the pixels whose first-pass z exceeds this value.
     #[arg(long)]
     pub exclude_z: Option<f64>,
+    /// mf, amf: divide the z-score of pixels far outside their background by how far
+    /// (the outlier scaling `scan` and `stream` apply; the noise-equivalent
+    /// enhancement grows by the same factor).
+    #[arg(long)]
+    pub outlier_scaling: bool,
     /// mag1c: no albedo correction.
     #[arg(long)]
     pub no_albedo: bool,
@@ -256,6 +261,7 @@ pub fn run(args: DetectArgs, quiet: bool) -> anyhow::Result<()> {
             ..Mag1cParams::default()
         },
         exclude_z: args.exclude_z,
+        outlier_scaling: args.outlier_scaling,
     };
     let (lines, samples) = (meta.lines, meta.samples);
     let total = if grouping == Grouping::Global {

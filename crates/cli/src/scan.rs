@@ -28,7 +28,7 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "config")]
     pub cubes: Vec<PathBuf>,
     /// Run configuration (JSON, as `--print-config` writes it); no other run flags.
-    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "wind_error", "min_gas_probability", "algo", "stats", "classes", "window", "gsd", "merge_distance", "limit_runs"])]
+    #[arg(long, conflicts_with_all = ["cubes", "gas", "wind", "wind_file", "glt", "far", "false_sites_per_km2", "wind_error", "min_gas_probability", "algo", "stats", "classes", "no_outlier_scaling", "window", "gsd", "merge_distance", "limit_runs"])]
     pub config: Option<PathBuf>,
     /// Print the complete run configuration as JSON and exit (nothing is scanned).
     #[arg(long)]
@@ -109,6 +109,10 @@ pub struct ScanArgs {
     /// statistics per column [default: 8].
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(0..=64))]
     pub classes: Option<u64>,
+    /// Do not scale down the z-score of pixels far outside their background statistics
+    /// (the plain matched filter's score; no effect on mag1c).
+    #[arg(long)]
+    pub no_outlier_scaling: bool,
     /// Replace the output folder even when it holds something other than a previous
     /// scan.
     #[arg(long)]
@@ -253,6 +257,7 @@ fn config_from_flags(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
     if let Some(k) = args.classes {
         c.classes = k as usize;
     }
+    c.outlier_scaling = !args.no_outlier_scaling;
     c.merge_distance_m = args.merge_distance;
     if let Some(r) = args.limit_runs {
         c.detection_limit.runs = r;

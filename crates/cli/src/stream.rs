@@ -51,6 +51,10 @@ pub struct StreamArgs {
     /// one-pass `scan` does).
     #[arg(long)]
     pub keep_flagged: bool,
+    /// Do not scale down the score of pixels far outside their column's statistics
+    /// (the plain matched filter's score).
+    #[arg(long)]
+    pub no_outlier_scaling: bool,
     /// Also write each alert as a JSON line here (`-` = standard output).
     #[arg(long, value_name = "PATH")]
     pub alerts: Option<String>,
@@ -233,6 +237,7 @@ pub fn run(args: StreamArgs, quiet: bool) -> anyhow::Result<()> {
             .memory
             .unwrap_or(StreamSettings::default().memory_lines),
         exclude_flagged: !args.keep_flagged,
+        outlier_scaling: !args.no_outlier_scaling,
         reference_lines: args
             .reference_lines
             .unwrap_or(StreamSettings::default().reference_lines),

@@ -48,6 +48,8 @@ pub struct DetectOptions {
     pub saturation_threshold: Option<f32>,
     /// Second pass without pixels whose first-pass z exceeds this.
     pub exclude_z: Option<f64>,
+    /// mf, amf: the outlier scaling of the z-score (`--outlier-scaling`).
+    pub outlier_scaling: bool,
     /// mag1c: albedo correction.
     pub albedo_correction: bool,
     /// mag1c: sparsity (reweighting) term.
@@ -135,6 +137,7 @@ impl DetectOptions {
                 ..Mag1cParams::default()
             },
             exclude_z: self.exclude_z,
+            outlier_scaling: self.outlier_scaling,
         })
     }
 }

@@ -17,10 +17,10 @@ VARIABLES = ("enhancement", "albedo", "sigma", "z")
 CLI_NODATA = np.float32(-9999.0)
 
 
-def cli_maps(cli, scene, tmp_path, algo: str) -> np.ndarray:
+def cli_maps(cli, scene, tmp_path, algo: str, *flags: str) -> np.ndarray:
     """The CLI's four maps (line, sample, 4) as float32, written as ENVI."""
-    out = tmp_path / f"{algo}.img"
-    done = run_cli(cli, "detect", scene, "--algo", algo, "--format", "envi", "-o", out)
+    out = tmp_path / f"{algo}{''.join(flags)}.img"
+    done = run_cli(cli, "detect", scene, "--algo", algo, *flags, "--format", "envi", "-o", out)
     assert done.returncode == 0, done.stderr
     maps = plumewatch.open_cube(out)
     assert maps.sizes["band"] == 4
@@ -44,6 +44,24 @@ def assert_bit_identical(ds: xr.Dataset, cli: np.ndarray) -> None:
 def test_detect_on_the_opened_cube_equals_cli_bit_for_bit(cli, scene, tmp_path, algo):
     ds = plumewatch.detect(plumewatch.open_cube(scene), algo=algo)
     assert_bit_identical(ds, cli_maps(cli, scene, tmp_path, algo))
+
+
+def test_outlier_scaling_equals_cli_and_only_lowers_scores(cli, scene, tmp_path):
+    cube = plumewatch.open_cube(scene)
+    ds = plumewatch.detect(cube, algo="amf", outlier_scaling=True)
+    assert_bit_identical(ds, cli_maps(cli, scene, tmp_path, "amf", "--outlier-scaling"))
+    plain = plumewatch.detect(cube, algo="amf")
+    # The enhancement is the plain filter's; |z| only falls, and sigma only grows,
+    # by the same factor, on some pixels beyond |z| = 2 and on none below.
+    np.testing.assert_array_equal(ds["enhancement"].values, plain["enhancement"].values)
+    z, z0 = ds["z"].values, plain["z"].values
+    ok = np.isfinite(z0)
+    assert (np.abs(z[ok]) <= np.abs(z0[ok]) * (1 + 1e-6)).all()
+    scaled = ok & (np.abs(z - z0) > 1e-6 * np.abs(z0))
+    assert scaled.sum() > 0
+    assert (np.abs(z0[scaled]) > 2).all()
+    ratio = ds["sigma"].values[scaled] / plain["sigma"].values[scaled]
+    np.testing.assert_allclose(ratio, z0[scaled] / z[scaled], rtol=1e-4)
 
 
 def test_detect_on_a_numpy_copy_equals_cli_bit_for_bit(cli, scene, tmp_path):
@@ -138,7 +156,8 @@ def test_detect_reports_progress_per_column(scene):
     done = []
     options = _options(gas="ch4", algo="amf", window=(2122, 2488), group=1, global_stats=False,
                        iterations=30, f64=False, regularization="none", alpha=0.0, censor="repeated",
-                       saturation_threshold=6.0, exclude_z=None, albedo_correction=True,
+                       saturation_threshold=6.0, exclude_z=None, outlier_scaling=False,
+                       albedo_correction=True,
                        sparsity=True, target=None)
     _native.detect_path(str(scene), options, done.append)
     assert sum(done) == 128  # every detector column, once

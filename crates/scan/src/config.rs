@@ -28,7 +28,9 @@ impl Detector {
     /// The core detection parameters of this detector as the scan runs it: statistics
     /// per detector column (a scan sets the grouping of each flight line from
     /// [`ScanConfig::stats`]), saturated pixels left out of the statistics (mag1c's
-    /// rule).
+    /// rule), and for the matched filters the outlier scaling of
+    /// [`plumewatch_core::detect::outlier`] (a scan turns it off with
+    /// [`ScanConfig::outlier_scaling`]).
     pub fn detect_params(self) -> DetectParams {
         let algorithm = match self {
             Detector::Amf => Algorithm::AlbedoMatchedFilter,
@@ -39,6 +41,7 @@ impl Detector {
             algorithm,
             grouping: Grouping::Columns(1),
             saturation: Some(plumewatch_core::mask::Saturation::default()),
+            outlier_scaling: self != Detector::Mag1c,
             ..DetectParams::default()
         }
     }
@@ -286,6 +289,17 @@ pub struct ScanConfig {
     /// ([`plumewatch_core::plume::vet::VettingParams::for_column_statistics`]).
     #[serde(default = "default_classes")]
     pub classes: usize,
+    /// Divide the matched filters' z-score of pixels far outside their background
+    /// statistics by how far ([`plumewatch_core::detect::outlier`]): surfaces the
+    /// statistics do not hold — rare roofs and tarps, minerals whose absorption
+    /// features overlap the gas's — stop standing out as gas. Default true; no effect
+    /// on mag1c.
+    #[serde(default = "default_true")]
+    pub outlier_scaling: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_classes() -> usize {
@@ -315,6 +329,7 @@ impl ScanConfig {
             analysis: PassParams::default(),
             exclude_plume_pixels: false,
             classes: default_classes(),
+            outlier_scaling: true,
         }
     }
 

@@ -197,6 +197,9 @@ pub fn estimate_with(
     let mut params = inp.detector.detect_params();
     if let Some(c) = &clean {
         params.grouping = c.grouping;
+        if let Some(f) = c.filters {
+            params.outlier_scaling = f.outlier_scaling();
+        }
     }
     if inp.band_model.center_nm.len() != staged.cube.bands {
         return Err(crate::Error::input(format!(

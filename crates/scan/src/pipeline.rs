@@ -227,6 +227,7 @@ fn scan_line(
     let cube = plumewatch_io::open_cube(path)?;
     let meta = cube.meta().clone();
     let mut detect = config.detector.detect_params();
+    detect.outlier_scaling &= config.outlier_scaling;
     let window = GasWindow::for_cube(
         path,
         &meta,

@@ -267,7 +267,7 @@ pub fn detect_by_class(
     let norm = params.normalization();
     let filter_of = |acc: &MomentAccumulator| -> Option<ColumnFilter> {
         let stats = ridged(acc, norm).ok()?;
-        let f = ColumnFilter::of_background(&stats, unit_absorption);
+        let f = ColumnFilter::of_background_scaled(&stats, unit_absorption, params.outlier_scaling);
         (f.norm.is_finite() && f.norm > 0.0).then_some(f)
     };
     // filters[j][c]: the filter of class j for column c; index k holds the column's

@@ -8,6 +8,7 @@
 //! window values are all finite and whose screened bands are not saturated. Lines are
 //! not censored here.
 
+use super::outlier::{Whitener, GATE_Z};
 use super::{DetectParams, TEMPLATE_SCALING};
 use crate::raster::NODATA;
 use crate::stats::{BackgroundStats, MomentAccumulator, Normalization};
@@ -27,6 +28,8 @@ pub struct ColumnFilter {
     pub mean_sq: f64,
     /// Pixels the statistics rest on.
     pub count: u64,
+    /// With outlier scaling ([`super::outlier`]): the background's whitener.
+    pub whitener: Option<std::sync::Arc<Whitener>>,
 }
 
 impl ColumnFilter {
@@ -41,7 +44,13 @@ impl ColumnFilter {
         let div = if albedo_correction { r } else { 1.0 };
         let e = TEMPLATE_SCALING * pw / (self.norm * div);
         let s = TEMPLATE_SCALING / self.norm.sqrt() / div;
-        let z = e / s;
+        let (mut s, mut z) = (s, e / s);
+        if let Some(w) = self.whitener.as_deref() {
+            if z.abs() > GATE_Z {
+                let f = w.factor(v, &self.mean, z);
+                (s, z) = (s * f, z / f);
+            }
+        }
         (e.is_finite() && s.is_finite() && z.is_finite())
             .then_some((e as f32, r as f32, s as f32, z as f32))
     }
@@ -67,7 +76,22 @@ impl ColumnFilter {
             norm,
             mean_sq,
             count: stats.count,
+            whitener: None,
         }
+    }
+
+    /// [`ColumnFilter::of_background`], with the outlier scaling of
+    /// [`super::outlier`] when `outlier_scaling`.
+    pub fn of_background_scaled(
+        stats: &BackgroundStats,
+        unit_absorption: &[f64],
+        outlier_scaling: bool,
+    ) -> Self {
+        let mut f = Self::of_background(stats, unit_absorption);
+        if outlier_scaling {
+            f.whitener = Some(std::sync::Arc::new(Whitener::of(&stats.cholesky)));
+        }
+        f
     }
 }
 
@@ -137,6 +161,8 @@ pub struct ColumnFilters {
     unit_absorption: Vec<f64>,
     normalization: Normalization,
     regularization: crate::stats::Regularization,
+    /// The filters scale the score of outlying pixels ([`super::outlier`]).
+    outlier_scaling: bool,
     /// Per pixel (map order, `lines × columns`): [`PixelFlags`] bits; empty when every
     /// pixel's membership follows from its values alone ([`ColumnFilters::estimate`]).
     flags: Vec<u8>,
@@ -189,6 +215,7 @@ impl ColumnFilters {
             unit_absorption: unit_absorption.to_vec(),
             normalization: params.normalization.unwrap_or(Normalization::Sample),
             regularization: params.regularization,
+            outlier_scaling: params.outlier_scaling,
             flags,
         })
     }
@@ -327,6 +354,7 @@ impl ColumnFilters {
             unit_absorption: self.unit_absorption.clone(),
             normalization: self.normalization,
             regularization: self.regularization,
+            outlier_scaling: self.outlier_scaling,
             flags: Vec::new(),
         }
     }
@@ -380,13 +408,22 @@ impl ColumnFilters {
     fn filter_of(&self, acc: &MomentAccumulator) -> Result<ColumnFilter> {
         let stats =
             BackgroundStats::from_moments(acc, self.normalization, self.regularization, None)?;
-        Ok(ColumnFilter::of_background(&stats, &self.unit_absorption))
+        Ok(ColumnFilter::of_background_scaled(
+            &stats,
+            &self.unit_absorption,
+            self.outlier_scaling,
+        ))
     }
 
     /// The covariance divisor and regularisation the filters were estimated with (for
     /// statistics kept elsewhere, such as a stream's decaying moments).
     pub fn estimation(&self) -> (Normalization, crate::stats::Regularization) {
         (self.normalization, self.regularization)
+    }
+
+    /// Whether the filters scale the score of outlying pixels ([`super::outlier`]).
+    pub fn outlier_scaling(&self) -> bool {
+        self.outlier_scaling
     }
 
     /// The unit absorption per window band the filters target.
@@ -704,6 +741,7 @@ mod tests {
             norm: 2.0,
             mean_sq: 244.0,
             count: 100,
+            whitener: None,
         };
         assert!(f.outputs(&[10.0, 12.0, 0.0], true).is_some());
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
@@ -756,13 +794,24 @@ mod tests {
     #[test]
     fn fixed_statistics_reproduce_the_column_matched_filter_and_the_mean_gives_zero() {
         let (lines, samples, bands) = (200, 6, 5);
-        let c = cube(lines, samples, bands, 3);
+        let mut c = cube(lines, samples, bands, 3);
+        // A few outlying pixels (a surface unlike the rest) for the outlier scaling.
+        for (k, i) in [(0usize, 17usize), (1, 230), (2, 655), (3, 901)] {
+            for b in 0..bands {
+                c.data[i * bands + b] *= 1.0 + 0.4 * ((b + k) % 3) as f32;
+            }
+        }
         let ua: Vec<f64> = (0..bands).map(|b| -1e-6 * (1.0 + b as f64)).collect();
         let positions: Vec<usize> = (0..bands).collect();
-        for algorithm in [Algorithm::MatchedFilter, Algorithm::AlbedoMatchedFilter] {
+        let cases = [Algorithm::MatchedFilter, Algorithm::AlbedoMatchedFilter]
+            .into_iter()
+            .flat_map(|a| [(a, false), (a, true)]);
+        let mut scaled = 0;
+        for (algorithm, outlier_scaling) in cases {
             let params = DetectParams {
                 algorithm,
                 grouping: Grouping::Columns(1),
+                outlier_scaling,
                 ..DetectParams::default()
             };
             let maps = detect_cube(
@@ -785,12 +834,35 @@ mod tests {
             for (a, b) in out.z.iter().zip(&maps.z) {
                 assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{a} vs {b}");
             }
+            for (a, b) in out.sigma.iter().zip(&maps.sigma) {
+                assert!((a - b).abs() <= 1e-3 * b.abs(), "{a} vs {b}");
+            }
+            // Scaled pixels have a larger noise-equivalent enhancement than the
+            // column's own (the same for every pixel of a column without albedo
+            // correction); z = enhancement / sigma holds for all.
+            if outlier_scaling && algorithm == Algorithm::MatchedFilter {
+                for col in 0..samples {
+                    let s0 = (0..lines)
+                        .map(|l| maps.sigma[l * samples + col])
+                        .fold(f32::INFINITY, f32::min);
+                    scaled += (0..lines)
+                        .filter(|l| maps.sigma[l * samples + col] > 1.0001 * s0)
+                        .count();
+                }
+            }
+            for ((e, s), z) in out.enhancement.iter().zip(&out.sigma).zip(&out.z) {
+                assert!(
+                    (e / s - z).abs() <= 1e-3 * z.abs().max(1.0),
+                    "{e} / {s} vs {z}"
+                );
+            }
             // The background mean of a column has zero response.
             let col = f.columns[2].as_ref().unwrap();
             let mean: Vec<f32> = col.mean.iter().map(|&m| m as f32).collect();
             let o = f.apply(&mean, 1, 2, 1, bands).unwrap();
             assert!(o.enhancement[0].abs() < 1e-2, "{}", o.enhancement[0]);
         }
+        assert!(scaled >= 3, "{scaled} pixels scaled");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! One group of pixels through the configured detector: checks, the optional plume-free
 //! second pass, and conversion of the results to f32 maps with [`NODATA`].
 
+use super::outlier::{Whitener, GATE_Z};
 use super::prepare::prepare;
-use super::{ace, mag1c, mf, Algorithm, DetectParams, Precision, TEMPLATE_SCALING};
+use super::{ace, mag1c, mf, Algorithm, DetectParams, Precision, Prepared, TEMPLATE_SCALING};
 use crate::raster::NODATA;
 use crate::stats::Real;
 use crate::{Error, Result};
@@ -148,12 +149,20 @@ fn run_once<T: Real>(
         params.regularization,
         parallel,
     )?;
-    let raw = match params.algorithm {
+    let mut raw = match params.algorithm {
         Algorithm::MatchedFilter => mf::run(&prep, template, false),
         Algorithm::AlbedoMatchedFilter => mf::run(&prep, template, true),
         Algorithm::Ace => ace::run(&prep, template),
         Algorithm::Mag1c => mag1c::run(&prep, template, &params.mag1c, params.regularization)?,
     };
+    if params.outlier_scaling
+        && matches!(
+            params.algorithm,
+            Algorithm::MatchedFilter | Algorithm::AlbedoMatchedFilter
+        )
+    {
+        scale_outliers(&prep, &mut raw);
+    }
     let moments = match params.algorithm {
         Algorithm::Mag1c => None,
         _ => Some(prep.moments.clone().uncentred(base)?),
@@ -162,6 +171,34 @@ fn run_once<T: Real>(
         moments,
         ..raw.finish(has_output)
     })
+}
+
+/// The outlier scaling of [`super::outlier`] on a matched filter's outputs: the score
+/// and noise of each pixel beyond the gate divided and multiplied by its factor.
+fn scale_outliers<T: Real>(prep: &Prepared<'_, T>, raw: &mut RawOutputs) {
+    let whitener = Whitener::of(&prep.stats.cholesky);
+    let b = prep.b;
+    let z = &raw.z;
+    let factors = prep.map_chunks(|first, chunk| {
+        let mut d = vec![0f32; b];
+        let mut out = Vec::new();
+        for (k, row) in chunk.chunks_exact(b).enumerate() {
+            let i = first + k;
+            if z[i].is_nan() || z[i].abs() <= GATE_Z {
+                continue;
+            }
+            // x − μ = (x − μ_T) + (μ_T − μ).
+            for ((v, &x), &m) in d.iter_mut().zip(row).zip(&prep.mean_rounding) {
+                *v = (x.to_f64() + m) as f32;
+            }
+            out.push((i, whitener.factor_of_deviation(&d, z[i])));
+        }
+        out
+    });
+    for (i, f) in factors.into_iter().flatten() {
+        raw.z[i] /= f;
+        raw.sigma[i] *= f;
+    }
 }
 
 /// Detector results in f64 before masking and conversion.

@@ -49,6 +49,8 @@ mod group;
 pub mod mag1c;
 /// Classic and albedo-corrected matched filter kernels.
 pub mod mf;
+/// Outlier scaling of the matched filters' score (pixels far outside their background).
+pub mod outlier;
 /// Detection parameters with documented defaults.
 mod params;
 /// Centring and background statistics of one group, shared by the kernels.

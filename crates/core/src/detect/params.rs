@@ -133,6 +133,10 @@ pub struct DetectParams {
     /// Second pass: re-estimate the statistics without the pixels whose first-pass
     /// z exceeds this value (large plumes otherwise bias the background).
     pub exclude_z: Option<f64>,
+    /// Divide the matched filters' score of pixels far outside their background by
+    /// how far ([`super::outlier`]); off by default here, on in `scan` and `stream`.
+    /// Not for mag1c or ACE.
+    pub outlier_scaling: bool,
 }
 
 impl DetectParams {

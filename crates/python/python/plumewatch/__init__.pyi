@@ -40,6 +40,7 @@ def detect(
     censor: str = "repeated",
     saturation_threshold: Optional[float] = 6.0,
     exclude_z: Optional[float] = None,
+    outlier_scaling: bool = False,
     albedo_correction: bool = True,
     sparsity: bool = True,
     target: Optional[Union[str, os.PathLike[str]]] = None,

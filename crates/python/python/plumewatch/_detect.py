@@ -152,6 +152,7 @@ def detect(
     censor: str = "repeated",
     saturation_threshold: Optional[float] = 6.0,
     exclude_z: Optional[float] = None,
+    outlier_scaling: bool = False,
     albedo_correction: bool = True,
     sparsity: bool = True,
     target: "Optional[os.PathLike[str] | str]" = None,
@@ -202,6 +203,10 @@ def detect(
         saturated and leaves the statistics; None turns screening off.
     exclude_z
         Second pass without the pixels whose first-pass z exceeds this value.
+    outlier_scaling
+        ``"mf"``, ``"amf"``: divide the z-score of pixels far outside their background
+        statistics by how far (``sigma`` grows by the same factor), as ``scan`` and
+        ``stream`` do; off by default, as in ``plumewatch detect``.
     albedo_correction, sparsity
         mag1c's albedo correction and sparsity term.
     target
@@ -242,6 +247,7 @@ def detect(
         censor=censor,
         saturation_threshold=None if saturation_threshold is None else float(saturation_threshold),
         exclude_z=None if exclude_z is None else float(exclude_z),
+        outlier_scaling=bool(outlier_scaling),
         albedo_correction=bool(albedo_correction),
         sparsity=bool(sparsity),
         target=target,

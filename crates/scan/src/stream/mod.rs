@@ -84,6 +84,12 @@ pub struct StreamSettings {
     /// Keep the pixels above the growth threshold out of the statistics (default true:
     /// a plume otherwise inflates its columns' covariance along the gas signature).
     pub exclude_flagged: bool,
+    /// Scale down the score of pixels far outside their column's statistics
+    /// ([`plumewatch_core::detect::outlier`]; default true, as `scan`). Surfaces
+    /// first met mid-flight lie outside the statistics of the lines before them: on
+    /// a cluttered 600 × 5000 AVIRIS-NG line the alerts fell from 28 to 8 with it
+    /// (BENCHMARKS.md).
+    pub outlier_scaling: bool,
     /// Lines between refreshes of the filters (Cholesky factors) and of the CFAR
     /// background (default 512: 5 s of AVIRIS-NG flight, a quarter of the statistics'
     /// memory).
@@ -120,6 +126,7 @@ impl Default for StreamSettings {
             stats_stride: 2,
             refresh_lines: 512,
             exclude_flagged: true,
+            outlier_scaling: true,
             z_memory_lines: 1024,
             quiet_lines: 4,
             longest_plume_lines: 512,
@@ -502,6 +509,7 @@ impl Stream {
             bail!("samples: expected at least 1 sample per line");
         }
         let mut detect = setup.detector.detect_params();
+        detect.outlier_scaling &= settings.outlier_scaling;
         if setup.detector == Detector::Mag1c {
             bail!("detector: the stream runs the matched filters (amf, mf); mag1c's iterations need the whole column");
         }
@@ -1034,6 +1042,7 @@ impl Stream {
         let lines = self.pending_lines as f64;
         let (norm, reg) = self.filters.estimation();
         let ua = self.filters.unit_absorption().to_vec();
+        let scaled = self.filters.outlier_scaling();
         let updated: Vec<Option<plumewatch_core::detect::fixed::ColumnFilter>> = self
             .moments
             .par_iter_mut()
@@ -1045,7 +1054,7 @@ impl Stream {
                 rows.clear();
                 // A column whose covariance cannot be factored keeps its filter.
                 Ok((m.weight() > nbw as f64 + 1.0)
-                    .then(|| m.filter(norm, reg, &ua).ok())
+                    .then(|| m.filter(norm, reg, &ua, scaled).ok())
                     .flatten())
             })
             .collect::<Result<_>>()?;

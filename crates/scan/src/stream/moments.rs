@@ -145,16 +145,19 @@ impl DecayingMoments {
         })
     }
 
-    /// The column's matched filter for the unit absorption `a`.
+    /// The column's matched filter for the unit absorption `a`, with the outlier
+    /// scaling of [`plumewatch_core::detect::outlier`] when `outlier_scaling`.
     pub(crate) fn filter(
         &self,
         norm: Normalization,
         reg: Regularization,
         unit_absorption: &[f64],
+        outlier_scaling: bool,
     ) -> Result<ColumnFilter> {
-        Ok(ColumnFilter::of_background(
+        Ok(ColumnFilter::of_background_scaled(
             &self.stats(norm, reg)?,
             unit_absorption,
+            outlier_scaling,
         ))
     }
 }

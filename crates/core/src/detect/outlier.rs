@@ -1,0 +1,212 @@
+//! Outlier scaling of the matched filter's score: a pixel whose spectrum, once the
+//! gas the filter found in it is taken out, lies far outside its background's
+//! distribution gets its z-score divided by how far.
+//!
+//! The matched filter models a pixel as background plus gas, `x = μ + n + α t` with
+//! `n ~ N(0, C)`, and its z-score `z = tᵀC⁻¹(x − μ) / √(tᵀC⁻¹t)` is N(0, 1) for a
+//! background pixel. The rest of the pixel's Mahalanobis distance,
+//! `r = (x − μ)ᵀC⁻¹(x − μ) − z²`, is what the gas cannot explain; for a background
+//! pixel it is χ² with `n − 1` degrees of freedom (`n` window bands), and gas adds
+//! nothing to it. A surface the statistics have not seen — a material first met
+//! half-way along a flight line, a rare roof or tarp, a mineral whose absorption
+//! features overlap the gas's — has `r` many times `n − 1`, and its z-score, a
+//! projection of the same large deviation, is then no longer N(0, 1): such surfaces
+//! produced most of the false candidates on long cluttered lines (BENCHMARKS.md). The
+//! scaled score is `z / f` with
+//!
+//! `f = √max(1, r / (τ (n − 1)))`, `τ = 1 + 3 √(2 / (n − 1))`,
+//!
+//! so a pixel whose residual lies within three standard deviations of its χ² mean keeps
+//! its score (the plain matched filter), and an outlier's score is that of a pixel of
+//! unknown scale — the adaptive coherence estimator's normalisation (Kraut & Scharf
+//! 1999), which is the likelihood-ratio test when the background's scale varies from
+//! pixel to pixel. The noise-equivalent enhancement is multiplied by the same `f`, so
+//! `z = enhancement / sigma` still holds; the enhancement itself is unchanged.
+//!
+//! Only pixels at `|z|` above [`GATE_Z`] are tested (`f` is at least 1, so scaling can
+//! only lower a score; below the gate it would change nothing the candidate seeds and
+//! growth look at). Each tested pixel costs one triangular product, `n²/2`
+//! multiply-adds, in f32.
+
+use crate::stats::Cholesky;
+use faer::{Mat, Par};
+
+/// Pixels with `|z|` at most this keep their score untested.
+pub const GATE_Z: f64 = 2.0;
+
+/// `τ` of the module docs for `n` window bands: the residual's tolerance relative to
+/// its χ² mean `n − 1`, three standard deviations (`√(2 / (n − 1))` relative) above it.
+pub fn tolerance(n: usize) -> f64 {
+    let dof = (n.max(2) - 1) as f64;
+    1.0 + 3.0 * (2.0 / dof).sqrt()
+}
+
+/// `L⁻¹` of a background covariance `C = L Lᵀ`, lower triangle packed row by row in
+/// f32: whitens a pixel's deviation from the mean, `‖L⁻¹(x − μ)‖² = (x − μ)ᵀC⁻¹(x − μ)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Whitener {
+    n: usize,
+    packed: Vec<f32>,
+    tolerance: f64,
+}
+
+impl Whitener {
+    /// The whitener of the covariance factored as `cholesky`.
+    pub fn of(cholesky: &Cholesky) -> Self {
+        let n = cholesky.dim();
+        let mut inv = Mat::<f64>::identity(n, n);
+        faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+            cholesky.l(),
+            inv.as_mut(),
+            Par::Seq,
+        );
+        let mut packed = Vec::with_capacity(n * (n + 1) / 2);
+        for i in 0..n {
+            packed.extend((0..=i).map(|j| inv[(i, j)] as f32));
+        }
+        Self {
+            n,
+            packed,
+            tolerance: tolerance(n),
+        }
+    }
+
+    /// Bands.
+    pub fn dim(&self) -> usize {
+        self.n
+    }
+
+    /// `‖L⁻¹ d‖²` (`d` has at least [`Whitener::dim`] values; the rest are ignored).
+    pub fn norm_sq(&self, d: &[f32]) -> f64 {
+        let d = &d[..self.n];
+        let mut total = 0.0f64;
+        let mut off = 0;
+        for i in 0..self.n {
+            let row = &self.packed[off..=off + i];
+            off += i + 1;
+            total += f64::from(dot4(row, &d[..=i])).powi(2);
+        }
+        total
+    }
+
+    /// The scale factor `f` of the module docs for a pixel at `x` (window values) with
+    /// score `z` against the background mean `mean`.
+    pub fn factor(&self, x: &[f32], mean: &[f64], z: f64) -> f64 {
+        let d: Vec<f32> = x[..self.n]
+            .iter()
+            .zip(mean)
+            .map(|(&v, &m)| (f64::from(v) - m) as f32)
+            .collect();
+        self.factor_of_deviation(&d, z)
+    }
+
+    /// [`Whitener::factor`] for the deviation `d = x − μ` itself.
+    pub fn factor_of_deviation(&self, d: &[f32], z: f64) -> f64 {
+        let residual = (self.norm_sq(d) - z * z).max(0.0);
+        let dof = (self.n.max(2) - 1) as f64;
+        (residual / (self.tolerance * dof)).max(1.0).sqrt()
+    }
+}
+
+/// `Σ a_k b_k` in four interleaved f32 lanes.
+fn dot4(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let mut acc = [0.0f32; 4];
+    for (x, y) in a[..n].chunks_exact(4).zip(b[..n].chunks_exact(4)) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = 0.0f32;
+    for k in n - n % 4..n {
+        tail += a[k] * b[k];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SeededRng;
+
+    fn spd(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = SeededRng::new(seed);
+        let a: Vec<f64> = (0..n * n).map(|_| rng.normal()).collect();
+        let mut c = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                c[i * n + j] = (0..n).map(|k| a[i * n + k] * a[j * n + k]).sum::<f64>()
+                    + if i == j { n as f64 } else { 0.0 };
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn whitened_norm_is_the_mahalanobis_distance() {
+        let n = 9;
+        let c = spd(n, 3);
+        let ch = Cholesky::factor(&c, n).unwrap();
+        let w = Whitener::of(&ch);
+        let d: Vec<f32> = (0..n).map(|i| (i as f32 - 4.0) * 0.7).collect();
+        let d64: Vec<f64> = d.iter().map(|&v| f64::from(v)).collect();
+        let exact: f64 = d64.iter().zip(ch.solve(&d64)).map(|(a, b)| a * b).sum();
+        assert!(
+            (w.norm_sq(&d) - exact).abs() < 1e-4 * exact,
+            "{} {exact}",
+            w.norm_sq(&d)
+        );
+    }
+
+    #[test]
+    fn background_pixels_keep_their_score_and_outliers_are_scaled_down() {
+        // Draws from N(0, C): the residual r = d² − z² is χ²(n − 1), within the
+        // tolerance for nearly all of them; the same deviations ×10 are outliers whose
+        // factor grows with the scale (the score of a pixel of unknown scale).
+        let n = 40;
+        let c = spd(n, 5);
+        let ch = Cholesky::factor(&c, n).unwrap();
+        let w = Whitener::of(&ch);
+        let l = ch.l();
+        let mut rng = SeededRng::new(11);
+        let (mut kept, draws) = (0, 2000);
+        for _ in 0..draws {
+            let g: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            let d: Vec<f32> = (0..n)
+                .map(|i| (0..=i).map(|j| l[(i, j)] * g[j]).sum::<f64>() as f32)
+                .collect();
+            let z = 0.5;
+            if w.factor_of_deviation(&d, z) == 1.0 {
+                kept += 1;
+            }
+            let big: Vec<f32> = d.iter().map(|v| v * 10.0).collect();
+            let f = w.factor_of_deviation(&big, z);
+            let r = w.norm_sq(&big) - z * z;
+            let expected = (r / (tolerance(n) * (n - 1) as f64)).sqrt();
+            assert!(
+                f > 5.0 && (f - expected).abs() < 1e-9 * expected,
+                "{f} {expected}"
+            );
+        }
+        // 3 standard deviations of χ²(39) above its mean: about 0.4 % of draws beyond.
+        assert!(kept as f64 > 0.98 * draws as f64, "{kept} of {draws}");
+    }
+
+    #[test]
+    fn gas_along_the_target_adds_no_residual() {
+        // A deviation along C t (whitened: along L⁻¹ t) is all score: z² = d², f = 1
+        // however strong the gas.
+        let n = 12;
+        let c = spd(n, 8);
+        let ch = Cholesky::factor(&c, n).unwrap();
+        let w = Whitener::of(&ch);
+        let t: Vec<f64> = (0..n).map(|i| -(i as f64 + 1.0) * 0.1).collect();
+        let ct = ch.solve(&t);
+        let norm: f64 = t.iter().zip(&ct).map(|(a, b)| a * b).sum();
+        for alpha in [1.0, 30.0, 1000.0] {
+            let d: Vec<f32> = t.iter().map(|v| (alpha * v) as f32).collect();
+            let z = alpha * norm / norm.sqrt();
+            assert_eq!(w.factor_of_deviation(&d, z), 1.0, "alpha {alpha}");
+        }
+    }
+}
