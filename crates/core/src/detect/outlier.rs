@@ -142,12 +142,17 @@ mod tests {
         c
     }
 
+    /// The factor and whitener of a random `n × n` covariance.
+    fn factored(n: usize, seed: u64) -> (Cholesky, Whitener) {
+        let ch = Cholesky::factor(&spd(n, seed), n).unwrap();
+        let w = Whitener::of(&ch);
+        (ch, w)
+    }
+
     #[test]
     fn whitened_norm_is_the_mahalanobis_distance() {
         let n = 9;
-        let c = spd(n, 3);
-        let ch = Cholesky::factor(&c, n).unwrap();
-        let w = Whitener::of(&ch);
+        let (ch, w) = factored(n, 3);
         let d: Vec<f32> = (0..n).map(|i| (i as f32 - 4.0) * 0.7).collect();
         let d64: Vec<f64> = d.iter().map(|&v| f64::from(v)).collect();
         let exact: f64 = d64.iter().zip(ch.solve(&d64)).map(|(a, b)| a * b).sum();
@@ -164,9 +169,7 @@ mod tests {
         // tolerance for nearly all of them; the same deviations ×10 are outliers whose
         // factor grows with the scale (the score of a pixel of unknown scale).
         let n = 40;
-        let c = spd(n, 5);
-        let ch = Cholesky::factor(&c, n).unwrap();
-        let w = Whitener::of(&ch);
+        let (ch, w) = factored(n, 5);
         let l = ch.l();
         let mut rng = SeededRng::new(11);
         let (mut kept, draws) = (0, 2000);
@@ -194,12 +197,10 @@ mod tests {
 
     #[test]
     fn gas_along_the_target_adds_no_residual() {
-        // A deviation along C t (whitened: along L⁻¹ t) is all score: z² = d², f = 1
-        // however strong the gas.
+        // A deviation along the target, x − μ = α t, is all score (whitened it lies
+        // along L⁻¹ t): z² = d², f = 1 however strong the gas.
         let n = 12;
-        let c = spd(n, 8);
-        let ch = Cholesky::factor(&c, n).unwrap();
-        let w = Whitener::of(&ch);
+        let (ch, w) = factored(n, 8);
         let t: Vec<f64> = (0..n).map(|i| -(i as f64 + 1.0) * 0.1).collect();
         let ct = ch.solve(&t);
         let norm: f64 = t.iter().zip(&ct).map(|(a, b)| a * b).sum();
