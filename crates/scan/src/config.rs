@@ -292,8 +292,13 @@ pub struct ScanConfig {
     /// Divide the matched filters' z-score of pixels far outside their background
     /// statistics by how far ([`plumewatch_core::detect::outlier`]): surfaces the
     /// statistics do not hold — rare roofs and tarps, minerals whose absorption
-    /// features overlap the gas's — stop standing out as gas. Default true; no effect
-    /// on mag1c.
+    /// features overlap the gas's — stop standing out as gas. Default true; it applies
+    /// to per-column and class statistics (pushbroom lines, where it was measured to
+    /// cut false sites and find more sources) and not to tiles or global statistics
+    /// (mosaics, frame images): on a simulated 0.5 m drone mosaic, where a source's
+    /// pad spans many pixels, it lowered the plume over a pad below the operating
+    /// point and gained nothing on the plume-free twin (BENCHMARKS.md). No effect on
+    /// mag1c.
     #[serde(default = "default_true")]
     pub outlier_scaling: bool,
 }

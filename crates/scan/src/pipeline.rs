@@ -239,6 +239,12 @@ fn scan_line(
     detect.grouping = config
         .stats
         .resolve(&meta, line.glt.is_some(), window.bands.len(), 1);
+    // The outlier scaling only with per-column (and so class) statistics: see
+    // `ScanConfig::outlier_scaling`.
+    detect.outlier_scaling &= matches!(
+        detect.grouping,
+        plumewatch_core::detect::Grouping::Columns(_)
+    );
     crate::window::check_content(path, cube.as_ref(), &window.bands, detect.grouping)?;
     let ortho = match &line.glt {
         Some(g) => Some(read_glt(g, Grid::new(meta.lines, meta.samples))?),
