@@ -51,13 +51,7 @@ fn vetting_keeps_strong_sources_and_says_why_it_drops_the_others() {
     let vetted = scan(&tmp.path().join("vetted"), &gaussian);
     let open = scan(
         &tmp.path().join("open"),
-        &[
-            "--min-gas-probability",
-            "0",
-            "--false-sites-per-km2",
-            "none",
-            "--no-outlier-scaling",
-        ],
+        &[&["--min-gas-probability", "0"][..], &gaussian].concat(),
     );
 
     // Every site carries its gas probability, at or above the default (class

@@ -73,6 +73,13 @@ pub enum Statistics {
     Tiles(usize),
 }
 
+/// Whether a scan applies the outlier scaling ([`ScanConfig::outlier_scaling`]) to
+/// statistics grouped as `grouping`: with per-column (and so class) statistics, not
+/// with tiles or global statistics.
+pub fn scales_outliers(grouping: Grouping) -> bool {
+    matches!(grouping, Grouping::Columns(_))
+}
+
 /// Tiles per side of the statistics of a georeferenced mosaic when none are asked for.
 pub const MOSAIC_TILES: usize = 8;
 

@@ -197,9 +197,8 @@ pub fn estimate_with(
     let mut params = inp.detector.detect_params();
     if let Some(c) = &clean {
         params.grouping = c.grouping;
-        // As the scan detected: the outlier scaling only with per-column statistics
-        // (`ScanConfig::outlier_scaling`), and as its filters were built.
-        params.outlier_scaling &= matches!(c.grouping, Grouping::Columns(_));
+        // As the scan detected: with its grouping, and as its filters were built.
+        params.outlier_scaling &= crate::config::scales_outliers(c.grouping);
         if let Some(f) = c.filters {
             params.outlier_scaling = f.outlier_scaling();
         }

@@ -239,12 +239,7 @@ fn scan_line(
     detect.grouping = config
         .stats
         .resolve(&meta, line.glt.is_some(), window.bands.len(), 1);
-    // The outlier scaling only with per-column (and so class) statistics: see
-    // `ScanConfig::outlier_scaling`.
-    detect.outlier_scaling &= matches!(
-        detect.grouping,
-        plumewatch_core::detect::Grouping::Columns(_)
-    );
+    detect.outlier_scaling &= crate::config::scales_outliers(detect.grouping);
     crate::window::check_content(path, cube.as_ref(), &window.bands, detect.grouping)?;
     let ortho = match &line.glt {
         Some(g) => Some(read_glt(g, Grid::new(meta.lines, meta.samples))?),
