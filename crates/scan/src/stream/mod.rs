@@ -54,7 +54,7 @@ use plumewatch_core::raster::{nodata_to_nan, Grid};
 use plumewatch_core::scan::{
     analyse_pass_prepared, plume_free_rate_values, PassAnalysis, PassMaps, PassParams,
 };
-use plumewatch_core::scan::{downwind_fragments, FragmentCandidate, PassPlume};
+use plumewatch_core::scan::{downwind_fragments, FragmentCandidate, FragmentFlow, PassPlume};
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -1248,7 +1248,12 @@ impl Stream {
     /// `closed_by` is the newest line received when the plume was tracked complete.
     fn report(&mut self, found: Vec<Found>, closed_by: usize) -> Result<Vec<Alert>> {
         let mut found = found;
-        if let Some(dw) = self.downwind() {
+        if let Some(w) = &self.setup.wind {
+            let flow = FragmentFlow::new(
+                &self.setup.transform,
+                w,
+                self.setup.pass.quantify.column_mass_kg_m2_per_ppm_m,
+            );
             let reach = self.fragment_reach_lines() as f64;
             let summaries: Vec<FragmentCandidate> = found
                 .iter()
@@ -1266,7 +1271,7 @@ impl Stream {
                 local.push(*me);
                 keys.push((f.flight.0.peak_pixel[0], f.flight.0.peak_pixel[1]));
                 let ids: Vec<u32> = (1..=local.len() as u32).collect();
-                let marks = downwind_fragments(&local, &ids, dw, &self.setup.pass.fragments);
+                let marks = downwind_fragments(&local, &ids, &flow, &self.setup.pass.fragments);
                 if let Some(Some(id)) = marks.last() {
                     f.parent = Some(keys[*id as usize - 1]);
                     f.flight.1.fragment_of = Some(0);
