@@ -126,11 +126,12 @@ pub fn locate_source(
 }
 
 /// [`locate_source`] where, with the enhancement's noise-equivalent `sigma` (ppm·m,
-/// `lines × samples`), each pixel's value is the inverse-variance mean of the
-/// enhancement of the plume's pixels in its 3 × 3 neighbourhood: a pixel far noisier
-/// than its neighbours (dark ground, or a pixel unlike its background whose score the
-/// outlier scaling divided) can no longer pull the source to itself with a large
-/// enhancement that its sigma says is mostly noise.
+/// `lines × samples`), the anchor is chosen by the inverse-variance mean of the
+/// enhancement of the plume's pixels in each pixel's 3 × 3 neighbourhood: a pixel far
+/// noisier than its neighbours (dark ground, or a pixel unlike its background whose
+/// score the outlier scaling divided) can no longer pull the source to itself with a
+/// large enhancement that its sigma says is mostly noise. The refinement around the
+/// anchor reads the enhancement itself, as [`locate_source`] does.
 pub fn locate_source_weighted(
     grid: Grid,
     pixels: &[usize],
@@ -140,8 +141,10 @@ pub fn locate_source_weighted(
     params: &SourceParams,
 ) -> Result<SourceEstimate> {
     check_pixels(grid, pixels, enhancement)?;
+    // What the anchor is chosen by: with sigma, the local means; the refinement
+    // around the anchor reads the enhancement itself.
     let local;
-    let enhancement = match sigma {
+    let rank = match sigma {
         Some(sigma) => {
             grid.check("sigma", sigma.len())?;
             local = local_means(grid, pixels, enhancement, sigma);
@@ -175,23 +178,24 @@ pub fn locate_source_weighted(
         }
         _ => (pixels.to_vec(), SourceMethod::MaxEnhancement),
     };
-    let finite = |i: &usize| enhancement[*i].is_finite();
+    let finite = |i: &usize| rank[*i].is_finite();
+    let finite_e = |i: &usize| enhancement[*i].is_finite();
     let best = cands
         .iter()
         .copied()
         .filter(finite)
-        .max_by(|&a, &b| enhancement[a].total_cmp(&enhancement[b]))
+        .max_by(|&a, &b| rank[a].total_cmp(&rank[b]))
         .unwrap_or(cands[0]);
     // With wind, the anchor is the most upwind pixel of the upwind end holding at least
     // half its maximum (puffs can make the maximum itself lie downwind of the source).
     let best = match downwind_px {
         Some((dc, dr)) if method == SourceMethod::UpwindEnd => {
-            let half = 0.5 * enhancement[best] as f64;
+            let half = 0.5 * rank[best] as f64;
             cands
                 .iter()
                 .copied()
                 .filter(finite)
-                .filter(|&i| enhancement[i] as f64 >= half)
+                .filter(|&i| rank[i] as f64 >= half)
                 .min_by(|&a, &b| {
                     let (ca, ra) = centre(a);
                     let (cb, rb) = centre(b);
@@ -214,7 +218,7 @@ pub fn locate_source_weighted(
             let strong: Vec<usize> = cands
                 .iter()
                 .copied()
-                .filter(finite)
+                .filter(finite_e)
                 .filter(|&i| {
                     let (c, r) = centre(i);
                     (c - bc).abs() <= 1.0 && (r - br).abs() <= 1.0

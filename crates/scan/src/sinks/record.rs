@@ -69,6 +69,10 @@ pub struct PlumeRecord {
     pub source_map: (f64, f64),
     /// Source uncertainty radius, m.
     pub source_radius_m: f64,
+    /// The candidate's column at its source, which the fragment rule weighs against
+    /// what a stronger plume upwind can carry there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_column: Option<plumewatch_core::scan::SourceColumn>,
     /// Emission rate, when quantified.
     pub emission: Option<Emission>,
     /// Why it is or is not a source.
@@ -225,6 +229,7 @@ impl ScanRecord {
                             source: loc.source,
                             source_map: loc.source_map,
                             source_radius_m: loc.source_radius_m,
+                            source_column: loc.source_column,
                             emission: loc.emission,
                             verdict: v.clone(),
                             figures: loc.figures,
