@@ -93,7 +93,7 @@ fn local_means(grid: Grid, pixels: &[usize], enhancement: &[f32], sigma: &[f32])
         around.sort_by(f64::total_cmp);
         let median = around[around.len() / 2];
         let own = sigma[i] as f64;
-        if !(own <= 2.0 * median) {
+        if own.is_nan() || own > 2.0 * median {
             out[i] = if sw > 0.0 {
                 (swe / sw) as f32
             } else {
