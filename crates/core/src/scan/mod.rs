@@ -185,8 +185,9 @@ pub struct FragmentParams {
     /// How many times the column that the stronger plume's rate can carry to a
     /// candidate's source the candidate must hold there to be a source of its own
     /// (default 2.5; fitted on the tuning seeds 101–130 of the detection benchmark:
-    /// of 13 candidates the rule marked there, the 3 at a true source held 3.5, 3.8 and
-    /// 0.5 times that column, the 10 true fragments at most 2.0).
+    /// of 13 candidates the rule marked there before it weighed the dilution, the 3 at
+    /// a true source held 3.5, 3.8 and 0.5 times that column, the 10 true fragments at
+    /// most 2.0; BENCHMARKS.md, "Where the misses above 80 kg/h went").
     #[serde(default = "default_dilution_factor")]
     pub dilution_factor: f64,
 }
