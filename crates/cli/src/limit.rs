@@ -49,6 +49,13 @@ pub struct LimitArgs {
     /// Per-pixel false-alarm rate of the CFAR seed threshold.
     #[arg(long, default_value_t = 1e-4)]
     pub far: f64,
+    /// The operating point an injected plume must reach to count as found, as in
+    /// `scan`: at most this many false sites per km² from the scene's own empirical
+    /// null, or `none` for the Gaussian false-alarm limit (at most 0.01 per scene)
+    /// [default: 0.1, the scan's]. On a small scene (a drone survey of a few hectares)
+    /// 0.1 per km² allows only a few thousandths of a false site over the whole scene.
+    #[arg(long, value_name = "RATE|none", value_parser = crate::scan::parse_operating_point)]
+    pub false_sites_per_km2: Option<crate::scan::OperatingPoint>,
     /// Detector, with the scan's saturation screening and plume analysis.
     #[arg(long, value_enum, default_value_t = LimitAlgo::Amf)]
     pub algo: LimitAlgo,
@@ -122,6 +129,9 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
     drop(cube);
     let mut pass = plumewatch_core::scan::PassParams::default();
     pass.cfar.far = args.far;
+    if let Some(op) = args.false_sites_per_km2 {
+        pass.false_sites_per_km2 = op.limit();
+    }
     pass.cfar.seed_threshold().context("--far")?;
     let inputs = LimitInputs {
         line: "limit",
@@ -164,6 +174,7 @@ pub fn run(args: LimitArgs, quiet: bool) -> anyhow::Result<()> {
         plumes_per_run: args.per_run,
         seed: args.seed,
         far_per_pixel: args.far,
+        false_sites_per_km2: pass.false_sites_per_km2,
         detected_rule: limit_report::DETECTED_RULE.into(),
         pod_nondecreasing_in_q: pods.windows(2).all(|w| w[1] >= w[0]),
         pod_bins,

@@ -25,8 +25,8 @@ pub struct PodBin {
     pub detected: usize,
     /// Fraction detected (`null` for an empty bin).
     pub pod: Option<f64>,
-    /// 95 % Wilson interval of the fraction.
-    pub ci: (f64, f64),
+    /// 95 % Wilson interval of the fraction (`null` for an empty bin).
+    pub ci: Option<(f64, f64)>,
 }
 
 /// `limit.json`.
@@ -53,6 +53,10 @@ pub struct LimitReport {
     pub seed: u64,
     /// Per-pixel CFAR false-alarm rate.
     pub far_per_pixel: f64,
+    /// The operating point a plume had to reach, false sites per km² from the scene's
+    /// empirical null (`None`: the Gaussian false-alarm limit).
+    #[serde(default)]
+    pub false_sites_per_km2: Option<f64>,
     /// What counts as detected.
     pub detected_rule: String,
     /// The estimate: injected rates, detections, fit or bound.
@@ -92,7 +96,7 @@ pub fn pod_bins(dl: &DetectionLimit) -> Vec<PodBin> {
                 n,
                 detected: k,
                 pod: (n > 0).then(|| k as f64 / n as f64),
-                ci: wilson_interval(k, n),
+                ci: (n > 0).then(|| wilson_interval(k, n)),
             }
         })
         .collect()
@@ -243,7 +247,11 @@ fn pod_plot(r: &LimitReport) -> Plot {
             .collect(),
         color: [30, 30, 200],
         style: SeriesStyle::Points,
-        y_bounds: Some(bins.iter().map(|b| b.ci).collect()),
+        y_bounds: Some(
+            bins.iter()
+                .map(|b| b.ci.unwrap_or((f64::NAN, f64::NAN)))
+                .collect(),
+        ),
     });
     Plot {
         title,
