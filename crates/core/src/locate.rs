@@ -55,6 +55,25 @@ impl Default for SourceParams {
     }
 }
 
+/// The inverse-variance mean of the enhancement over `pixels` (those with a finite
+/// enhancement and a finite, positive sigma) and its standard error; `None` when no
+/// pixel qualifies.
+pub(crate) fn inverse_variance_mean(
+    pixels: impl IntoIterator<Item = usize>,
+    enhancement: &[f32],
+    sigma: &[f32],
+) -> Option<(f64, f64)> {
+    let (mut sw, mut swe) = (0.0f64, 0.0f64);
+    for j in pixels {
+        let (e, s) = (enhancement[j] as f64, sigma[j] as f64);
+        if e.is_finite() && s.is_finite() && s > 0.0 {
+            sw += 1.0 / (s * s);
+            swe += e / (s * s);
+        }
+    }
+    (sw > 0.0).then(|| (swe / sw, 1.0 / sw.sqrt()))
+}
+
 /// The enhancement map with each plume pixel whose sigma is more than twice the median
 /// sigma of its plume neighbours (in its 3 × 3 neighbourhood) replaced by the
 /// inverse-variance mean of the plume's pixels there, itself included (NaN where none
@@ -63,30 +82,19 @@ impl Default for SourceParams {
 /// enhancement itself ranks them.
 fn local_means(grid: Grid, pixels: &[usize], enhancement: &[f32], sigma: &[f32]) -> Vec<f32> {
     let members: std::collections::HashSet<usize> = pixels.iter().copied().collect();
+    let usable = |j: usize| {
+        let (e, s) = (enhancement[j], sigma[j]);
+        members.contains(&j) && e.is_finite() && s.is_finite() && s > 0.0
+    };
     let mut out = enhancement.to_vec();
-    let w = grid.samples as isize;
     let mut around = Vec::with_capacity(8);
     for &i in pixels {
-        let (r, c) = ((i / grid.samples) as isize, (i % grid.samples) as isize);
-        let (mut sw, mut swe) = (0.0f64, 0.0f64);
         around.clear();
-        for dr in -1..=1 {
-            for dc in -1..=1 {
-                let (rr, cc) = (r + dr, c + dc);
-                if rr < 0 || cc < 0 || rr >= grid.lines as isize || cc >= w {
-                    continue;
-                }
-                let j = (rr * w + cc) as usize;
-                let (e, s) = (enhancement[j] as f64, sigma[j] as f64);
-                if members.contains(&j) && e.is_finite() && s.is_finite() && s > 0.0 {
-                    sw += 1.0 / (s * s);
-                    swe += e / (s * s);
-                    if j != i {
-                        around.push(s);
-                    }
-                }
-            }
-        }
+        around.extend(
+            grid.window3(i)
+                .filter(|&j| j != i && usable(j))
+                .map(|j| sigma[j] as f64),
+        );
         if around.is_empty() {
             continue;
         }
@@ -94,11 +102,9 @@ fn local_means(grid: Grid, pixels: &[usize], enhancement: &[f32], sigma: &[f32])
         let median = around[around.len() / 2];
         let own = sigma[i] as f64;
         if own.is_nan() || own > 2.0 * median {
-            out[i] = if sw > 0.0 {
-                (swe / sw) as f32
-            } else {
-                f32::NAN
-            };
+            let mean =
+                inverse_variance_mean(grid.window3(i).filter(|&j| usable(j)), enhancement, sigma);
+            out[i] = mean.map_or(f32::NAN, |(m, _)| m as f32);
         }
     }
     out

@@ -66,6 +66,20 @@ impl Grid {
         (index / self.samples, index % self.samples)
     }
 
+    /// The pixels of the 3 × 3 window around `index` that lie in the grid, `index`
+    /// itself included, row by row.
+    pub fn window3(&self, index: usize) -> impl Iterator<Item = usize> {
+        let (w, h) = (self.samples as isize, self.lines as isize);
+        let (r, c) = (
+            (index / self.samples) as isize,
+            (index % self.samples) as isize,
+        );
+        (r - 1..=r + 1)
+            .flat_map(move |rr| (c - 1..=c + 1).map(move |cc| (rr, cc)))
+            .filter(move |&(rr, cc)| rr >= 0 && cc >= 0 && rr < h && cc < w)
+            .map(move |(rr, cc)| (rr * w + cc) as usize)
+    }
+
     /// Checks that a linear pixel index is inside the grid.
     pub fn check_index(&self, index: usize) -> Result<()> {
         if index >= self.len() {

@@ -6,6 +6,7 @@ use super::outline::trace_outline;
 use super::reject::reject_reason;
 use super::{CfarParams, NullSample, Plume, PlumeInputs, PlumeSet, RejectParams};
 use crate::math::normal::normal_sf;
+use crate::raster::Grid;
 use crate::{Error, Result};
 
 /// Finds plume candidates: CFAR seeds, hysteresis growth, closing, hole filling,
@@ -261,14 +262,7 @@ fn bounding_box(comp: &[usize], w: usize) -> [usize; 4] {
 }
 
 fn neighbours8(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
-    let (r, c) = ((i / w) as isize, (i % w) as isize);
-    (-1isize..=1)
-        .flat_map(move |dr| (-1isize..=1).map(move |dc| (dr, dc)))
-        .filter(move |&(dr, dc)| {
-            let (rr, cc) = (r + dr, c + dc);
-            (dr, dc) != (0, 0) && rr >= 0 && cc >= 0 && (rr as usize) < h && (cc as usize) < w
-        })
-        .map(move |(dr, dc)| ((r + dr) as usize) * w + (c + dc) as usize)
+    Grid::new(h, w).window3(i).filter(move |&j| j != i)
 }
 
 /// Binary dilation with a (2r+1)² square, separable.

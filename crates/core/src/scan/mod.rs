@@ -300,25 +300,14 @@ impl SourceColumn {
         enhancement: &[f32],
         sigma: &[f32],
     ) -> Option<Self> {
-        let (r0, c0) = (source.row.floor() as isize, source.col.floor() as isize);
-        let (mut sw, mut swe) = (0.0f64, 0.0f64);
-        for r in r0 - 1..=r0 + 1 {
-            for c in c0 - 1..=c0 + 1 {
-                if r < 0 || c < 0 || r as usize >= grid.lines || c as usize >= grid.samples {
-                    continue;
-                }
-                let i = r as usize * grid.samples + c as usize;
-                let (e, s) = (enhancement[i] as f64, sigma[i] as f64);
-                if labels[i] == id && e.is_finite() && s.is_finite() && s > 0.0 {
-                    sw += 1.0 / (s * s);
-                    swe += e / (s * s);
-                }
-            }
+        let (r0, c0) = (source.row.floor(), source.col.floor());
+        if !(r0 >= 0.0 && c0 >= 0.0 && r0 < grid.lines as f64 && c0 < grid.samples as f64) {
+            return None;
         }
-        (sw > 0.0).then(|| Self {
-            ppm_m: swe / sw,
-            se_ppm_m: 1.0 / sw.sqrt(),
-        })
+        let centre = grid.index(r0 as usize, c0 as usize);
+        let own = grid.window3(centre).filter(|&i| labels[i] == id);
+        crate::locate::inverse_variance_mean(own, enhancement, sigma)
+            .map(|(ppm_m, se_ppm_m)| Self { ppm_m, se_ppm_m })
     }
 }
 
