@@ -3,6 +3,7 @@
 
 pub mod header;
 pub mod reader;
+mod transpose;
 pub mod writer;
 
 pub use header::{parse_header, ByteOrder, DataType, EnviHeader, Interleave, MapInfo};

@@ -6,6 +6,7 @@
 //! the `data ignore value` turned into NaN.
 
 use super::header::{parse_header, ByteOrder, DataType, EnviHeader, Interleave};
+use super::transpose;
 use crate::cube::{CubeMeta, GeoRef, RadianceCube};
 use crate::{Error, Result};
 use memmap2::Mmap;
@@ -543,6 +544,13 @@ impl EnviCube {
                             (&data[start..start + ns * T::SIZE], gain_offset(b))
                         })
                         .collect();
+                    if plain && T::IS_F32 && !BE && rows.len() == TB {
+                        if let Some(values) = O::as_f32_mut(&mut out[k0..]) {
+                            let rows: [&[u8]; TB] = std::array::from_fn(|k| rows[k].0);
+                            transpose::band_rows_to_pixels(&rows, ns, values, nb);
+                            continue;
+                        }
+                    }
                     for (s, px) in out.chunks_exact_mut(nb).enumerate() {
                         let at = s * T::SIZE;
                         for (d, (row, (g, o))) in px[k0..k0 + rows.len()].iter_mut().zip(&rows) {
@@ -631,6 +639,8 @@ fn convert_values<
 /// A raw on-disk sample type.
 pub(crate) trait RawValue: Copy + PartialEq {
     const SIZE: usize;
+    /// The type is f32.
+    const IS_F32: bool;
     fn decode<const BE: bool>(b: &[u8]) -> Self;
     fn to_f64(self) -> f64;
     fn to_f32(self) -> f32;
@@ -643,6 +653,7 @@ macro_rules! raw_value {
     ($t:ty, $n:expr, $exact:expr) => {
         impl RawValue for $t {
             const SIZE: usize = $n;
+            const IS_F32: bool = $n == 4 && !$exact;
             #[inline(always)]
             fn decode<const BE: bool>(b: &[u8]) -> Self {
                 let a: [u8; $n] = b.try_into().unwrap_or([0; $n]);
@@ -683,11 +694,16 @@ raw_value!(f64, 8, false);
 
 /// An output value type (f32 or f64).
 pub(crate) trait OutValue: Copy {
+    /// The values as f32, where they are.
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
     fn from_raw<T: RawValue>(v: T) -> Self;
     fn convert<T: RawValue>(v: T, ignore: Option<T>, gain: f64, offset: f64) -> Self;
 }
 
 impl OutValue for f32 {
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        Some(values)
+    }
     #[inline(always)]
     fn from_raw<T: RawValue>(v: T) -> Self {
         v.to_f32()
@@ -705,6 +721,9 @@ impl OutValue for f32 {
 }
 
 impl OutValue for f64 {
+    fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
     #[inline(always)]
     fn from_raw<T: RawValue>(v: T) -> Self {
         v.to_f64()
