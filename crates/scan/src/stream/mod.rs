@@ -1900,11 +1900,12 @@ impl plumewatch_core::LineSource for BlockView<'_> {
 /// Applies `filters` to `records` (lines in parallel); the seconds it took.
 fn detect_with(filters: &ColumnFilters, records: &mut [Record], w: usize, nb: usize) -> f64 {
     let t = std::time::Instant::now();
-    records.par_iter_mut().for_each(|r| {
-        // Shapes were checked on arrival.
-        if let Ok(out) = filters.apply(&r.staged, 1, 0, w, nb) {
+    let lines: Vec<&[f32]> = records.iter().map(|r| r.staged.as_slice()).collect();
+    // Shapes were checked on arrival.
+    if let Ok(outs) = filters.apply_lines(&lines, 0, w, nb) {
+        for (r, out) in records.iter_mut().zip(outs) {
             r.maps = [out.enhancement, out.albedo, out.sigma, out.z];
         }
-    });
+    }
     t.elapsed().as_secs_f64()
 }
