@@ -169,6 +169,24 @@ fn lane_sums_avx(v: &[f32], mean: &[f64], weight: &[f64]) -> ([f64; LANES], [f64
     (pw, pm)
 }
 
+/// Asks the core to bring `values` into its cache ahead of use (a hint; nothing
+/// without SSE).
+fn prefetch(values: &[f32]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    for chunk in values.chunks(16) {
+        // SAFETY: a prefetch reads nothing and cannot fault; the address is that of a
+        // value inside the slice.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                chunk.as_ptr().cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    let _ = values;
+}
+
 /// Bits of a pixel's flags in [`ColumnFilters`] built from a detection
 /// ([`super::detect_cube_with_filters`]).
 #[derive(Debug, Clone, Copy)]
@@ -752,7 +770,10 @@ impl ColumnFilters {
             .map(|t| {
                 let cs = t * COLUMNS_PER_TASK..((t + 1) * COLUMNS_PER_TASK).min(cols);
                 let mut values = Vec::with_capacity(cs.len() * n);
-                for line in lines {
+                for (li, line) in lines.iter().enumerate() {
+                    if let Some(next) = lines.get(li + 1) {
+                        prefetch(&next[cs.start * nb..cs.end * nb]);
+                    }
                     values.extend(cs.clone().map(|c| {
                         let f = self.columns[col0 + c].as_ref()?;
                         self.filter_pixel(f, &line[c * nb..(c + 1) * nb])
