@@ -63,10 +63,12 @@ impl Whitener {
     /// The whitener of the covariance factored as `cholesky`.
     pub fn of(cholesky: &Cholesky) -> Self {
         let n = cholesky.dim();
-        let mut inv = Mat::<f64>::identity(n, n);
-        faer::linalg::triangular_solve::solve_lower_triangular_in_place(
-            cholesky.l(),
+        // The inverse of a triangular matrix directly (about a third of the work of
+        // solving against the identity, whose zeros a solve does not skip).
+        let mut inv = Mat::<f64>::zeros(n, n);
+        faer::linalg::triangular_inverse::invert_lower_triangular(
             inv.as_mut(),
+            cholesky.l(),
             Par::Seq,
         );
         let mut panels = Vec::new();
