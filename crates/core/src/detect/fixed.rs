@@ -140,10 +140,9 @@ fn lane_sums(v: &[f32], mean: &[f64], weight: &[f64]) -> ([f64; LANES], [f64; LA
 }
 
 /// [`lane_sums`] with the lanes in one AVX register per sum: the same operations in
-/// the same order (a
-/// subtraction, then a product and a sum for each, no fused multiply-add), so the
-/// same values. Written lane by lane the compiler split each sum across two registers
-/// and shuffled lanes between them, every band.
+/// the same order (a subtraction, then a product and a sum for each, no fused
+/// multiply-add), so the same values. Written lane by lane, the compiler split each
+/// sum across two registers and shuffled lanes between them, every band.
 #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
 #[allow(unsafe_code)]
 fn lane_sums_avx(v: &[f32], mean: &[f64], weight: &[f64]) -> ([f64; LANES], [f64; LANES]) {

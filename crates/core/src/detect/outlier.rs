@@ -105,8 +105,8 @@ impl Whitener {
     /// `‖L⁻¹ d‖²` with `d_j = deviation(j)`. Each panel's [`ROWS`] values of `L⁻¹ d` are
     /// summed in registers over the panel's columns, four columns in independent
     /// partial sums (fused multiply-adds in f32), and their squares added in f64.
-    /// Before, a column-by-column update of `L⁻¹ d` in memory waited on its own stores
-    /// at shifted offsets, about 2,000 cycles a pixel for 72 bands.
+    /// Before, each row of `L⁻¹ d` was a short dot product ending in a horizontal sum,
+    /// and a buffer was allocated per pixel: about 0.7 µs a pixel for 72 bands.
     fn whitened_norm_sq(&self, deviation: impl Fn(usize) -> f32) -> f64 {
         let n = self.n;
         let mut stack = [0f32; STACK_BANDS];
