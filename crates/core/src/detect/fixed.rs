@@ -720,17 +720,19 @@ impl ColumnFilters {
             z: Vec::with_capacity(rows * cols),
         };
         for line in self.apply_lines(&lines, col0, cols, nb)? {
-            out.enhancement.extend(line.enhancement);
-            out.albedo.extend(line.albedo);
-            out.sigma.extend(line.sigma);
-            out.z.extend(line.z);
+            out.enhancement.extend(line.maps.enhancement);
+            out.albedo.extend(line.maps.albedo);
+            out.sigma.extend(line.maps.sigma);
+            out.z.extend(line.maps.z);
         }
         Ok(out)
     }
 
     /// [`ColumnFilters::apply`] to lines held apart: `lines[i]` holds `cols × cube
     /// bands` staged values of detector columns `col0..col0 + cols`; the outputs of
-    /// each line, value for value those of [`ColumnFilter::outputs`].
+    /// each line, value for value those of [`ColumnFilter::outputs`], and which of its
+    /// pixels are [`ColumnFilters::valid`] (read while the pixel is in cache; a later
+    /// pass over the lines reads them from memory again).
     ///
     /// The pixels are taken a few columns per task, those columns of every line in
     /// turn, so that a column's filter (mean and whitened target, 1.1 kB for 72 bands)
@@ -743,7 +745,7 @@ impl ColumnFilters {
         col0: usize,
         cols: usize,
         nb: usize,
-    ) -> Result<Vec<WindowOutputs>> {
+    ) -> Result<Vec<LineOutputs>> {
         if nb < self.bands || col0 + cols > self.columns.len() {
             return Err(Error::Invalid(format!(
                 "pixels of {nb} bands in columns {col0}..{} against filters of {} window \
@@ -762,8 +764,9 @@ impl ColumnFilters {
         }
         const COLUMNS_PER_TASK: usize = 8;
         let n = lines.len();
-        // Per task, the outputs of its columns, line by line.
-        type PixelOutputs = Option<(f32, f32, f32, f32)>;
+        // Per task, the outputs of its columns and whether each pixel is valid, line by
+        // line.
+        type PixelOutputs = (Option<(f32, f32, f32, f32)>, bool);
         let tasks: Vec<Vec<PixelOutputs>> = (0..cols.div_ceil(COLUMNS_PER_TASK))
             .into_par_iter()
             .map(|t| {
@@ -774,8 +777,11 @@ impl ColumnFilters {
                         prefetch(&next[cs.start * nb..cs.end * nb]);
                     }
                     values.extend(cs.clone().map(|c| {
-                        let f = self.columns[col0 + c].as_ref()?;
-                        self.filter_pixel(f, &line[c * nb..(c + 1) * nb])
+                        let v = &line[c * nb..(c + 1) * nb];
+                        let out = self.columns[col0 + c]
+                            .as_ref()
+                            .and_then(|f| self.filter_pixel(f, v));
+                        (out, self.valid(v))
                     }));
                 }
                 values
@@ -784,25 +790,39 @@ impl ColumnFilters {
         Ok((0..n)
             .into_par_iter()
             .map(|li| {
-                let mut out = WindowOutputs {
-                    enhancement: vec![NODATA; cols],
-                    albedo: vec![NODATA; cols],
-                    sigma: vec![NODATA; cols],
-                    z: vec![NODATA; cols],
+                let mut out = LineOutputs {
+                    maps: WindowOutputs {
+                        enhancement: vec![NODATA; cols],
+                        albedo: vec![NODATA; cols],
+                        sigma: vec![NODATA; cols],
+                        z: vec![NODATA; cols],
+                    },
+                    valid: vec![false; cols],
                 };
                 for (t, values) in tasks.iter().enumerate() {
                     let width = values.len() / n;
                     let row = &values[li * width..(li + 1) * width];
-                    for (k, o) in row.iter().enumerate() {
-                        if let Some(o) = *o {
-                            out.set(t * COLUMNS_PER_TASK + k, o);
+                    for (k, &(o, valid)) in row.iter().enumerate() {
+                        let c = t * COLUMNS_PER_TASK + k;
+                        if let Some(o) = o {
+                            out.maps.set(c, o);
                         }
+                        out.valid[c] = valid;
                     }
                 }
                 out
             })
             .collect())
     }
+}
+
+/// One line's outputs from [`ColumnFilters::apply_lines`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineOutputs {
+    /// The filters' outputs.
+    pub maps: WindowOutputs,
+    /// Per pixel, [`ColumnFilters::valid`]: whether it may be in the statistics.
+    pub valid: Vec<bool>,
 }
 
 impl WindowOutputs {
@@ -1027,7 +1047,8 @@ mod tests {
                 .collect();
             let views: Vec<&[f32]> = held.iter().map(|v| v.as_slice()).collect();
             let per_line = f.apply_lines(&views, col0, cols, bands).unwrap();
-            for (l, o) in per_line.iter().enumerate() {
+            for (l, line) in per_line.iter().enumerate() {
+                let o = &line.maps;
                 for k in 0..cols {
                     let v = &held[l][k * bands..(k + 1) * bands];
                     let want = f.columns[col0 + k]
@@ -1035,6 +1056,7 @@ mod tests {
                         .and_then(|cf| cf.outputs(v, f.albedo_correction))
                         .unwrap_or((NODATA, NODATA, NODATA, NODATA));
                     assert_eq!((o.enhancement[k], o.albedo[k], o.sigma[k], o.z[k]), want);
+                    assert_eq!(line.valid[k], f.valid(v));
                 }
             }
             // The background mean of a column has zero response.

@@ -438,6 +438,9 @@ struct Record {
     staged: Vec<f32>,
     /// enhancement, albedo, sigma, z ([`plumewatch_core::raster::NODATA`] = none).
     maps: [Vec<f32>; 4],
+    /// Per pixel, whether it may be in the statistics
+    /// ([`ColumnFilters::valid`], found by the detection).
+    valid: Vec<bool>,
     /// Enhancement and sigma for emission rates where they differ from `maps` (the
     /// warm-up lines, whose statistics held their plumes' gas; see
     /// [`Stream::warmup_rate_values`]); NaN keeps the detection's value.
@@ -635,6 +638,7 @@ impl Stream {
                 line: first + i,
                 staged: l.values,
                 maps: Default::default(),
+                valid: Vec::new(),
                 rate: None,
                 lat_lon: l.lat_lon,
             })
@@ -1011,7 +1015,9 @@ impl Stream {
             let (filters, pending) = (&self.filters, &mut self.pending_rows);
             for c in 0..w {
                 let v = &rec.staged[c * nb..(c + 1) * nb];
-                if !(hot[c] && self.settings.exclude_flagged) && filters.valid(v) {
+                // Validity as the detection found it, or checked here where it did not.
+                let valid = rec.valid.get(c).copied().unwrap_or_else(|| filters.valid(v));
+                if !(hot[c] && self.settings.exclude_flagged) && valid {
                     pending[c].extend_from_slice(&v[..nbw]);
                 }
             }
@@ -1904,7 +1910,9 @@ fn detect_with(filters: &ColumnFilters, records: &mut [Record], w: usize, nb: us
     // Shapes were checked on arrival.
     if let Ok(outs) = filters.apply_lines(&lines, 0, w, nb) {
         for (r, out) in records.iter_mut().zip(outs) {
-            r.maps = [out.enhancement, out.albedo, out.sigma, out.z];
+            let m = out.maps;
+            r.maps = [m.enhancement, m.albedo, m.sigma, m.z];
+            r.valid = out.valid;
         }
     }
     t.elapsed().as_secs_f64()
