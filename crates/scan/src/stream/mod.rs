@@ -1903,7 +1903,8 @@ impl plumewatch_core::LineSource for BlockView<'_> {
     }
 }
 
-/// Applies `filters` to `records` (lines in parallel); the seconds it took.
+/// Applies `filters` to `records` (a few columns per task, all lines at once; see
+/// [`ColumnFilters::apply_lines`]); the seconds it took.
 fn detect_with(filters: &ColumnFilters, records: &mut [Record], w: usize, nb: usize) -> f64 {
     let t = std::time::Instant::now();
     let lines: Vec<&[f32]> = records.iter().map(|r| r.staged.as_slice()).collect();
