@@ -1016,7 +1016,11 @@ impl Stream {
             for c in 0..w {
                 let v = &rec.staged[c * nb..(c + 1) * nb];
                 // Validity as the detection found it, or checked here where it did not.
-                let valid = rec.valid.get(c).copied().unwrap_or_else(|| filters.valid(v));
+                let valid = rec
+                    .valid
+                    .get(c)
+                    .copied()
+                    .unwrap_or_else(|| filters.valid(v));
                 if !(hot[c] && self.settings.exclude_flagged) && valid {
                     pending[c].extend_from_slice(&v[..nbw]);
                 }
