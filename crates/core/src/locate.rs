@@ -74,19 +74,26 @@ pub(crate) fn inverse_variance_mean(
     (sw > 0.0).then(|| (swe / sw, 1.0 / sw.sqrt()))
 }
 
-/// The enhancement map with each plume pixel whose sigma is more than twice the median
-/// sigma of its plume neighbours (in its 3 × 3 neighbourhood) replaced by the
-/// inverse-variance mean of the plume's pixels there, itself included (NaN where none
-/// is finite). Other pixels keep their values: where the noise is even (dark ground
-/// all round, or a strong plume whose gas raises the sigma of all its core pixels) the
-/// enhancement itself ranks them.
-fn local_means(grid: Grid, pixels: &[usize], enhancement: &[f32], sigma: &[f32]) -> Vec<f32> {
+/// The plume pixels whose sigma is more than twice the median sigma of their plume
+/// neighbours (in their 3 × 3 neighbourhood), each with the inverse-variance mean of
+/// the plume's pixels there, itself included (NaN where none is finite): the values
+/// that replace their enhancement in the ranking. Other pixels keep their enhancement:
+/// where the noise is even (dark ground all round, or a strong plume whose gas raises
+/// the sigma of all its core pixels) the enhancement itself ranks them. (Only these
+/// few are kept: a copy of the whole map, a pass's 3 M pixels on a flight line, was
+/// made for every candidate before.)
+fn local_means(
+    grid: Grid,
+    pixels: &[usize],
+    enhancement: &[f32],
+    sigma: &[f32],
+) -> std::collections::HashMap<usize, f32> {
     let members: std::collections::HashSet<usize> = pixels.iter().copied().collect();
     let usable = |j: usize| {
         let (e, s) = (enhancement[j], sigma[j]);
         members.contains(&j) && e.is_finite() && s.is_finite() && s > 0.0
     };
-    let mut out = enhancement.to_vec();
+    let mut out = std::collections::HashMap::new();
     let mut around = Vec::with_capacity(8);
     for &i in pixels {
         around.clear();
@@ -104,7 +111,7 @@ fn local_means(grid: Grid, pixels: &[usize], enhancement: &[f32], sigma: &[f32])
         if own.is_nan() || own > 2.0 * median {
             let mean =
                 inverse_variance_mean(grid.window3(i).filter(|&j| usable(j)), enhancement, sigma);
-            out[i] = mean.map_or(f32::NAN, |(m, _)| m as f32);
+            out.insert(i, mean.map_or(f32::NAN, |(m, _)| m as f32));
         }
     }
     out
@@ -166,15 +173,14 @@ pub fn locate_source_weighted(
     check_pixels(grid, pixels, enhancement)?;
     // What the anchor is chosen by: with sigma, the local means; the refinement
     // around the anchor reads the enhancement itself.
-    let local;
-    let rank = match sigma {
+    let local = match sigma {
         Some(sigma) => {
             grid.check("sigma", sigma.len())?;
-            local = local_means(grid, pixels, enhancement, sigma);
-            &local
+            local_means(grid, pixels, enhancement, sigma)
         }
-        None => enhancement,
+        None => Default::default(),
     };
+    let rank = |i: usize| local.get(&i).copied().unwrap_or(enhancement[i]);
     let w = grid.samples;
     let centre = |i: usize| ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
     let (cands, method): (Vec<usize>, SourceMethod) = match downwind_px {
@@ -201,24 +207,24 @@ pub fn locate_source_weighted(
         }
         _ => (pixels.to_vec(), SourceMethod::MaxEnhancement),
     };
-    let finite = |i: &usize| rank[*i].is_finite();
+    let finite = |i: &usize| rank(*i).is_finite();
     let finite_e = |i: &usize| enhancement[*i].is_finite();
     let best = cands
         .iter()
         .copied()
         .filter(finite)
-        .max_by(|&a, &b| rank[a].total_cmp(&rank[b]))
+        .max_by(|&a, &b| rank(a).total_cmp(&rank(b)))
         .unwrap_or(cands[0]);
     // With wind, the anchor is the most upwind pixel of the upwind end holding at least
     // half its maximum (puffs can make the maximum itself lie downwind of the source).
     let best = match downwind_px {
         Some((dc, dr)) if method == SourceMethod::UpwindEnd => {
-            let half = 0.5 * rank[best] as f64;
+            let half = 0.5 * rank(best) as f64;
             cands
                 .iter()
                 .copied()
                 .filter(finite)
-                .filter(|&i| rank[i] as f64 >= half)
+                .filter(|&i| rank(i) as f64 >= half)
                 .min_by(|&a, &b| {
                     let (ca, ra) = centre(a);
                     let (cb, rb) = centre(b);
