@@ -545,7 +545,7 @@ impl EnviCube {
                         })
                         .collect();
                     if plain && T::IS_F32 && !BE && rows.len() == TB {
-                        if let Some(values) = O::as_f32_mut(&mut out[k0..]) {
+                        if let Some(values) = out.get_mut(k0..).and_then(O::as_f32_mut) {
                             let rows: [&[u8]; TB] = std::array::from_fn(|k| rows[k].0);
                             transpose::band_rows_to_pixels(&rows, ns, values, nb);
                             continue;
