@@ -82,7 +82,7 @@ pub(crate) fn inverse_variance_mean(
 /// the sigma of all its core pixels) the enhancement itself ranks them. (Only these
 /// few are kept: a copy of the whole map, a pass's 3 M pixels on a flight line, was
 /// made for every candidate before.)
-fn local_means(
+fn noisy_pixel_ranks(
     grid: Grid,
     pixels: &[usize],
     enhancement: &[f32],
@@ -171,12 +171,12 @@ pub fn locate_source_weighted(
     params: &SourceParams,
 ) -> Result<SourceEstimate> {
     check_pixels(grid, pixels, enhancement)?;
-    // What the anchor is chosen by: with sigma, the local means; the refinement
-    // around the anchor reads the enhancement itself.
+    // What the anchor is chosen by: with sigma, the noisy pixels' local means; the
+    // refinement around the anchor reads the enhancement itself.
     let local = match sigma {
         Some(sigma) => {
             grid.check("sigma", sigma.len())?;
-            local_means(grid, pixels, enhancement, sigma)
+            noisy_pixel_ranks(grid, pixels, enhancement, sigma)
         }
         None => Default::default(),
     };

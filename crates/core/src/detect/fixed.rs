@@ -452,10 +452,7 @@ impl ColumnFilters {
         let mut out = self.apply_column(filter, pixels, nb);
         for (i, &line) in rows.iter().enumerate().take(out.z.len()) {
             if self.flags_at(line, col) & PixelFlags::CENSORED != 0 {
-                out.enhancement[i] = NODATA;
-                out.albedo[i] = NODATA;
-                out.sigma[i] = NODATA;
-                out.z[i] = NODATA;
+                out.set(i, (NODATA, NODATA, NODATA, NODATA));
             }
         }
         out
@@ -638,18 +635,10 @@ impl ColumnFilters {
     /// Applies `filter` to `pixels` (`rows × nb` staged values of one column).
     pub fn apply_column(&self, filter: &ColumnFilter, pixels: &[f32], nb: usize) -> WindowOutputs {
         let rows = pixels.len() / nb.max(1);
-        let mut out = WindowOutputs {
-            enhancement: vec![NODATA; rows],
-            albedo: vec![NODATA; rows],
-            sigma: vec![NODATA; rows],
-            z: vec![NODATA; rows],
-        };
+        let mut out = WindowOutputs::nodata(rows);
         for (i, v) in pixels.chunks_exact(nb).enumerate() {
-            if let Some((e, r, s, z)) = self.filter_pixel(filter, v) {
-                out.enhancement[i] = e;
-                out.albedo[i] = r;
-                out.sigma[i] = s;
-                out.z[i] = z;
+            if let Some(o) = self.filter_pixel(filter, v) {
+                out.set(i, o);
             }
         }
         out
@@ -791,12 +780,7 @@ impl ColumnFilters {
             .into_par_iter()
             .map(|li| {
                 let mut out = LineOutputs {
-                    maps: WindowOutputs {
-                        enhancement: vec![NODATA; cols],
-                        albedo: vec![NODATA; cols],
-                        sigma: vec![NODATA; cols],
-                        z: vec![NODATA; cols],
-                    },
+                    maps: WindowOutputs::nodata(cols),
                     valid: vec![false; cols],
                 };
                 for (t, values) in tasks.iter().enumerate() {
@@ -826,6 +810,16 @@ pub struct LineOutputs {
 }
 
 impl WindowOutputs {
+    /// `n` pixels without output ([`NODATA`]).
+    fn nodata(n: usize) -> Self {
+        Self {
+            enhancement: vec![NODATA; n],
+            albedo: vec![NODATA; n],
+            sigma: vec![NODATA; n],
+            z: vec![NODATA; n],
+        }
+    }
+
     /// Sets pixel `i`'s (enhancement, albedo, sigma, z).
     fn set(&mut self, i: usize, (e, r, s, z): (f32, f32, f32, f32)) {
         self.enhancement[i] = e;
